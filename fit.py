@@ -1,0 +1,122 @@
+"""fit.py: train a dense network to imitate a filter from a recording and its filtered copy.
+
+Reads `train_x.raw` (the dry recording) and `train_y.raw` (the same recording filtered), both
+unsigned 8-bit mono PCM without a header, trains the network, saves it in `models/` under a name
+made of the arguments and its score, and renders `song.raw` through it beside the model.
+
+    python3 fit.py                               # every default: 6 32 999 gelu adam 0 9 64
+    python3 fit.py 6 32 999 tanh adam 1 9 32     # the original README's example
+    python3 fit.py 6 32 32 tanh adam 1 64 40 --mode sliding
+
+All arguments are positional and optional, in the original's order; anything new is an option.
+"""
+
+import sys
+from pathlib import Path
+
+from neural_filter import cli
+
+POSITIONALS = (  # name, default, help: the original's order and defaults
+    ("layers", "6", "hidden Dense layers after the first one"),
+    ("units", "32", "units in every hidden layer"),
+    ("batches", "999", "batch size: chunks per batch (sliding mode: segments per batch)"),
+    ("activator", "gelu", "activation of every hidden layer: any Keras activation name"),
+    ("optimiser", "adam", "adam, sgd, momentum, nesterov, nadam, adagrad, rmsprop, adadelta, adamax or ftrl"),
+    ("cpu_only", "0", "1 hides every GPU from the backend"),
+    ("samples", "9", "window: samples in (and, in chunk mode, out of) the network"),
+    ("epoches", "64", "training epochs"),
+)
+NUMERIC = {"layers": cli.whole_number, "units": cli.whole_number, "batches": cli.whole_number,
+           "samples": cli.whole_number, "epoches": cli.whole_number, "cpu_only": cli.flag}
+
+
+def parse_arguments(argv=None):
+    parser = cli.Parser(prog="fit.py", description=__doc__.split("\n\n")[0],
+                        formatter_class=cli.argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
+    for name, default, help in POSITIONALS:
+        parser.add_argument(name, nargs="?", default=default, type=NUMERIC.get(name, str),
+                            help=f"{help} (default {default})")
+    parser.add_argument("--mode", choices=("chunk", "sliding"), default="chunk",
+                        help="chunk: the original's non-overlapping chunks; sliding: one output per window (default chunk)")
+    parser.add_argument("--align", choices=("causal", "centre"), default="causal",
+                        help="sliding mode: output at the window's last sample or its centre (default causal)")
+    parser.add_argument("--levels", choices=("unit", "signed"), default=None,
+                        help="network scale: unit = 0..1 as the original (byte/255), signed = -1..1 "
+                             "(default unit in chunk mode, signed in sliding mode)")
+    parser.add_argument("--val", type=cli.fraction, default=0.1,
+                        help="fraction of the data, from its end, held out for validation; 0 trains on all (default 0.1)")
+    parser.add_argument("--seed", type=int, default=1234, help="seed for shuffling and initial weights (default 1234)")
+    parser.add_argument("--learning-rate", type=float, default=None, help="replace the optimiser's original rate")
+    parser.add_argument("--train-x", default="train_x.raw", help="the dry recording (default train_x.raw)")
+    parser.add_argument("--train-y", default="train_y.raw", help="the filtered recording (default train_y.raw)")
+    parser.add_argument("--song", default=None, help="audio rendered after training (default song.raw, if present)")
+    parser.add_argument("--format", default=None, help="encoding of raw files: u8 (default), s8, s16le, f32le")
+    parser.add_argument("--rate", type=cli.positive_int, default=None, help="sample rate of raw files (default 44100)")
+    parser.add_argument("--models", default="models", help="folder for models and renders (default models)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_arguments(argv)
+    cli.quiet_frameworks(args.cpu_only == "1")
+
+    from neural_filter import audio
+
+    audio.check_format(args.format)
+    for path in (args.train_x, args.train_y):
+        audio.check_readable(path)
+    song = args.song or "song.raw"
+    if args.song is not None or Path(song).exists():
+        audio.check_readable(song)
+    else:
+        song = None
+
+    from neural_filter import dataset, model, network, render, train  # imports Keras: seconds
+
+    model.check_activation(args.activator)
+    model.check_optimiser(args.optimiser)
+    mode = args.mode
+    spec = network.FilterSpec(mode=mode, window=int(args.samples), align=args.align,
+                              levels=args.levels or ("unit" if mode == "chunk" else "signed"))
+    settings = train.TrainSettings(
+        layers=int(args.layers), units=int(args.units), batch_size=int(args.batches), activation=args.activator,
+        optimiser=args.optimiser, epochs=int(args.epoches), seed=args.seed, learning_rate=args.learning_rate,
+        linear_path=mode == "sliding",
+    )
+    prepared = dataset.prepare(args.train_x, args.train_y, spec, args.val, args.seed, args.format, args.rate)
+    spec.rate = prepared.rate
+    result = train.train(prepared, spec, settings)
+
+    typed = [args.activator, args.optimiser, args.layers, args.units, args.batches, args.samples, args.epoches]
+    name = train.model_name(typed, spec, result.metrics["score"])
+    path = _unused(Path(args.models) / f"{name}.keras")
+    record = {
+        "spec": network.dataclasses.asdict(spec),
+        "settings": network.dataclasses.asdict(settings),
+        "data": {"train_x": args.train_x, "train_y": args.train_y, "format": args.format or "u8",
+                 "validation": args.val, "rate": prepared.rate},
+        "metrics": result.metrics, "history": result.history, "training_seconds": result.seconds,
+        "versions": train.versions(),
+    }
+    train.save_model(result.model, path, record)
+    scored = "validation" if args.val else "training"
+    m = result.metrics
+    print(f"saved {path}: {scored} ESR {m['esr']:.4f} ({m['esr_db']:.1f} dB, {m['verdict']}); "
+          f"doing nothing scores {m['dry_esr']:.4f} ({m['dry_esr_db']:.1f} dB)")
+    if song is not None:
+        out = path.with_suffix(".wav" if audio.container_of(song) == "wav" else ".raw")
+        render.render_file(path, song, out, args.format, args.rate)
+        print(f"rendered {song} -> {out}")
+
+
+def _unused(path: Path) -> Path:
+    """Never overwrite a model the user has: a second run with the same name gets a number."""
+    candidate, number = path, 1
+    while candidate.exists():
+        number += 1
+        candidate = path.with_name(f"{path.stem}_{number}{path.suffix}")
+    return candidate
+
+
+if __name__ == "__main__":
+    sys.exit(cli.run(main, "fit.py"))

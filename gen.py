@@ -1,0 +1,46 @@
+"""gen.py: render audio through a trained model.
+
+    python3 gen.py <model path> <song path> [samples]
+    python3 gen.py models/tanh_adam_6_32_999_9_32_a0.41.keras song.raw
+    python3 gen.py models/9_sample/unsigned/gelu_adam_6_32_999_9_512_a41 song.raw 9
+
+Writes `outputs/<song name>.raw` (or `.wav` for a WAV song), exactly as long as the song. The model
+says what it needs (window, mode, alignment, levels), so `samples` is optional; given, it must
+match. Works with fit.py's `.keras` models and the original project's SavedModel directories.
+"""
+
+import sys
+from pathlib import Path
+
+from neural_filter import cli
+
+
+def parse_arguments(argv=None):
+    parser = cli.Parser(prog="gen.py", description=__doc__.split("\n\n")[0],
+                        formatter_class=cli.argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
+    parser.add_argument("model", help="a .keras file made by fit.py, or an original SavedModel directory")
+    parser.add_argument("song", help="audio to render: raw (see --format) or .wav")
+    parser.add_argument("samples", nargs="?", type=cli.positive_int, default=None,
+                        help="the model's window; optional, checked against the model")
+    parser.add_argument("--out", default=None, help="output file (default outputs/<song name>, same kind as the song)")
+    parser.add_argument("--format", default=None, help="encoding of a raw song: u8 (default), s8, s16le, f32le")
+    parser.add_argument("--rate", type=cli.positive_int, default=None, help="sample rate of a raw song (default 44100)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_arguments(argv)
+    cli.quiet_frameworks(cpu_only=False)
+
+    from neural_filter import audio, render
+
+    audio.check_format(args.format)
+    song = audio.check_readable(args.song)
+    out = Path(args.out) if args.out else Path("outputs") / (song.stem + (".wav" if audio.container_of(song) == "wav" else ".raw"))
+    stats = render.render_file(args.model, song, out, args.format, args.rate, window=args.samples)
+    print(f"rendered {song} -> {out}: {stats['samples']} samples ({stats['audio_seconds']:.1f} s of audio) "
+          f"in {stats['seconds']:.2f} s, {stats['realtime_factor']:.0f}x real time")
+
+
+if __name__ == "__main__":
+    sys.exit(cli.run(main, "gen.py"))

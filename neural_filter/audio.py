@@ -1,0 +1,178 @@
+"""Audio files in and out: headerless raw PCM (the original's format) and WAV.
+
+Every sample format is decoded to float32 "full scale" (-1..1, silence at 0) and encoded back from
+it by one pair of functions, `decode` and `encode`, so each format round-trips byte for byte. The
+original's unsigned 8-bit raw file stays the default; `--format` picks another raw encoding and a
+`.wav` extension picks WAV (8, 16, 24, 32-bit PCM or 32-bit float, stereo mixed to mono).
+"""
+
+import dataclasses
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from neural_filter.errors import ArgumentError, DataError
+from neural_filter.files import atomic_output
+
+DEFAULT_RATE = 44100  # raw files carry no rate; the seed's Audacity project rate
+
+# format name -> (numpy dtype of one stored sample, value of full scale, value of silence)
+SAMPLE_FORMATS = {
+    "u8": (np.dtype("u1"), 128.0, 128.0),
+    "s8": (np.dtype("i1"), 128.0, 0.0),
+    "s16le": (np.dtype("<i2"), 32768.0, 0.0),
+    "s24le": (np.dtype("<i4"), 8388608.0, 0.0),  # WAV only: held in int32, low 24 bits
+    "s32le": (np.dtype("<i4"), 2147483648.0, 0.0),  # WAV only; float32 keeps 24 bits of it
+    "f32le": (np.dtype("<f4"), 1.0, 0.0),
+}
+RAW_FORMATS = ("u8", "s8", "s16le", "f32le")
+WAV_FORMAT_BY_WIDTH = {1: "u8", 2: "s16le", 3: "s24le", 4: "s32le"}
+
+
+@dataclasses.dataclass
+class Audio:
+    """Mono samples at full scale (float32, -1..1) and how they were stored."""
+
+    samples: np.ndarray
+    rate: int
+    format: str  # a key of SAMPLE_FORMATS
+    container: str  # "raw" or "wav"
+
+    @property
+    def seconds(self) -> float:
+        return len(self.samples) / self.rate
+
+
+def decode(stored: np.ndarray, format: str) -> np.ndarray:
+    """Stored integer or float samples -> float32 at full scale."""
+    _, full_scale, silence = SAMPLE_FORMATS[format]
+    samples = stored.astype(np.float32)
+    if silence:
+        samples -= np.float32(silence)
+    if full_scale != 1.0:
+        samples *= np.float32(1.0 / full_scale)
+    return samples
+
+
+def encode(samples: np.ndarray, format: str) -> np.ndarray:
+    """Float samples at full scale -> stored samples: rounded to nearest and clipped, never wrapped."""
+    dtype, full_scale, silence = SAMPLE_FORMATS[format]
+    if dtype.kind == "f":
+        return samples.astype(dtype)
+    if format == "s24le":
+        low, high = -(2**23), 2**23 - 1
+    else:
+        low, high = np.iinfo(dtype).min, np.iinfo(dtype).max
+    # float32 cannot hold 2**31 - 1 exactly, so 32-bit PCM alone is scaled in float64
+    work = np.float64 if format == "s32le" else np.float32
+    scaled = np.rint(samples.astype(work) * work(full_scale) + work(silence))
+    return np.clip(scaled, low, high).astype(dtype)
+
+
+def container_of(path, format: str | None = None) -> str:
+    """'wav' for a .wav path, else 'raw'; `--format` applies to raw files only."""
+    if Path(path).suffix.lower() == ".wav":
+        if format is not None:
+            raise ArgumentError(f"--format {format}: {path} is a WAV file, which names its own format; drop --format")
+        return "wav"
+    return "raw"
+
+
+def check_readable(path, what: str = "file") -> Path:
+    """Fail early, with a plain message, for a path that cannot be an input file."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(path, f"no such {what}", "check the path, or create it first")
+    if path.is_dir():
+        raise DataError(path, f"is a directory, not an audio {what}", "give the path of a file")
+    if path.stat().st_size == 0:
+        raise DataError(path, "is empty", "give a file with audio in it")
+    return path
+
+
+def read_audio(path, format: str | None = None, rate: int | None = None) -> Audio:
+    """Read a raw or WAV file as mono full-scale float32. `format` and `rate` describe raw files."""
+    path = check_readable(path)
+    if container_of(path, format) == "wav":
+        return _read_wav(path, rate)
+    format = format or "u8"
+    dtype = SAMPLE_FORMATS[format][0]
+    size = path.stat().st_size
+    if size % dtype.itemsize:
+        raise DataError(
+            path,
+            f"has {size} bytes, not a whole number of {dtype.itemsize}-byte {format} samples",
+            "check --format, or trim the file",
+        )
+    stored = np.fromfile(path, dtype=dtype)
+    return Audio(decode(stored, format), rate or DEFAULT_RATE, format, "raw")
+
+
+def _read_wav(path: Path, rate: int | None) -> Audio:
+    import warnings
+
+    from scipy.io import wavfile
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # scipy only warns about a header that lies; refuse it
+            file_rate, stored = wavfile.read(path)
+    except (ValueError, EOFError, OSError, wavfile.WavFileWarning) as error:
+        raise DataError(path, f"is not a readable WAV file ({error})", "re-export it as PCM or float WAV") from None
+    if rate and rate != file_rate:
+        raise ArgumentError(f"--rate {rate}: {path} says its rate is {file_rate} Hz; drop --rate for WAV files")
+    if stored.size == 0:
+        raise DataError(path, "holds no samples", "give a file with audio in it")
+    if stored.dtype.kind == "f":
+        format = "f32le"
+        stored = stored.astype(np.float32, copy=False)
+    else:
+        format = WAV_FORMAT_BY_WIDTH.get(_wav_width(path), "s32le")
+        if format == "s24le":
+            stored = stored >> 8  # scipy left-justifies 24-bit samples in int32
+    samples = decode(stored, format)
+    if samples.ndim == 2:
+        samples = samples.mean(axis=1, dtype=np.float32)  # Audacity's plain stereo mix-down
+    return Audio(samples, int(file_rate), format, "wav")
+
+
+def _wav_width(path: Path) -> int:
+    """Bytes per sample of a PCM WAV file, read from its fmt chunk."""
+    with open(path, "rb") as file:
+        header = file.read(4096)
+    start = header.find(b"fmt ")
+    return int.from_bytes(header[start + 22 : start + 24], "little") // 8 if start >= 0 else 2
+
+
+def write_audio(path, samples: np.ndarray, format: str, rate: int, container: str | None = None) -> None:
+    """Write mono full-scale samples, atomically, as raw or WAV (by `container` or the extension)."""
+    container = container or container_of(path)
+    stored = encode(samples, format)
+    with atomic_output(path) as temporary:
+        if container == "raw":
+            stored.tofile(temporary)
+        elif format == "f32le":
+            from scipy.io import wavfile
+
+            wavfile.write(temporary, rate, stored)
+        else:
+            _write_pcm_wav(temporary, stored, format, rate)
+
+
+def _write_pcm_wav(path, stored: np.ndarray, format: str, rate: int) -> None:
+    width = {"u8": 1, "s16le": 2, "s24le": 3, "s32le": 4}[format]
+    data = stored.tobytes()
+    if width == 3:  # three low bytes of each little-endian int32
+        data = stored.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
+    with wave.open(str(path), "wb") as file:
+        file.setnchannels(1)
+        file.setsampwidth(width)
+        file.setframerate(rate)
+        file.writeframes(data)
+
+
+def check_format(format: str | None) -> str | None:
+    if format is not None and format not in RAW_FORMATS:
+        raise ArgumentError(f"--format {format}: unknown raw format; use one of {', '.join(RAW_FORMATS)}")
+    return format

@@ -1,0 +1,86 @@
+"""The Keras models and optimisers fit.py trains.
+
+Chunk mode is the original's network: `Dense(units, activation)` on a chunk of `window` samples,
+`layers` more of the same, and a linear `Dense(window)` giving the filtered chunk.
+
+Sliding mode applies exactly that stack at every position of the signal: a first Conv1D whose
+kernel is the window, then 1x1 Conv1Ds (a Dense applied at each position), then a linear 1x1
+Conv1D to one output sample. No window is ever materialised; a segment of n + window - 1 input
+samples gives n outputs. A linear path (one Conv1D of the window, no activation) runs beside the
+stack and is added to its output: the filter we imitate is linear, and this path is an FIR filter
+the stack only has to correct.
+
+Keras is imported here and only here (with train.py), so that gen.py never pays for it.
+"""
+
+import keras
+
+from neural_filter.errors import ArgumentError
+from neural_filter.network import FilterSpec
+
+# name -> (Keras class, settings) as the original project chose them; sgd's schedule is built below
+OPTIMISERS = {
+    "adam": (keras.optimizers.Adam, {"learning_rate": 0.001}),
+    "sgd": (keras.optimizers.SGD, {}),
+    "momentum": (keras.optimizers.SGD, {"learning_rate": 0.01, "momentum": 0.9}),
+    "nesterov": (keras.optimizers.SGD, {"learning_rate": 0.01, "momentum": 0.9, "nesterov": True}),
+    "nadam": (keras.optimizers.Nadam, {"learning_rate": 0.001}),
+    "adagrad": (keras.optimizers.Adagrad, {"learning_rate": 0.001}),
+    "rmsprop": (keras.optimizers.RMSprop, {"learning_rate": 0.001}),
+    "adadelta": (keras.optimizers.Adadelta, {"learning_rate": 0.001}),
+    "adamax": (keras.optimizers.Adamax, {"learning_rate": 0.001}),
+    "ftrl": (keras.optimizers.Ftrl, {"learning_rate": 0.001}),
+}
+
+
+def check_activation(name: str) -> str:
+    """Refuse a name Keras does not know, before any data is read."""
+    try:
+        keras.activations.get(name)
+    except (ValueError, TypeError):
+        raise ArgumentError(
+            f"activator {name!r}: not a Keras activation; use one of tanh, gelu, relu, elu, selu, sigmoid, "
+            "softsign, swish (any name in keras.activations)"
+        ) from None
+    return name
+
+
+def check_optimiser(name: str) -> str:
+    if name not in OPTIMISERS:
+        raise ArgumentError(f"optimiser {name!r}: unknown; use one of {', '.join(OPTIMISERS)}")
+    return name
+
+
+def make_optimiser(name: str, epochs: int, window: int, learning_rate: float | None = None):
+    """The original's optimiser for `name`; `learning_rate` (when given) replaces its rate."""
+    cls, settings = OPTIMISERS[check_optimiser(name)]
+    settings = dict(settings)
+    if name == "sgd":  # the original decayed plain SGD from 0.3 by 10x over epochs * window steps
+        settings["learning_rate"] = keras.optimizers.schedules.ExponentialDecay(
+            initial_learning_rate=0.3, decay_steps=epochs * window, decay_rate=0.1
+        )
+    if learning_rate is not None:
+        settings["learning_rate"] = learning_rate
+    return cls(**settings)
+
+
+def build_model(spec: FilterSpec, layers: int, units: int, activation: str, linear_path: bool = False) -> keras.Model:
+    """The network for `spec.mode`, layers named hidden_0.., output, linear_path (network.py reads them so)."""
+    check_activation(activation)
+    if spec.mode == "chunk":
+        model = keras.Sequential(name="chunk_filter")
+        model.add(keras.Input(shape=(spec.window,)))  # (batch, window)
+        for index in range(layers + 1):
+            model.add(keras.layers.Dense(units, activation=activation, name=f"hidden_{index}"))
+        model.add(keras.layers.Dense(spec.window, name="output"))  # (batch, window)
+        return model
+
+    inputs = keras.Input(shape=(None, 1))  # (batch, samples + window - 1, 1)
+    hidden = keras.layers.Conv1D(units, spec.window, activation=activation, name="hidden_0")(inputs)
+    for index in range(1, layers + 1):  # (batch, samples, units)
+        hidden = keras.layers.Conv1D(units, 1, activation=activation, name=f"hidden_{index}")(hidden)
+    outputs = keras.layers.Conv1D(1, 1, name="output")(hidden)  # (batch, samples, 1)
+    if linear_path:
+        fir = keras.layers.Conv1D(1, spec.window, name="linear_path")(inputs)
+        outputs = keras.layers.Add(name="sum")([outputs, fir])
+    return keras.Model(inputs, outputs, name="sliding_filter")

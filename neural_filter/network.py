@@ -1,0 +1,186 @@
+"""A trained filter as plain NumPy: its self-description (`FilterSpec`) and its forward pass.
+
+Rendering needs no gradients and no framework: a `.keras` file is a zip of `config.json` and
+`model.weights.h5`, so NumPy, json and h5py read it in a fraction of a second, where importing
+Keras alone takes seconds. Both model shapes reduce to one dense stack applied to rows of `window`
+input samples: a chunk model maps each chunk to a chunk, a sliding model maps each window to the
+one output sample it ends at (or is centred on), plus an optional linear path (an FIR filter).
+"""
+
+import dataclasses
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from scipy import special
+
+from neural_filter.errors import ModelFileError
+
+SPEC_ENTRY = "neural_filter.json"  # our self-description, stored inside the .keras zip
+LEVELS = {"unit": (128 / 255, 128 / 255), "signed": (1.0, 0.0)}  # name -> (scale, offset)
+
+
+@dataclasses.dataclass
+class FilterSpec:
+    """What a model is, beyond its weights: enough for gen.py to use it without being told."""
+
+    mode: str = "chunk"  # "chunk": window in, window out; "sliding": window in, one sample out
+    window: int = 9  # input samples seen at once
+    align: str = "causal"  # sliding: output at the window's last sample, or "centre"
+    levels: str = "unit"  # network input = full-scale sample * scale + offset (see LEVELS)
+    rate: int = 44100  # sample rate of the training data
+
+    @property
+    def scale_offset(self) -> tuple[float, float]:
+        return LEVELS[self.levels]
+
+    @property
+    def padding(self) -> tuple[int, int]:
+        """Samples of silence a sliding model needs before and after the signal."""
+        before = self.window - 1 if self.align == "causal" else (self.window - 1) // 2
+        return before, self.window - 1 - before
+
+
+# Keras activations written in NumPy (float32 in, float32 out); anything else falls back to Keras.
+def _softplus(x):
+    return np.logaddexp(np.float32(0), x).astype(np.float32)
+
+
+def _hard_sigmoid(x):
+    return np.clip(x / np.float32(6) + np.float32(0.5), 0, 1)
+
+
+ACTIVATIONS = {
+    "linear": lambda x: x,
+    "relu": lambda x: np.maximum(x, 0),
+    "relu6": lambda x: np.clip(x, 0, 6),
+    "leaky_relu": lambda x: np.where(x >= 0, x, np.float32(0.2) * x),
+    "tanh": np.tanh,
+    "sigmoid": special.expit,
+    "gelu": lambda x: np.float32(0.5) * x * (np.float32(1) + special.erf(x * np.float32(2**-0.5))),
+    "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
+    "selu": lambda x: np.float32(1.0507009873554805) * np.where(x > 0, x, np.float32(1.6732632423543772) * np.expm1(np.minimum(x, 0))),
+    "celu": lambda x: np.maximum(x, 0) + np.minimum(np.expm1(np.minimum(x, 0)), 0),
+    "softplus": _softplus,
+    "softsign": lambda x: x / (np.float32(1) + np.abs(x)),
+    "silu": lambda x: x * special.expit(x),
+    "swish": lambda x: x * special.expit(x),
+    "mish": lambda x: x * np.tanh(_softplus(x)),
+    "exponential": np.exp,
+    "hard_sigmoid": _hard_sigmoid,
+    "hard_silu": lambda x: x * _hard_sigmoid(x),
+    "hard_swish": lambda x: x * _hard_sigmoid(x),
+    "hard_tanh": lambda x: np.clip(x, -1, 1),
+    "log_sigmoid": lambda x: -_softplus(-x),
+    "tanh_shrink": lambda x: x - np.tanh(x),
+    "squareplus": lambda x: (x + np.sqrt(x * x + np.float32(4))) / np.float32(2),
+}
+
+
+@dataclasses.dataclass
+class Dense:
+    """One layer as NumPy arrays: kernel (inputs, outputs), bias (outputs,), activation name."""
+
+    kernel: np.ndarray
+    bias: np.ndarray
+    activation: str = "linear"
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:  # (rows, inputs) -> (rows, outputs)
+        return ACTIVATIONS[self.activation](rows @ self.kernel + self.bias)
+
+
+@dataclasses.dataclass
+class DenseStack:
+    """The network: dense layers applied in turn to each row, plus an optional linear path."""
+
+    layers: list
+    linear_path: Dense | None = None
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:  # (rows, window) -> (rows, outputs)
+        result = rows
+        for layer in self.layers:
+            result = layer(result)
+        if self.linear_path is not None:
+            result = result + self.linear_path(rows)
+        return result
+
+    @property
+    def numpy_ready(self) -> bool:
+        return all(layer.activation in ACTIVATIONS for layer in self.layers)
+
+
+def read_spec(path) -> dict:
+    """The metadata stored inside one of our .keras files."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return json.loads(archive.read(SPEC_ENTRY))
+    except KeyError:
+        raise ModelFileError(path, "is a Keras model but not one made by fit.py (no neural_filter.json inside)",
+                             "render it with a model trained by fit.py") from None
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise ModelFileError(path, f"is not a readable .keras model file ({error})", "retrain it with fit.py") from None
+
+
+def load_network(path) -> tuple[DenseStack, FilterSpec, dict]:
+    """Read a model made by fit.py (.keras) or by the original project (SavedModel directory)."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(path, "no such model", "give a .keras file from models/ or a SavedModel directory")
+    if path.is_dir():
+        from neural_filter import legacy
+
+        layers, window = legacy.load_legacy_model(path)
+        stack = DenseStack([Dense(kernel, bias, activation) for kernel, bias, activation in layers])
+        return stack, FilterSpec(mode="chunk", window=window), {}
+    metadata = read_spec(path)
+    spec = FilterSpec(**metadata["spec"])
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+            weights = archive.read("model.weights.h5")
+        stack = _stack_from_keras_file(config, weights, spec)
+    except ModelFileError:
+        raise
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile) as error:
+        raise ModelFileError(path, f"has unreadable weights ({error})", "retrain it with fit.py") from None
+    return stack, spec, metadata
+
+
+def _stack_from_keras_file(config: dict, weights_file: bytes, spec: FilterSpec) -> DenseStack:
+    """Match config.json's layers to the weight groups Keras 3 names after each layer's class."""
+    import h5py
+
+    seen: dict[str, int] = {}
+    by_name = {}
+    with h5py.File(io.BytesIO(weights_file), "r") as weights:
+        for layer in config["config"]["layers"]:
+            group = _snake_case(layer["class_name"])
+            count = seen.get(group, 0)
+            seen[group] = count + 1
+            if layer["class_name"] not in ("Dense", "Conv1D"):
+                continue
+            variables = weights[f"layers/{group}{f'_{count}' if count else ''}/vars"]
+            kernel = np.asarray(variables["0"], dtype=np.float32)
+            kernel = kernel.reshape(-1, kernel.shape[-1])  # Conv1D (width, 1 or units, units) -> 2-D
+            bias = np.asarray(variables["1"], dtype=np.float32)
+            by_name[layer["config"]["name"]] = Dense(kernel, bias, layer["config"].get("activation") or "linear")
+    hidden_names = sorted((name for name in by_name if name.startswith("hidden_")), key=_layer_order)
+    hidden = [by_name[name] for name in hidden_names]
+    stack = DenseStack(hidden + [by_name["output"]], by_name.get("linear_path"))
+    if stack.layers[0].kernel.shape[0] != spec.window:
+        raise ValueError(f"first layer takes {stack.layers[0].kernel.shape[0]} samples, spec says {spec.window}")
+    return stack
+
+
+def _layer_order(name: str) -> int:
+    return int(name.rsplit("_", 1)[1])
+
+
+def _snake_case(name: str) -> str:
+    """Keras 3's own rule (keras.src.utils.naming.to_snake_case): "Conv1D" -> "conv1d"."""
+    import re
+
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()

@@ -1,0 +1,122 @@
+"""Synthetic audio: the seed's Audacity recipe, done in code.
+
+Owns everything needed to build a training pair without Audacity: white noise as Generate>Noise
+makes it, the low-pass filter of Effect>Low-Pass Filter (lowpass.ny) for every roll-off it offers,
+the refusal of settings Audacity refuses, and a small synthetic song to filter when no recording is
+at hand. The formulas are those of /work/shared/AUDACITY.md. Everything here is a pure function of
+float arrays; reading and writing files belongs elsewhere.
+"""
+
+import numpy as np
+from scipy import signal
+
+from neural_filter.errors import ArgumentError
+
+ROLLOFFS = (6, 12, 24, 36, 48)
+
+# q of each biquad in lowpass.ny's cascades; 6 dB/octave is a one-pole and has none.
+BIQUAD_QS = {
+    12: (0.7071,),
+    24: (0.60492333, 1.33722126),
+    36: (0.58338080, 0.75932572, 1.95302407),
+    48: (0.57622191, 0.66045510, 0.94276399, 2.57900101),
+}
+
+MIN_CUTOFF = 0.1  # Hz; lowpass.ny refuses anything lower
+
+
+def white_noise(seconds: float, rate: int, rng: np.random.Generator,
+                amplitude: float = 0.8) -> np.ndarray:
+    """Generate>Noise, type White: uniform samples on [-amplitude, amplitude]."""
+    return rng.uniform(-amplitude, amplitude, size=int(round(seconds * rate)))
+
+
+def check_lowpass(cutoff: float, rolloff: int, rate: int) -> None:
+    """Refuse, as lowpass.ny does, a cutoff it cannot filter at or a roll-off it does not offer."""
+    nyquist = rate / 2
+    if not MIN_CUTOFF <= cutoff < nyquist:
+        raise ArgumentError(
+            f"--cutoff {cutoff:g} Hz is out of range at {rate} Hz; "
+            f"give a frequency from {MIN_CUTOFF:g} Hz up to (not including) {nyquist:g} Hz")
+    if rolloff not in ROLLOFFS:
+        raise ArgumentError(
+            f"--rolloff {rolloff} dB/octave is not one lowpass.ny offers; "
+            f"use one of {', '.join(map(str, ROLLOFFS))}")
+
+
+def _biquad(cutoff: float, q: float, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    # Nyquist's lowpass2: alpha = sin(w)*sinh(0.5/q), not the cookbook's sin(w)/(2q), so the
+    # 12 dB filter is about -3.7 dB at the cutoff rather than a true Butterworth's -3.01 dB.
+    w = 2 * np.pi * cutoff / rate
+    cos_w, alpha = np.cos(w), np.sin(w) * np.sinh(0.5 / q)
+    b = np.array([(1 - cos_w) / 2, 1 - cos_w, (1 - cos_w) / 2])
+    a = np.array([1 + alpha, -2 * cos_w, 1 - alpha])
+    return b / a[0], a / a[0]
+
+
+def lowpass_coefficients(cutoff: float, rolloff: int,
+                         rate: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (b, a) sections lowpass.ny applies, in order, for this cutoff and roll-off."""
+    check_lowpass(cutoff, rolloff, rate)
+    if rolloff == 6:
+        # Nyquist's lp: y[n] = c1*x[n] + c2*y[n-1], exactly -3.01 dB at the cutoff.
+        k = 2 - np.cos(2 * np.pi * cutoff / rate)
+        c2 = k - np.sqrt(k * k - 1)
+        return [(np.array([1 - c2]), np.array([1.0, -c2]))]
+    return [_biquad(cutoff, q, rate) for q in BIQUAD_QS[rolloff]]
+
+
+def audacity_lowpass(samples: np.ndarray, cutoff: float, rolloff: int, rate: int) -> np.ndarray:
+    """Effect>Low-Pass Filter applied to samples, from silence, as float64."""
+    check_lowpass(cutoff, rolloff, rate)
+    out = np.asarray(samples, dtype=np.float64)
+    # Audacity runs direct form II, lfilter direct form II transposed; with zero initial state
+    # both compute the same difference equation, differing only by float64 rounding (~1e-16).
+    for b, a in lowpass_coefficients(cutoff, rolloff, rate):
+        out = signal.lfilter(b, a, out)
+    return out
+
+
+def _notes(t: np.ndarray, beat: float, freqs: list[float], beats_per_note: int) -> np.ndarray:
+    """Frequency at each time of a looping sequence of notes, and time since each note began."""
+    length = beat * beats_per_note
+    index = (t // length).astype(int) % len(freqs)
+    return np.asarray(freqs)[index], t % length
+
+
+def synthetic_song(seconds: float, rate: int, rng: np.random.Generator) -> np.ndarray:
+    """A few seconds of bass, chords and drums at 120 bpm, peak-normalised to 0.95.
+
+    Spans the spectrum a low-pass filter is judged on: bass below 150 Hz, chords in the mids,
+    hats above 2 kHz. The rng only colours the hats, so the song is reproducible per seed.
+    """
+    t = np.arange(int(round(seconds * rate))) / rate
+    beat = 0.5  # seconds, 120 bpm
+
+    # Bass: A1 D2 E2 A1, one note per two beats, with two harmonics so it is heard on small speakers.
+    f, since = _notes(t, beat, [55.0, 73.42, 82.41, 55.0], 2)
+    phase = 2 * np.pi * f * t
+    bass = (np.sin(phase) + 0.4 * np.sin(2 * phase) + 0.2 * np.sin(3 * phase))
+    bass *= np.exp(-since * 1.5)
+
+    # Chords: Am, Dm, Em, Am triads (root, third, fifth), four beats each, soft saw-like timbre.
+    chords = np.zeros_like(t)
+    for ratio in (1.0, 1.2, 1.5):  # minor triad in just intonation
+        f, since = _notes(t, beat, [220.0 * ratio, 293.66 * ratio, 329.63 * ratio, 220.0 * ratio], 4)
+        for h in (1, 2, 3, 4):  # first partials of a sawtooth
+            chords += np.sin(2 * np.pi * h * f * t) / h
+    chords *= 0.15 * (1 - np.exp(-since * 20)) * np.exp(-since * 0.5)  # quick attack, slow fade
+
+    # Kick on every beat: a sine sweeping down from ~150 Hz to 50 Hz, decaying fast.
+    since = t % beat
+    sweep_phase = 2 * np.pi * (50 * since + 100 / 30 * (1 - np.exp(-30 * since)))
+    kick = np.sin(sweep_phase) * np.exp(-since * 12)
+
+    # Hats on the off-beats: short bursts of noise with the lows removed by a first difference.
+    noise = rng.uniform(-1, 1, size=t.size + 1)
+    since = (t + beat / 2) % beat
+    hats = 0.5 * np.diff(noise) * np.exp(-since * 60)
+
+    song = 0.5 * bass + chords + 0.8 * kick + hats
+    # The clip only absorbs the last-bit rounding of the division, which can land one ulp over.
+    return np.clip(0.95 * song / np.max(np.abs(song)), -0.95, 0.95)

@@ -1,0 +1,114 @@
+"""Tests of neural_filter.synth against the formulas in AUDACITY.md, with real numbers."""
+
+import numpy as np
+import pytest
+from scipy import signal
+
+from neural_filter import synth
+from neural_filter.errors import ArgumentError
+
+RATE = 44100
+F = 500.0
+
+
+def response_db(sections, freqs, rate=RATE):
+    """Magnitude in dB of the cascaded sections at the given frequencies."""
+    h = np.ones(len(freqs), dtype=complex)
+    for b, a in sections:
+        h *= signal.freqz(b, a, worN=freqs, fs=rate)[1]
+    return 20 * np.log10(np.abs(h))
+
+
+@pytest.mark.parametrize("rolloff, expected, tolerance", [
+    (6, -3.0103, 0.02),   # Nyquist lp: one-pole designed for exactly half power at f
+    (12, -3.72, 0.1),     # one biquad q=0.7071 with sinh alpha: effective Q ~0.651, not -3.01
+    (24, -3.0103, 0.02),  # the q table makes each cascade half power at f
+    (36, -3.0103, 0.02),
+    (48, -3.0103, 0.02),
+])
+def test_response_at_cutoff(rolloff, expected, tolerance):
+    at_f = response_db(synth.lowpass_coefficients(F, rolloff, RATE), [F])[0]
+    assert at_f == pytest.approx(expected, abs=tolerance)
+
+
+@pytest.mark.parametrize("rolloff", [
+    6,   # one pole: -6 dB/octave well above f
+    12,  # one biquad: -12
+    24,  # two biquads: -24
+    36,  # three biquads: -36
+    48,  # four biquads: -48 (sampling makes it ~1.6 dB steeper at 2-4 kHz)
+])
+def test_slope_between_4f_and_8f(rolloff):
+    low, high = response_db(synth.lowpass_coefficients(F, rolloff, RATE), [4 * F, 8 * F])
+    assert high - low == pytest.approx(-rolloff, abs=2.0)
+
+
+def test_one_pole_matches_recurrence_sample_for_sample():
+    x = synth.white_noise(2000 / RATE, RATE, np.random.default_rng(1))
+    k = 2 - np.cos(2 * np.pi * F / RATE)
+    c2 = k - np.sqrt(k * k - 1)
+    c1 = 1 - c2
+    expected, y = [], 0.0
+    for sample in x:
+        y = c1 * sample + c2 * y
+        expected.append(y)
+    np.testing.assert_allclose(synth.audacity_lowpass(x, F, 6, RATE), expected, rtol=1e-12)
+
+
+def test_lowpass_keeps_length_and_dtype():
+    x = synth.white_noise(0.1, RATE, np.random.default_rng(2)).astype(np.float32)
+    y = synth.audacity_lowpass(x, 2000, 48, RATE)
+    assert y.dtype == np.float64 and y.shape == x.shape
+
+
+@pytest.mark.parametrize("seconds, rate, length", [
+    (1.0, 44100, 44100),    # whole second
+    (0.5, 8000, 4000),      # another rate
+    (0.00011, 44100, 5),    # 4.851 rounds up, not down
+])
+def test_white_noise_length_and_range(seconds, rate, length):
+    x = synth.white_noise(seconds, rate, np.random.default_rng(3))
+    assert x.dtype == np.float64 and x.shape == (length,)
+    assert -0.8 <= x.min() and x.max() <= 0.8
+
+
+def test_white_noise_fills_the_range_and_is_reproducible():
+    x = synth.white_noise(1.0, RATE, np.random.default_rng(4))
+    assert x.min() < -0.79 and x.max() > 0.79
+    np.testing.assert_array_equal(x, synth.white_noise(1.0, RATE, np.random.default_rng(4)))
+    assert not np.array_equal(x, synth.white_noise(1.0, RATE, np.random.default_rng(5)))
+
+
+@pytest.mark.parametrize("cutoff, rolloff, option", [
+    (0.05, 6, "--cutoff"),       # below lowpass.ny's 0.1 Hz floor
+    (RATE / 2, 6, "--cutoff"),   # at Nyquist
+    (30000, 12, "--cutoff"),     # above Nyquist
+    (1000, 18, "--rolloff"),     # not one of 6, 12, 24, 36, 48
+])
+def test_check_lowpass_refuses(cutoff, rolloff, option):
+    with pytest.raises(ArgumentError) as caught:
+        synth.check_lowpass(cutoff, rolloff, RATE)
+    message = str(caught.value)
+    assert option in message and "\n" not in message
+    with pytest.raises(ArgumentError):
+        synth.audacity_lowpass(np.zeros(10), cutoff, rolloff, RATE)
+
+
+@pytest.mark.parametrize("cutoff, rolloff", [
+    (0.1, 6),           # the lowest cutoff allowed
+    (22049.9, 48),      # just under Nyquist
+])
+def test_check_lowpass_accepts_edges(cutoff, rolloff):
+    synth.check_lowpass(cutoff, rolloff, RATE)
+
+
+def test_synthetic_song_level_and_spectrum():
+    song = synth.synthetic_song(5.0, RATE, np.random.default_rng(6))
+    assert song.dtype == np.float64 and song.shape == (5 * RATE,)
+    peak = np.max(np.abs(song))
+    assert 0.9 < peak <= 0.95
+    power = np.abs(np.fft.rfft(song)) ** 2
+    freqs = np.fft.rfftfreq(song.size, 1 / RATE)
+    assert power[freqs < 150].sum() / power.sum() > 0.1    # bass and kick
+    assert power[freqs > 2000].sum() / power.sum() > 0.01  # hats
+    np.testing.assert_array_equal(song, synth.synthetic_song(5.0, RATE, np.random.default_rng(6)))
