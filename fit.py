@@ -47,6 +47,10 @@ def parse_arguments(argv=None):
                         help="fraction of the data, from its end, held out for validation; 0 trains on all (default 0.1)")
     parser.add_argument("--seed", type=int, default=1234, help="seed for shuffling and initial weights (default 1234)")
     parser.add_argument("--learning-rate", type=float, default=None, help="replace the optimiser's original rate")
+    parser.add_argument("--no-linear-path", action="store_true",
+                        help="sliding mode: no linear FIR path beside the stack (on by default)")
+    parser.add_argument("--no-fir-start", action="store_true",
+                        help="sliding mode: start the linear path at zero, not at the least-squares FIR")
     parser.add_argument("--train-x", default="train_x.raw", help="the dry recording (default train_x.raw)")
     parser.add_argument("--train-y", default="train_y.raw", help="the filtered recording (default train_y.raw)")
     parser.add_argument("--song", default=None, help="audio rendered after training (default song.raw, if present)")
@@ -81,7 +85,7 @@ def main(argv=None) -> None:
     settings = train.TrainSettings(
         layers=int(args.layers), units=int(args.units), batch_size=int(args.batches), activation=args.activator,
         optimiser=args.optimiser, epochs=int(args.epoches), seed=args.seed, learning_rate=args.learning_rate,
-        linear_path=mode == "sliding",
+        linear_path=mode == "sliding" and not args.no_linear_path, fir_start=not args.no_fir_start,
     )
     prepared = dataset.prepare(args.train_x, args.train_y, spec, args.val, args.seed, args.format, args.rate)
     spec.rate = prepared.rate
@@ -95,7 +99,8 @@ def main(argv=None) -> None:
         "settings": network.dataclasses.asdict(settings),
         "data": {"train_x": args.train_x, "train_y": args.train_y, "format": args.format or "u8",
                  "validation": args.val, "rate": prepared.rate},
-        "metrics": result.metrics, "history": result.history, "training_seconds": result.seconds,
+        "metrics": result.metrics, "history": result.history, "best_epoch": result.best_epoch,
+        "training_seconds": result.seconds,
         "versions": train.versions(),
     }
     train.save_model(result.model, path, record)

@@ -118,7 +118,7 @@ def _read_wav(path: Path, rate: int | None) -> Audio:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # scipy only warns about a header that lies; refuse it
             file_rate, stored = wavfile.read(path)
-    except (ValueError, EOFError, OSError, wavfile.WavFileWarning) as error:
+    except Exception as error:  # scipy's parser breaks in many ways on a damaged header (struct.error, TypeError, ...)
         raise DataError(path, f"is not a readable WAV file ({error})", "re-export it as PCM or float WAV") from None
     if rate and rate != file_rate:
         raise ArgumentError(f"--rate {rate}: {path} says its rate is {file_rate} Hz; drop --rate for WAV files")
@@ -128,7 +128,10 @@ def _read_wav(path: Path, rate: int | None) -> Audio:
         format = "f32le"
         stored = stored.astype(np.float32, copy=False)
     else:
-        format = WAV_FORMAT_BY_WIDTH.get(_wav_width(path), "s32le")
+        width = _wav_width(path, stored)
+        if width not in WAV_FORMAT_BY_WIDTH:
+            raise DataError(path, f"stores {width}-byte PCM samples", "re-export it as 8, 16, 24 or 32-bit PCM or float WAV")
+        format = WAV_FORMAT_BY_WIDTH[width]
         if format == "s24le":
             stored = stored >> 8  # scipy left-justifies 24-bit samples in int32
     samples = decode(stored, format)
@@ -137,12 +140,19 @@ def _read_wav(path: Path, rate: int | None) -> Audio:
     return Audio(samples, int(file_rate), format, "wav")
 
 
-def _wav_width(path: Path) -> int:
-    """Bytes per sample of a PCM WAV file, read from its fmt chunk."""
+def _wav_width(path: Path, stored: np.ndarray) -> int:
+    """Bytes per sample of a PCM WAV file as scipy read it: the fmt chunk's block align over its channels.
+
+    (Not bits per sample: 20-bit audio sits in 3-byte slots, and scipy reads by the slot.)
+    """
     with open(path, "rb") as file:
         header = file.read(4096)
     start = header.find(b"fmt ")
-    return int.from_bytes(header[start + 22 : start + 24], "little") // 8 if start >= 0 else 2
+    if start < 0:  # fmt chunk beyond the first 4 KiB: go by scipy's array (which holds 3-byte slots in 4)
+        return stored.dtype.itemsize
+    channels = int.from_bytes(header[start + 10 : start + 12], "little")
+    block_align = int.from_bytes(header[start + 20 : start + 22], "little")
+    return block_align // channels if channels else 0
 
 
 def write_audio(path, samples: np.ndarray, format: str, rate: int, container: str | None = None) -> None:

@@ -1,6 +1,9 @@
 """What fit.py and gen.py share as command lines: argument types, one-line errors, GPU hiding."""
 
 import argparse
+import contextlib
+import importlib.abc
+import importlib.util
 import os
 import sys
 
@@ -48,15 +51,63 @@ def quiet_frameworks(cpu_only: bool) -> None:
     if cpu_only:
         os.environ["CUDA_VISIBLE_DEVICES"] = "-1"  # TensorFlow and PyTorch
         os.environ["JAX_PLATFORMS"] = "cpu"
-        print("cpu only: every GPU is hidden from the backend", file=sys.stderr)
+        print("cpu only: every GPU is hidden from the backend")  # stdout: stderr is for the one-line error
+    # TensorFlow's C++ libraries log while they load ("Could not find cuda drivers ...", absl's
+    # "All log messages before absl::InitializeLog() ..."), before TF_CPP_MIN_LOG_LEVEL is read.
+    # Unless the user asked for its logs, TensorFlow's import runs with file descriptor 2 silenced.
+    quiet = os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
+    if quiet and "tensorflow" not in sys.modules and not any(isinstance(f, _QuietImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _QuietImport("tensorflow"))
+
+
+class _QuietImport(importlib.abc.MetaPathFinder):
+    """Finds one top-level module as usual, but runs its import with file descriptor 2 silenced; then leaves."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def find_spec(self, name, path=None, target=None):
+        if name != self.name:
+            return None
+        sys.meta_path.remove(self)  # once is enough; and lets the ordinary finders find it below
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            execute = spec.loader.exec_module
+
+            def exec_module(module):
+                with _stderr_silenced():
+                    execute(module)
+
+            spec.loader.exec_module = exec_module  # this spec's own loader object
+        return spec
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Point file descriptor 2 at /dev/null (C++ libraries write there directly), then restore it."""
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 def run(main, prog: str, argv=None) -> int:
-    """Run a script's main(); a user's error becomes one line on stderr and exit status 2."""
+    """Run a script's main(); a user's error becomes one line on stderr and exit status 2.
+
+    argparse's own exits (--help: 0, a bad argument: 2) come back as the status too, so that a
+    caller in the same process (a test) gets a number rather than SystemExit.
+    """
     try:
         main(argv)
+    except SystemExit as exit:
+        return exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
     except NeuralFilterError as error:
-        print(f"{prog}: {error}", file=sys.stderr)
+        print(f"{prog}: {' '.join(str(error).splitlines())}", file=sys.stderr)  # one line, whatever a library said
         return error.exit_status
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; nothing was written", file=sys.stderr)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neural_filter.audio import read_audio
+from neural_filter.audio import check_readable, read_audio
 from neural_filter.errors import ArgumentError, DataError, LengthMismatchError
 from neural_filter.files import atomic_output
 from neural_filter.network import FilterSpec
@@ -48,14 +48,17 @@ def prepare(x_path, y_path, spec: FilterSpec, validation: float, seed: int, form
     notice = notice or (lambda message: print(message, file=sys.stderr))
     key = _cache_key(x_path, y_path, spec, validation, seed, format, rate)
     caches = Path(cache_dir) / "train_x.npy", Path(cache_dir) / "train_y.npy"
-    cached = [_load_cache(path, key, notice) for path in caches]
-    if all(part is not None for part in cached):
-        (train_x, validation_x, data_rate), (train_y, validation_y, _) = cached
+    loaded = [_load_cache(path, key) for path in caches]
+    if all(part is not None for part, _ in loaded):
+        ((train_x, validation_x, data_rate), _), ((train_y, validation_y, _), _) = loaded
         return Prepared(train_x, train_y, validation_x, validation_y, data_rate, from_cache=True)
 
     prepared = _prepare_from_files(x_path, y_path, spec, validation, seed, format, rate)
     _save_cache(caches[0], key, prepared.train_x, prepared.validation_x, prepared.rate)
     _save_cache(caches[1], key, prepared.train_y, prepared.validation_y, prepared.rate)
+    problems = [problem for _, problem in loaded if problem]
+    if problems:  # one line for the pair, once it is done: a refusal above stays the only line on stderr
+        notice(f"{problems[0]}; rebuilt {caches[0].name} and {caches[1].name}")
     return prepared
 
 
@@ -101,7 +104,7 @@ def _prepare_from_files(x_path, y_path, spec, validation, seed, format, rate) ->
 
 def _cache_key(x_path, y_path, spec, validation, seed, format, rate) -> str:
     def source(path):
-        status = Path(path).stat()
+        status = check_readable(path).stat()  # a missing file is the user's DataError, not a traceback
         return {"path": os.path.abspath(path), "size": status.st_size, "mtime_ns": status.st_mtime_ns}
 
     return json.dumps({
@@ -112,18 +115,17 @@ def _cache_key(x_path, y_path, spec, validation, seed, format, rate) -> str:
     }, sort_keys=True)
 
 
-def _load_cache(path: Path, key: str, notice):
+def _load_cache(path: Path, key: str):
+    """(train, validation, rate) from a current cache, else None; and why it is unusable, if it exists."""
     if not path.exists():
-        return None
+        return None, None
     try:
         with np.load(path, allow_pickle=False) as archive:
             if str(archive["key"]) != key:
-                notice(f"{path}: cache made from other files or settings; rebuilding it")
-                return None
-            return archive["train"], archive["validation"], int(archive["rate"])
+                return None, f"{path}: cache made from other files or settings"
+            return (archive["train"], archive["validation"], int(archive["rate"])), None
     except Exception as error:  # any unreadable cache is rebuilt, whatever broke in it
-        notice(f"{path}: cache unreadable ({type(error).__name__}); rebuilding it")
-        return None
+        return None, f"{path}: cache unreadable ({type(error).__name__})"
 
 
 def _save_cache(path: Path, key: str, train: np.ndarray, validation: np.ndarray, rate: int) -> None:

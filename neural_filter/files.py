@@ -4,20 +4,26 @@ import contextlib
 import os
 from pathlib import Path
 
+from neural_filter.errors import DataError
+
 
 @contextlib.contextmanager
 def atomic_output(path):
     """Yield a temporary path beside `path`; on success rename it over `path`, on failure delete it.
 
     The rename is atomic on one file system, so readers see the old file or the new, never a mix.
+    A file that cannot be written (its folder is a file, a full disk, no permission) is the user's
+    to fix, so it is reported as a DataError naming `path`, not as a traceback.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     # The temporary keeps the suffix: some writers (Keras) insist on it.
     temporary = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         yield temporary
         os.replace(temporary, path)
+    except OSError as error:
+        raise DataError(path, f"cannot be written ({error})", "check that its folder can be created and written to") from None
     finally:
         if temporary.exists():
             temporary.unlink()

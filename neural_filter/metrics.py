@@ -4,9 +4,15 @@ The error-to-signal ratio (ESR) is sum((prediction - target)^2) / sum(target^2) 
 (centred) samples: 0 is perfect, 1 is as bad as outputting silence. In decibels, -30 dB means the
 error carries a thousandth of the target's energy. Doing nothing (the dry input as the prediction)
 gives the baseline a model has to beat.
+
+The frequency response says where the error lies: the gain the network applies at each frequency,
+measured from its input and output, beside the gain of the Audacity low-pass it imitates.
 """
 
 import numpy as np
+from scipy import signal
+
+from neural_filter import synth
 
 VERDICTS = ((0.01, "great"), (0.035, "good"), (0.1, "fair"))  # ESR below each bound earns the word
 
@@ -49,3 +55,67 @@ def summary(prediction, target, dry) -> dict:
         "improvement_db": decibels(dry_esr) - decibels(model_esr),
         "score": score(model_esr),
     }
+
+
+# What a filter does to each frequency: the learned response, measured from what went in and what
+# came out, beside the response of the Audacity filter it was trained to imitate.
+
+RESPONSE_SEGMENT = 4096  # samples per Welch segment: ~11 Hz bins at 44.1 kHz, smooth yet fine enough
+RESPONSE_MULTIPLES = (0.25, 0.5, 1.0, 2.0, 4.0)  # response_table's frequencies, in cutoffs
+
+
+def _response_db(gain: np.ndarray) -> np.ndarray:
+    """|gain| in dB; a gain of exactly zero is -inf rather than a warning."""
+    with np.errstate(divide="ignore"):
+        return 20 * np.log10(np.abs(gain))
+
+
+def _check_frequencies(frequencies, rate: int) -> np.ndarray:
+    frequencies = np.atleast_1d(np.asarray(frequencies, dtype=np.float64))
+    if np.any(frequencies < 0) or np.any(frequencies > rate / 2):
+        raise ValueError(f"frequencies must lie from 0 to {rate / 2:g} Hz (half of {rate} Hz), got {frequencies}")
+    return frequencies
+
+
+def magnitude_response(input, output, rate: int, frequencies) -> np.ndarray:
+    """The gain in dB from `input` to `output` at each frequency: |Pxy / Pxx| (the H1 estimate).
+
+    Measured on the signals rather than read from weights, so it works for any network, linear or
+    not; with a broadband input such as white noise it is the filter the network has learned. The
+    cross spectrum keeps only what in the output is correlated with the input, so the network's
+    noise does not lift the estimate. Welch segments of RESPONSE_SEGMENT samples, linearly
+    interpolated between bins.
+    """
+    input = np.asarray(input, dtype=np.float64).ravel()
+    output = np.asarray(output, dtype=np.float64).ravel()
+    if input.size != output.size:
+        raise ValueError(f"input has {input.size} samples but output has {output.size}")
+    frequencies = _check_frequencies(frequencies, rate)
+    segment = min(RESPONSE_SEGMENT, input.size)
+    bins, cross = signal.csd(input, output, fs=rate, nperseg=segment)
+    _, power = signal.welch(input, fs=rate, nperseg=segment)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a silent input has no response: NaN
+        gain = np.abs(cross) / power
+    return _response_db(np.interp(frequencies, bins, gain))
+
+
+def target_response(cutoff: float, rolloff: int, rate: int, frequencies) -> np.ndarray:
+    """The gain in dB of Audacity's low-pass (synth.lowpass_coefficients) at each frequency."""
+    frequencies = _check_frequencies(frequencies, rate)
+    gain = np.ones(frequencies.size, dtype=complex)
+    for numerator, denominator in synth.lowpass_coefficients(cutoff, rolloff, rate):
+        gain *= signal.freqz(numerator, denominator, worN=frequencies, fs=rate)[1]
+    return _response_db(gain)
+
+
+def response_table(input, output, cutoff: float, rolloff: int, rate: int) -> list[dict]:
+    """Learned against target gain at a quarter, half, one, two and four times the cutoff.
+
+    One row per frequency, {"hz", "learned_db", "target_db"}; multiples at or above half the
+    sample rate have no meaning there and are left out.
+    """
+    frequencies = [cutoff * multiple for multiple in RESPONSE_MULTIPLES if cutoff * multiple < rate / 2]
+    learned = magnitude_response(input, output, rate, frequencies)
+    target = target_response(cutoff, rolloff, rate, frequencies)
+    return [{"hz": float(hz), "learned_db": float(got), "target_db": float(wanted)}
+            for hz, got, wanted in zip(frequencies, learned, target)]

@@ -102,9 +102,10 @@ class DenseStack:
         result = rows
         for layer in self.layers:
             result = layer(result)
-        if self.linear_path is not None:
-            result = result + self.linear_path(rows)
-        return result
+        if self.linear_path is None:
+            return result
+        linear = self.linear_path(rows)
+        return result + linear if self.layers else linear
 
     @property
     def numpy_ready(self) -> bool:

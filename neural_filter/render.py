@@ -16,25 +16,48 @@ BLOCK_ROWS = 16384  # rows per network call: large enough for fast matrix produc
 
 def render(network, spec: FilterSpec, samples: np.ndarray) -> np.ndarray:
     """Run full-scale `samples` through `network` (rows -> rows); return full-scale float32, same length."""
+    return np.concatenate([np.empty(0, np.float32), *render_blocks(network, spec, [samples])])
+
+
+def render_blocks(network, spec: FilterSpec, blocks):
+    """Stream version of `render`: full-scale blocks in, full-scale blocks out, same total length.
+
+    Rows reach the network in groups of BLOCK_ROWS counted from the start of the signal, whatever
+    the input blocks are, so rendering in blocks gives the same bytes as rendering in one pass.
+    """
     scale, offset = (np.float32(value) for value in spec.scale_offset)
-    count = len(samples)
-    rows = _rows(samples.astype(np.float32) * scale + offset, spec, offset)
-    outputs = np.empty((len(rows), spec.window if spec.mode == "chunk" else 1), dtype=np.float32)
-    for start in range(0, len(rows), BLOCK_ROWS):
-        outputs[start : start + BLOCK_ROWS] = network(np.ascontiguousarray(rows[start : start + BLOCK_ROWS]))
-    result = outputs.reshape(-1)[:count]
-    return (result - offset) / scale
+    window, chunked = spec.window, spec.mode == "chunk"
+    before, after = (0, 0) if chunked else spec.padding
+    pending = np.full(before, offset, np.float32)  # network-scale input not yet turned into output
+    remaining = 0  # chunk mode: samples of pending that are real, for trimming the padded last chunk
 
+    def flush(final: bool):
+        nonlocal pending
+        step = window if chunked else 1  # input samples consumed per row
+        rows_ready = (len(pending) // window) if chunked else max(len(pending) - window + 1, 0)
+        if not final:
+            rows_ready -= rows_ready % BLOCK_ROWS
+        if rows_ready == 0:
+            return np.empty(0, np.float32)
+        if chunked:
+            rows = pending[: rows_ready * window].reshape(rows_ready, window)  # (chunks, window)
+        else:
+            rows = sliding_window_view(pending[: rows_ready + window - 1], window)  # (samples, window), a view
+        outputs = np.empty((rows_ready, window if chunked else 1), np.float32)
+        for start in range(0, rows_ready, BLOCK_ROWS):
+            outputs[start : start + BLOCK_ROWS] = network(np.ascontiguousarray(rows[start : start + BLOCK_ROWS]))
+        pending = pending[rows_ready * step :]
+        return (outputs.reshape(-1) - offset) / scale
 
-def _rows(signal: np.ndarray, spec: FilterSpec, silence: np.float32) -> np.ndarray:
-    if spec.mode == "chunk":
-        chunks = -(-len(signal) // spec.window)
-        padded = np.full(chunks * spec.window, silence, dtype=np.float32)
-        padded[: len(signal)] = signal
-        return padded.reshape(chunks, spec.window)  # (chunks, window)
-    before, after = spec.padding
-    padded = np.concatenate([np.full(before, silence, np.float32), signal, np.full(after, silence, np.float32)])
-    return sliding_window_view(padded, spec.window)  # (samples, window), a view
+    for block in blocks:
+        remaining += len(block)
+        pending = np.concatenate([pending, np.asarray(block, np.float32) * scale + offset])
+        output = flush(final=False)
+        remaining -= len(output)
+        yield output
+    silence = (-len(pending)) % window if chunked else after  # pad the last chunk, or the window's future
+    pending = np.concatenate([pending, np.full(silence, offset, np.float32)])
+    yield flush(final=True)[:remaining]
 
 
 def keras_rows_function(model, spec: FilterSpec):

@@ -8,6 +8,7 @@ record for people: every hyperparameter, the data, the metrics, the time taken, 
 import dataclasses
 import json
 import platform
+import sys
 import time
 import zipfile
 
@@ -17,6 +18,7 @@ import numpy as np
 from neural_filter import dataset, metrics
 from neural_filter.errors import TrainingDivergedError
 from neural_filter.files import atomic_output
+from neural_filter.fir import least_squares_fir
 from neural_filter.model import build_model, make_optimiser
 from neural_filter.network import SPEC_ENTRY, FilterSpec
 
@@ -35,12 +37,14 @@ class TrainSettings:
     learning_rate: float | None = None  # None keeps the optimiser's original rate
     linear_path: bool = False  # sliding mode: an FIR beside the stack
     segment: int = 1024  # sliding mode: output samples per training segment
+    fir_start: bool = True  # sliding mode: start the linear path at the least-squares FIR
 
 
 @dataclasses.dataclass
 class TrainResult:
     model: keras.Model
     history: dict
+    best_epoch: int  # epoch whose weights were kept; 0 = the starting weights
     seconds: float
     metrics: dict  # metrics.summary on validation data (training data when there is none)
 
@@ -53,6 +57,8 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
 
         tf.config.experimental.enable_op_determinism()
     model = build_model(spec, settings.layers, settings.units, settings.activation, settings.linear_path)
+    if settings.linear_path and settings.fir_start:
+        _start_from_fir(model, prepared, spec)
     model.compile(optimizer=make_optimiser(settings.optimiser, settings.epochs, spec.window, settings.learning_rate),
                   loss="mse")
 
@@ -61,9 +67,11 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
     if len(prepared.validation_x):
         validation = _model_arrays(prepared.validation_x, prepared.validation_y, spec, segment=None)
     started = time.perf_counter()
+    keep_best = KeepBest(validation)
     history = model.fit(
         train_x, train_y, batch_size=settings.batch_size, epochs=settings.epochs, validation_data=validation,
-        shuffle=True, callbacks=[keras.callbacks.TerminateOnNaN(), *callbacks],
+        shuffle=True, callbacks=[keras.callbacks.TerminateOnNaN(), keep_best, *callbacks],
+        verbose=1 if sys.stdout.isatty() else 2,  # a live bar on a terminal, a line per epoch in a log
     ).history
     seconds = time.perf_counter() - started
     if not all(np.isfinite(history.get("loss", [0.0]))):
@@ -76,8 +84,44 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
     prediction = np.asarray(model.predict(scored_x, batch_size=4096, verbose=0))
     scale, offset = spec.scale_offset
     full = [(np.asarray(array) - offset) / scale for array in (prediction, scored_y, _dry(scored_x, spec))]
-    return TrainResult(model, {key: [float(v) for v in values] for key, values in history.items()}, seconds,
+    history = {key: [float(value) for value in values] for key, values in history.items()}
+    return TrainResult(model, history, keep_best.best_epoch if validation else len(history["loss"]), seconds,
                        metrics.summary(*full))
+
+
+class KeepBest(keras.callbacks.Callback):
+    """Keep the weights with the lowest validation loss, the starting weights included.
+
+    A sliding model starts as the least-squares FIR, which can already beat anything the first
+    epochs reach; training must never hand back a model worse than where it began.
+    """
+
+    def __init__(self, validation):
+        super().__init__()
+        self.validation = validation
+        self.best_loss, self.best_weights, self.best_epoch = float("inf"), None, 0
+
+    def on_train_begin(self, logs=None):
+        if self.validation is not None:
+            self.best_loss = float(self.model.evaluate(*self.validation, verbose=0))
+            self.best_weights = self.model.get_weights()
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("val_loss")
+        if loss is not None and np.isfinite(loss) and loss < self.best_loss:
+            self.best_loss, self.best_weights, self.best_epoch = float(loss), self.model.get_weights(), epoch + 1
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+def _start_from_fir(model, prepared: dataset.Prepared, spec: FilterSpec) -> None:
+    """Linear path = least-squares FIR of the training pair; the stack's output starts at zero."""
+    taps, bias = least_squares_fir(prepared.train_x, prepared.train_y, spec.window, spec.padding[0])
+    model.get_layer("linear_path").set_weights([taps.reshape(spec.window, 1, 1), np.array([bias], np.float32)])
+    output = model.get_layer("output")
+    output.set_weights([np.zeros_like(weight) for weight in output.get_weights()])
 
 
 def _model_arrays(x, y, spec: FilterSpec, segment: int | None):

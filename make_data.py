@@ -1,0 +1,69 @@
+"""make_data.py: make the training pair and a song without Audacity, as the seed's recipe does.
+
+Writes, in the working directory, `train_x.raw` (white noise, uniform on +-0.8, as Audacity's
+Generate > Noise), `train_y.raw` (the same noise through Audacity's Effect > Low-Pass Filter with
+the same cutoff and roll-off) and `song.raw` (a WAV you give, mixed to mono, or a short synthetic
+piece with bass, chords and percussion), all unsigned 8-bit PCM without a header.
+
+    python3 make_data.py                              # 30 s of noise, 600 Hz at 6 dB/octave
+    python3 make_data.py --cutoff 2000 --rolloff 24 --force
+    python3 make_data.py --song my_song.wav --force
+
+The 8-bit export rounds to the nearest step without dither (Audacity dithers, so two of its exports
+differ by a step in a few bytes): the same seed always gives the same bytes.
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from neural_filter import audio, cli, synth
+from neural_filter.errors import ArgumentError
+
+OUTPUTS = ("train_x.raw", "train_y.raw", "song.raw")
+
+
+def parse_arguments(argv=None):
+    parser = cli.Parser(prog="make_data.py", description=__doc__.split("\n\n")[0],
+                        formatter_class=cli.argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
+    parser.add_argument("--cutoff", type=float, default=600.0, help="low-pass cutoff in Hz (default 600)")
+    parser.add_argument("--rolloff", type=int, default=6, help="dB per octave: 6, 12, 24, 36 or 48 (default 6)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of the noise pair (default 30)")
+    parser.add_argument("--rate", type=cli.positive_int, default=audio.DEFAULT_RATE, help="sample rate (default 44100)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the noise and the synthetic song (default 0)")
+    parser.add_argument("--song", default=None, help="a WAV file to write as song.raw (default: a synthetic piece)")
+    parser.add_argument("--song-seconds", type=float, default=20.0, help="length of the synthetic song (default 20)")
+    parser.add_argument("--force", action="store_true", help="overwrite existing train_x.raw, train_y.raw, song.raw")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_arguments(argv)
+    synth.check_lowpass(args.cutoff, args.rolloff, args.rate)
+    if args.seconds <= 0 or args.song_seconds <= 0:
+        raise ArgumentError("--seconds and --song-seconds must be more than 0")
+    existing = [name for name in OUTPUTS if Path(name).exists()]
+    if existing and not args.force:
+        raise ArgumentError(f"{existing[0]} exists; pass --force to overwrite {', '.join(existing)}")
+
+    rng = np.random.default_rng(args.seed)
+    noise = synth.white_noise(args.seconds, args.rate, rng)
+    filtered = synth.audacity_lowpass(noise, args.cutoff, args.rolloff, args.rate)
+    if args.song:
+        song = audio.read_audio(audio.check_readable(args.song))
+        if song.rate != args.rate:
+            print(f"make_data.py: note: {args.song} is at {song.rate} Hz, the training pair at {args.rate} Hz",
+                  file=sys.stderr)
+        song_samples = song.samples
+    else:
+        song_samples = synth.synthetic_song(args.song_seconds, args.rate, rng)
+
+    for name, samples in zip(OUTPUTS, (noise, filtered, song_samples)):
+        audio.write_audio(name, np.asarray(samples, dtype=np.float32), "u8", args.rate, container="raw")
+    print(f"wrote train_x.raw and train_y.raw ({args.seconds:g} s, {args.cutoff:g} Hz at {args.rolloff} dB/octave) "
+          f"and song.raw ({len(song_samples) / args.rate:.1f} s)")
+
+
+if __name__ == "__main__":
+    sys.exit(cli.run(main, "make_data.py"))

@@ -1,0 +1,38 @@
+"""The linear least-squares FIR filter: the best any linear filter over the window can do.
+
+For a low-pass target this is nearly the whole answer, so it serves twice: as the reference row of
+the quality benchmark, and as the starting point of a sliding model's linear path (the network then
+only has to learn what a linear filter cannot). It is solved from the normal equations, whose matrix
+is the input's autocorrelation (a Toeplitz matrix), in O(window^2) after one pass over the data.
+"""
+
+import numpy as np
+from scipy import linalg
+
+from neural_filter.network import Dense, DenseStack
+
+
+def least_squares_fir(x: np.ndarray, y: np.ndarray, window: int, before: int) -> tuple[np.ndarray, float]:
+    """Taps h and bias c minimising sum_t (y[t] - c - sum_k h[k] x[t - before + k])^2.
+
+    Tap k weighs the input `before - k` samples before the output (negative: after it); the taps
+    are in the order of a window row, i.e. of a Conv1D kernel over the padded signal.
+    """
+    x = np.asarray(x, dtype=np.float64)  # setup, not the hot path: float64 keeps the solve well conditioned
+    y = np.asarray(y, dtype=np.float64)
+    x_mean, y_mean = x.mean(), y.mean()
+    x, y = x - x_mean, y - y_mean
+    n = len(x)
+    autocorrelation = np.array([np.dot(x[: n - lag], x[lag:]) for lag in range(window)])
+    autocorrelation[0] *= 1 + 1e-9  # a touch of ridge keeps silence-padded or tonal inputs solvable
+    cross = np.empty(window)
+    for tap in range(window):
+        shift = tap - before  # input index = output index + shift
+        cross[tap] = np.dot(x[shift:], y[: n - shift]) if shift >= 0 else np.dot(x[: n + shift], y[-shift:])
+    taps = linalg.solve_toeplitz(autocorrelation, cross)
+    return taps.astype(np.float32), float(y_mean - taps.sum() * x_mean)
+
+
+def fir_network(taps: np.ndarray, bias: float) -> DenseStack:
+    """The FIR as a network render.render can run in sliding mode (no hidden layers)."""
+    return DenseStack([], Dense(taps.reshape(-1, 1).astype(np.float32), np.array([bias], np.float32)))

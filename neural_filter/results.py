@@ -1,0 +1,90 @@
+"""The results table: one CSV row per trained model, so that runs of a sweep can be compared.
+
+Owns `models/results.csv`, its fixed columns, and appending to it safely while other runs append
+too: a sweep may train several models at once, and two rows must never interleave nor the header be
+written twice. Each append takes an exclusive lock on the file (fcntl.flock), decides under the lock
+whether the header is needed, and writes the header and row in one write call. Values are written
+as text; reading gives text back, and the reader decides what is a number.
+"""
+
+import csv
+import datetime
+import fcntl
+import io
+from pathlib import Path
+
+from neural_filter.errors import DataError
+
+COLUMNS = (
+    "time",  # when the run finished, ISO 8601 local time with its offset, to the second
+    "model",  # the model's file name without .keras
+    "mode",  # chunk or sliding
+    "window",  # samples in the network's window
+    "align",  # causal or centre
+    "layers",  # hidden Dense layers after the first one
+    "units",  # units in every hidden layer
+    "batch_size",
+    "activation",
+    "optimiser",
+    "epochs",  # asked for
+    "epochs_run",  # done: fewer when training stopped early
+    "seed",
+    "val_mse",  # mean squared error on validation data, network scale
+    "esr",  # error-to-signal ratio, full scale (metrics.esr)
+    "esr_db",
+    "training_seconds",
+)
+FLOAT_DIGITS = 6  # significant digits of float values: enough to rank runs, short enough to read
+
+
+def append_result(csv_path, row: dict) -> None:
+    """Append `row` to the CSV at `csv_path`, writing the header first when the file is new or empty.
+
+    Keys must be COLUMNS (a misspelt key is a bug, so it raises ValueError); missing ones are left
+    blank, except `time`, which defaults to now. Safe while other processes append to the same file.
+    """
+    unknown = set(row) - set(COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown result columns {sorted(unknown)}; the columns are {', '.join(COLUMNS)}")
+    row = {"time": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), **row}
+    path = Path(csv_path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # "a+": every write lands at the end whatever the position, yet the header can be read back;
+        # unbuffered, so the header and row go out in the single write below.
+        with open(path, "a+b", buffering=0) as file:
+            fcntl.flock(file, fcntl.LOCK_EX)  # released when the file closes
+            file.seek(0)
+            existing = file.readline().decode("utf-8", errors="replace")
+            text = io.StringIO()
+            writer = csv.writer(text, lineterminator="\n")  # Unix lines, for grep and sort
+            if not existing.strip():  # new, empty, or only a blank line
+                writer.writerow(COLUMNS)
+            elif next(csv.reader([existing])) != list(COLUMNS):
+                raise DataError(path, f"has other columns than {', '.join(COLUMNS)}",
+                                "move it aside and a new one will be started")
+            writer.writerow([_text(row.get(column, "")) for column in COLUMNS])
+            data = text.getvalue().encode("utf-8")
+            if file.write(data) != len(data):
+                raise OSError("the disk took only part of the row")
+    except OSError as error:
+        raise DataError(path, f"cannot be appended to ({error})", "check that its folder can be written to") from None
+
+
+def read_results(csv_path) -> list[dict]:
+    """Every row of the CSV at `csv_path`, as dicts of text keyed by column; a missing file is a DataError."""
+    path = Path(csv_path)
+    try:
+        with open(path, newline="", encoding="utf-8") as file:
+            fcntl.flock(file, fcntl.LOCK_SH)  # never read a row while it is being appended
+            return list(csv.DictReader(file))
+    except FileNotFoundError:
+        raise DataError(path, "does not exist", "train a model with fit.py first; each run adds a row") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(path, f"cannot be read ({error})") from None
+
+
+def _text(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.{FLOAT_DIGITS}g}"
+    return str(value)

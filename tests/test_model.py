@@ -1,0 +1,235 @@
+"""neural_filter.model, network and render: the Keras models fit.py builds, the optimisers it names,
+and the NumPy forward pass gen.py renders with, which must give Keras's own numbers."""
+
+import dataclasses
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from neural_filter import model, network, render, train  # noqa: E402
+from neural_filter.errors import ArgumentError, DataError  # noqa: E402
+from neural_filter.network import FilterSpec  # noqa: E402
+
+
+def same_activation(saved, asked):
+    """Keras saves some activations under another name of the same function (swish as silu)."""
+    return keras.activations.get(saved) is keras.activations.get(asked)
+
+
+@pytest.mark.parametrize("window, layers, units, activation", [
+    (9, 6, 32, "gelu"),  # fit.py's defaults
+    (9, 6, 32, "tanh"),  # the README's example
+    (5, 0, 4, "relu"),  # no extra layers: one hidden Dense
+    (36, 1, 64, "selu"),  # the largest published window
+    (1, 2, 1, "swish"),  # one sample, one unit
+])
+def test_chunk_model_shape(window, layers, units, activation):
+    built = model.build_model(FilterSpec(window=window), layers, units, activation)
+    dense = [layer for layer in built.layers if isinstance(layer, keras.layers.Dense)]
+    assert len(dense) == len(built.layers) == layers + 2
+    assert built.input_shape == (None, window) and built.output_shape == (None, window)
+    for index, layer in enumerate(dense[:-1]):
+        assert (layer.name, layer.units) == (f"hidden_{index}", units)
+        assert same_activation(layer.get_config()["activation"], activation)
+    output = dense[-1]
+    assert (output.name, output.units, output.get_config()["activation"]) == ("output", window, "linear")
+    expected = (window * units + units) + layers * (units * units + units) + (units * window + window)
+    assert built.count_params() == expected
+
+
+# name -> class, starting learning rate, momentum, nesterov: the original's choices
+ORIGINAL_OPTIMISERS = {
+    "adam": ("Adam", 0.001, None, None),
+    "sgd": ("SGD", 0.3, 0.0, False),  # decays 10x over epochs * window steps (below)
+    "momentum": ("SGD", 0.01, 0.9, False),
+    "nesterov": ("SGD", 0.01, 0.9, True),
+    "nadam": ("Nadam", 0.001, None, None),
+    "adagrad": ("Adagrad", 0.001, None, None),
+    "rmsprop": ("RMSprop", 0.001, None, None),
+    "adadelta": ("Adadelta", 0.001, None, None),
+    "adamax": ("Adamax", 0.001, None, None),
+    "ftrl": ("Ftrl", 0.001, None, None),
+}
+
+
+def test_the_ten_original_optimisers_are_offered():
+    assert sorted(model.OPTIMISERS) == sorted(ORIGINAL_OPTIMISERS)
+
+
+@pytest.mark.parametrize("name", list(ORIGINAL_OPTIMISERS))
+def test_optimiser_has_the_original_settings(name):
+    class_name, rate, momentum, nesterov = ORIGINAL_OPTIMISERS[name]
+    optimiser = model.make_optimiser(name, epochs=64, window=9)
+    assert type(optimiser).__name__ == class_name
+    assert float(keras.ops.convert_to_numpy(optimiser.learning_rate)) == pytest.approx(rate, rel=1e-6)
+    if momentum is not None:
+        assert (optimiser.momentum, optimiser.nesterov) == (momentum, nesterov)
+
+
+@pytest.mark.parametrize("epochs, window", [
+    (64, 9),  # defaults: 576 decay steps
+    (32, 36),  # 1152
+])
+def test_sgd_decays_like_the_original(epochs, window):
+    schedule = model.make_optimiser("sgd", epochs, window)._learning_rate
+    assert isinstance(schedule, keras.optimizers.schedules.ExponentialDecay)
+    config = schedule.get_config()
+    assert (config["initial_learning_rate"], config["decay_steps"], config["decay_rate"], config["staircase"]) == (
+        0.3, epochs * window, 0.1, False)
+    assert float(schedule(epochs * window)) == pytest.approx(0.03)
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd", "ftrl"])  # a float rate, a schedule, and the last one
+def test_learning_rate_option_replaces_the_original(name):
+    optimiser = model.make_optimiser(name, 64, 9, learning_rate=0.0625)
+    assert float(keras.ops.convert_to_numpy(optimiser.learning_rate)) == 0.0625
+
+
+@pytest.mark.parametrize("activation", ["tanh", "gelu", "relu", "selu", "swish", "elu", "sigmoid", "softsign"])
+def test_activation_builds(activation):
+    assert model.check_activation(activation) == activation
+    model.build_model(FilterSpec(window=9), 1, 4, activation)
+
+
+@pytest.mark.parametrize("check, name, message", [
+    (model.check_activation, "nosuchact", "activator 'nosuchact': not a Keras activation"),  # unknown
+    (model.check_activation, "Tanh", "activator 'Tanh': not a Keras activation"),  # names are lower case
+    (model.check_optimiser, "adamw", "optimiser 'adamw': unknown; use one of adam, sgd,"),  # not an original one
+    (model.check_optimiser, "", "optimiser '': unknown"),  # empty
+])
+def test_unknown_names_are_refused(check, name, message):
+    with pytest.raises(ArgumentError) as caught:
+        check(name)
+    assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+
+
+# --- NumPy rendering agrees with Keras ---------------------------------------------------------
+
+
+def randomised(built, seed):
+    """Weights large enough that every activation works away from its linear middle."""
+    rng = np.random.default_rng(seed)
+    for layer in built.layers:
+        if layer.weights:
+            kernel, bias = layer.get_weights()
+            fan_in = int(np.prod(kernel.shape[:-1]))
+            layer.set_weights([rng.normal(0, 1.5 / np.sqrt(fan_in), kernel.shape).astype(np.float32),
+                               rng.normal(0, 0.5, bias.shape).astype(np.float32)])
+    return built
+
+
+def saved(built, spec, path):
+    train.save_model(built, path, {"spec": dataclasses.asdict(spec)})
+    return path
+
+
+def song(count, seed=3):
+    return np.random.default_rng(seed).uniform(-1, 1, count).astype(np.float32)
+
+
+RENDER_ACTIVATIONS = ["tanh", "gelu", "relu", "selu", "swish", "sigmoid", "elu", "softplus"]
+
+
+@pytest.mark.parametrize("activation", RENDER_ACTIVATIONS)
+def test_chunk_render_equals_keras(tmp_path, activation):
+    spec = FilterSpec(mode="chunk", window=9, levels="unit")
+    built = randomised(model.build_model(spec, 2, 16, activation), seed=len(activation))
+    stack, loaded_spec, record = network.load_network(saved(built, spec, tmp_path / "m.keras"))
+    assert loaded_spec == spec and record["spec"] == dataclasses.asdict(spec)
+    assert stack.numpy_ready and stack.layers[-1].activation == "linear" and len(stack.layers) == 4
+    assert all(same_activation(layer.activation, activation) for layer in stack.layers[:-1])
+
+    samples = song(1000)  # 111 chunks and one sample: the last chunk is padded with silence
+    scale, offset = spec.scale_offset
+    padded = np.full(112 * 9, offset, np.float32)
+    padded[:1000] = samples * scale + offset
+    expected = (built.predict(padded.reshape(112, 9), verbose=0).reshape(-1)[:1000] - offset) / scale
+
+    rendered = render.render(stack, spec, samples)
+    assert rendered.shape == (1000,) and rendered.dtype == np.float32
+    np.testing.assert_allclose(rendered, expected, rtol=0, atol=2e-5)
+
+
+@pytest.mark.parametrize("activation, align", [
+    ("tanh", "causal"),  # output at the window's last sample
+    ("gelu", "causal"),
+    ("relu", "centre"),  # output at the window's centre
+    ("swish", "centre"),
+])
+def test_sliding_render_equals_keras(tmp_path, activation, align):
+    spec = FilterSpec(mode="sliding", window=8, align=align, levels="signed")
+    built = randomised(model.build_model(spec, 2, 8, activation, linear_path=True), seed=11)
+    stack, loaded_spec, _ = network.load_network(saved(built, spec, tmp_path / "s.keras"))
+    assert loaded_spec == spec and stack.linear_path is not None
+
+    samples = song(777)
+    before, after = spec.padding
+    assert before + after == spec.window - 1 and before == (7 if align == "causal" else 3)
+    padded = np.concatenate([np.zeros(before, np.float32), samples, np.zeros(after, np.float32)])
+    expected = built.predict(padded[None, :, None], verbose=0).reshape(-1)
+    assert expected.shape == (777,)
+
+    rendered = render.render(stack, spec, samples)
+    assert rendered.shape == (777,)
+    np.testing.assert_allclose(rendered, expected, rtol=0, atol=2e-5)
+
+
+@pytest.mark.parametrize("bias, byte", [
+    (10.0, 255),  # far above full scale: every byte clipped to the top
+    (-10.0, 0),  # far below: clipped to the bottom, not wrapped
+])
+def test_render_file_clips(tmp_path, bias, byte):
+    spec = FilterSpec(mode="chunk", window=4)
+    built = model.build_model(spec, 0, 2, "tanh")
+    output = built.get_layer("output")
+    kernel, _ = output.get_weights()
+    output.set_weights([np.zeros_like(kernel), np.full(4, bias, np.float32)])
+    path = saved(built, spec, tmp_path / "m.keras")
+    (tmp_path / "song.raw").write_bytes(bytes(range(0, 250, 5)))  # 50 samples, not a multiple of 4
+    stats = render.render_file(path, tmp_path / "song.raw", tmp_path / "out.raw")
+    assert (tmp_path / "out.raw").read_bytes() == bytes([byte]) * 50
+    assert stats["samples"] == 50
+
+
+def test_identity_model_renders_every_byte_back(tmp_path):
+    """A chunk model whose output is its input: u8 in, the same u8 out, so levels and rounding are exact."""
+    spec = FilterSpec(mode="chunk", window=4)
+    built = model.build_model(spec, 0, 4, "relu")
+    built.get_layer("hidden_0").set_weights([np.eye(4, dtype=np.float32), np.zeros(4, np.float32)])
+    built.get_layer("output").set_weights([np.eye(4, dtype=np.float32), np.zeros(4, np.float32)])
+    path = saved(built, spec, tmp_path / "m.keras")
+    data = bytes(range(256)) + bytes([7, 200, 0])  # 259 samples: a padded last chunk
+    (tmp_path / "song.raw").write_bytes(data)
+    render.render_file(path, tmp_path / "song.raw", tmp_path / "out.raw")
+    assert (tmp_path / "out.raw").read_bytes() == data
+
+
+def test_saved_model_carries_its_record(tmp_path):
+    spec = FilterSpec(mode="chunk", window=5, rate=22050)
+    record = {"spec": dataclasses.asdict(spec), "note": "anything"}
+    path = tmp_path / "m.keras"
+    train.save_model(model.build_model(spec, 0, 2, "tanh"), path, record)
+    assert network.read_spec(path) == record
+    assert json.loads(path.with_suffix(".json").read_text()) == record
+    with zipfile.ZipFile(path) as archive:
+        assert {"config.json", "model.weights.h5", network.SPEC_ENTRY} <= set(archive.namelist())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.keras"]
+
+
+def test_failed_save_leaves_nothing(tmp_path):
+    class BreaksMidway:
+        def save(self, path):
+            path.write_bytes(b"PK half a zip")
+            raise OSError("disk full")
+
+    path = tmp_path / "m.keras"
+    path.write_bytes(b"an older model")
+    with pytest.raises(DataError) as caught:
+        train.save_model(BreaksMidway(), path, {"spec": {}})
+    assert str(caught.value) == f"{path}: cannot be written (disk full); check that its folder can be created and written to"
+    assert path.read_bytes() == b"an older model"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras"]
