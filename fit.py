@@ -51,6 +51,12 @@ def parse_arguments(argv=None):
                         help="sliding mode: no linear FIR path beside the stack (on by default)")
     parser.add_argument("--no-fir-start", action="store_true",
                         help="sliding mode: start the linear path at zero, not at the least-squares FIR")
+    parser.add_argument("--patience", type=int, default=0,
+                        help="stop after this many epochs without a better validation loss (default 0: never)")
+    parser.add_argument("--resume", default=None, metavar="MODEL",
+                        help="continue training a .keras model made by fit.py (same window and layers)")
+    parser.add_argument("--plot", action=cli.argparse.BooleanOptionalAction, default=True,
+                        help="write spectrum, loss and waveform PNGs beside the model (default on, if matplotlib is installed)")
     parser.add_argument("--train-x", default="train_x.raw", help="the dry recording (default train_x.raw)")
     parser.add_argument("--train-y", default="train_y.raw", help="the filtered recording (default train_y.raw)")
     parser.add_argument("--song", default=None, help="audio rendered after training (default song.raw, if present)")
@@ -66,6 +72,7 @@ def main(argv=None) -> None:
 
     from neural_filter import audio
 
+    # Everything that can be checked without Keras is checked first: a mistake costs no start-up.
     audio.check_format(args.format)
     for path in (args.train_x, args.train_y):
         audio.check_readable(path)
@@ -74,8 +81,9 @@ def main(argv=None) -> None:
         audio.check_readable(song)
     else:
         song = None
+    models = cli.writable_folder(args.models, "--models")
 
-    from neural_filter import dataset, model, network, render, train  # imports Keras: seconds
+    from neural_filter import dataset, model, network, render, results, train  # imports Keras: seconds
 
     model.check_activation(args.activator)
     model.check_optimiser(args.optimiser)
@@ -86,32 +94,59 @@ def main(argv=None) -> None:
         layers=int(args.layers), units=int(args.units), batch_size=int(args.batches), activation=args.activator,
         optimiser=args.optimiser, epochs=int(args.epoches), seed=args.seed, learning_rate=args.learning_rate,
         linear_path=mode == "sliding" and not args.no_linear_path, fir_start=not args.no_fir_start,
+        patience=args.patience,
     )
+    resumed = None
+    if args.resume:
+        resumed, spec = train.load_for_resume(args.resume, spec, settings)
     prepared = dataset.prepare(args.train_x, args.train_y, spec, args.val, args.seed, args.format, args.rate)
     spec.rate = prepared.rate
-    result = train.train(prepared, spec, settings)
+    result = train.train(prepared, spec, settings, model=resumed)
 
     typed = [args.activator, args.optimiser, args.layers, args.units, args.batches, args.samples, args.epoches]
-    name = train.model_name(typed, spec, result.metrics["score"])
-    path = _unused(Path(args.models) / f"{name}.keras")
-    record = {
-        "spec": network.dataclasses.asdict(spec),
-        "settings": network.dataclasses.asdict(settings),
-        "data": {"train_x": args.train_x, "train_y": args.train_y, "format": args.format or "u8",
-                 "validation": args.val, "rate": prepared.rate},
-        "metrics": result.metrics, "history": result.history, "best_epoch": result.best_epoch,
-        "training_seconds": result.seconds,
-        "versions": train.versions(),
-    }
+    path = _unused(models / f"{train.model_name(typed, spec, result.metrics['score'])}.keras")
+    target_filter = dataset.known_filter(args.train_y)
+    if target_filter:
+        result.metrics["response"] = _response(result, target_filter, prepared.rate)
+    record = train.run_record(result, spec, settings, data={
+        "train_x": args.train_x, "train_y": args.train_y, "format": args.format or "u8", "validation": args.val,
+        "rate": prepared.rate, "target_filter": target_filter, "resumed_from": args.resume})
     train.save_model(result.model, path, record)
-    scored = "validation" if args.val else "training"
-    m = result.metrics
-    print(f"saved {path}: {scored} ESR {m['esr']:.4f} ({m['esr_db']:.1f} dB, {m['verdict']}); "
-          f"doing nothing scores {m['dry_esr']:.4f} ({m['dry_esr_db']:.1f} dB)")
+    results.append_result(models / "results.csv", train.results_row(path, record))
+    _print_report(path, result, scored_on="validation" if args.val else "training")
+    if args.plot:
+        from neural_filter import metrics, plots
+
+        if plots.available():
+            title = f"{path.stem}: ESR {metrics.decibels(result.metrics['esr']):.1f} dB"
+            written = plots.write_plots(path.with_suffix(""), title, prepared.rate, result.scored["input"],
+                                        result.scored["target"], result.scored["prediction"], result.history)
+            print("plots: " + ", ".join(str(plot) for plot in written))
     if song is not None:
         out = path.with_suffix(".wav" if audio.container_of(song) == "wav" else ".raw")
         render.render_file(path, song, out, args.format, args.rate)
         print(f"rendered {song} -> {out}")
+    if result.interrupted:
+        print("training was interrupted: the model above is the best one reached before Ctrl-C")
+
+
+def _response(result, target_filter: dict, rate: int) -> list:
+    from neural_filter import metrics
+
+    return metrics.response_table(result.scored["input"], result.scored["prediction"],
+                                  target_filter["cutoff"], target_filter["rolloff"], rate)
+
+
+def _print_report(path: Path, result, scored_on: str) -> None:
+    m = result.metrics
+    print(f"saved {path}")
+    print(f"  {scored_on} MSE {m['mse']:.3g}, ESR {m['esr']:.5f} ({m['esr_db']:.1f} dB): {m['verdict']}; "
+          f"doing nothing scores {m['dry_esr']:.4f} ({m['dry_esr_db']:.1f} dB), {m['improvement_db']:.1f} dB better")
+    print(f"  best epoch {result.best_epoch} of {len(result.history.get('loss', []))}, "
+          f"{result.seconds:.1f} s of training")
+    for row in m.get("response", []):
+        print(f"  response at {row['hz']:7.0f} Hz: learned {row['learned_db']:6.1f} dB, "
+              f"target {row['target_db']:6.1f} dB")
 
 
 def _unused(path: Path) -> Path:

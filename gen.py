@@ -25,6 +25,9 @@ def parse_arguments(argv=None):
     parser.add_argument("--out", default=None, help="output file (default outputs/<song name>, same kind as the song)")
     parser.add_argument("--format", default=None, help="encoding of a raw song: u8 (default), s8, s16le, f32le")
     parser.add_argument("--rate", type=cli.positive_int, default=None, help="sample rate of a raw song (default 44100)")
+    parser.add_argument("--reference", default=None, metavar="FILE",
+                        help="the song as the real filter renders it: print the output's ESR against it")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 
 
@@ -37,9 +40,14 @@ def main(argv=None) -> None:
     audio.check_format(args.format)
     song = audio.check_readable(args.song)
     out = Path(args.out) if args.out else Path("outputs") / (song.stem + (".wav" if audio.container_of(song) == "wav" else ".raw"))
-    stats = render.render_file(args.model, song, out, args.format, args.rate, window=args.samples)
+    if args.reference:
+        audio.check_readable(args.reference)
+    stats = render.render_file(args.model, song, out, args.format, args.rate, window=args.samples,
+                               reference=args.reference, progress=not args.quiet)
     print(f"rendered {song} -> {out}: {stats['samples']} samples ({stats['audio_seconds']:.1f} s of audio) "
-          f"in {stats['seconds']:.2f} s, {stats['realtime_factor']:.0f}x real time")
+          f"in {stats['seconds']:.2f} s, {stats['realtime_factor']:.1f}x real time")
+    if args.reference:
+        print(f"ESR against {args.reference}: {stats['reference_esr']:.5f} ({stats['reference_esr_db']:.1f} dB)")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 Writes, in the working directory, `train_x.raw` (white noise, uniform on +-0.8, as Audacity's
 Generate > Noise), `train_y.raw` (the same noise through Audacity's Effect > Low-Pass Filter with
 the same cutoff and roll-off) and `song.raw` (a WAV you give, mixed to mono, or a short synthetic
-piece with bass, chords and percussion), all unsigned 8-bit PCM without a header.
+piece with bass, chords and percussion), all unsigned 8-bit PCM without a header, and
+`train_y.json`, a note of the filter, so that fit.py can compare the learned response with it.
 
     python3 make_data.py                              # 30 s of noise, 600 Hz at 6 dB/octave
     python3 make_data.py --cutoff 2000 --rolloff 24 --force
@@ -13,12 +14,14 @@ The 8-bit export rounds to the nearest step without dither (Audacity dithers, so
 differ by a step in a few bytes): the same seed always gives the same bytes.
 """
 
+import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from neural_filter import audio, cli, synth
+from neural_filter import audio, cli, dataset, synth
+from neural_filter.files import atomic_output
 from neural_filter.errors import ArgumentError
 
 OUTPUTS = ("train_x.raw", "train_y.raw", "song.raw")
@@ -61,6 +64,10 @@ def main(argv=None) -> None:
 
     for name, samples in zip(OUTPUTS, (noise, filtered, song_samples)):
         audio.write_audio(name, np.asarray(samples, dtype=np.float32), "u8", args.rate, container="raw")
+    # fit.py compares the learned response with this filter's when the note still fits train_y.raw
+    note = {"cutoff": args.cutoff, "rolloff": args.rolloff, "rate": args.rate, "bytes": len(filtered)}
+    with atomic_output(dataset.filter_note_path("train_y.raw")) as temporary:
+        temporary.write_text(json.dumps(note) + "\n")
     print(f"wrote train_x.raw and train_y.raw ({args.seconds:g} s, {args.cutoff:g} Hz at {args.rolloff} dB/octave) "
           f"and song.raw ({len(song_samples) / args.rate:.1f} s)")
 

@@ -6,8 +6,9 @@ original's unsigned 8-bit raw file stays the default; `--format` picks another r
 `.wav` extension picks WAV (8, 16, 24, 32-bit PCM or 32-bit float, stereo mixed to mono).
 """
 
+import contextlib
 import dataclasses
-import wave
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -91,11 +92,47 @@ def check_readable(path, what: str = "file") -> Path:
     return path
 
 
-def read_audio(path, format: str | None = None, rate: int | None = None) -> Audio:
-    """Read a raw or WAV file as mono full-scale float32. `format` and `rate` describe raw files."""
+@dataclasses.dataclass
+class AudioSource:
+    """An audio file opened for reading in blocks: the stored samples are memory-mapped, not loaded."""
+
+    path: Path
+    rate: int
+    format: str
+    container: str
+    stored: np.ndarray  # (samples,) or (samples, channels), as stored; a memory map where possible
+
+    def __len__(self) -> int:
+        return len(self.stored)
+
+    @property
+    def seconds(self) -> float:
+        return len(self) / self.rate
+
+    def samples(self, start: int, count: int) -> np.ndarray:
+        """Full-scale mono float32 samples start .. start + count (fewer at the end)."""
+        stored = np.asarray(self.stored[start : start + count])
+        if self.format == "s24le":
+            stored = stored >> 8  # scipy left-justifies 24-bit samples in int32
+        samples = decode(stored, self.format)
+        if samples.ndim == 2:
+            samples = samples.mean(axis=1, dtype=np.float32)  # Audacity's plain stereo mix-down
+        return samples
+
+    def blocks(self, size: int):
+        """Full-scale mono float32 blocks of `size` samples (the last may be shorter)."""
+        for start in range(0, len(self), size):
+            yield self.samples(start, size)
+
+    def read(self) -> np.ndarray:
+        return np.concatenate([np.empty(0, np.float32), *self.blocks(1 << 20)])
+
+
+def open_audio(path, format: str | None = None, rate: int | None = None) -> AudioSource:
+    """Open a raw or WAV file for reading. `format` and `rate` describe raw files."""
     path = check_readable(path)
     if container_of(path, format) == "wav":
-        return _read_wav(path, rate)
+        return _open_wav(path, rate)
     format = format or "u8"
     dtype = SAMPLE_FORMATS[format][0]
     size = path.stat().st_size
@@ -105,11 +142,16 @@ def read_audio(path, format: str | None = None, rate: int | None = None) -> Audi
             f"has {size} bytes, not a whole number of {dtype.itemsize}-byte {format} samples",
             "check --format, or trim the file",
         )
-    stored = np.fromfile(path, dtype=dtype)
-    return Audio(decode(stored, format), rate or DEFAULT_RATE, format, "raw")
+    return AudioSource(path, rate or DEFAULT_RATE, format, "raw", np.memmap(path, dtype=dtype, mode="r"))
 
 
-def _read_wav(path: Path, rate: int | None) -> Audio:
+def read_audio(path, format: str | None = None, rate: int | None = None) -> Audio:
+    """Read a raw or WAV file whole, as mono full-scale float32."""
+    source = open_audio(path, format, rate)
+    return Audio(source.read(), source.rate, source.format, source.container)
+
+
+def _open_wav(path: Path, rate: int | None) -> AudioSource:
     import warnings
 
     from scipy.io import wavfile
@@ -117,7 +159,12 @@ def _read_wav(path: Path, rate: int | None) -> Audio:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # scipy only warns about a header that lies; refuse it
-            file_rate, stored = wavfile.read(path)
+            try:
+                file_rate, stored = wavfile.read(path, mmap=True)
+            except ValueError as error:
+                if "mmap" not in str(error):  # 24-bit audio cannot be memory-mapped: read it whole
+                    raise
+                file_rate, stored = wavfile.read(path)
     except Exception as error:  # scipy's parser breaks in many ways on a damaged header (struct.error, TypeError, ...)
         raise DataError(path, f"is not a readable WAV file ({error})", "re-export it as PCM or float WAV") from None
     if rate and rate != file_rate:
@@ -125,19 +172,15 @@ def _read_wav(path: Path, rate: int | None) -> Audio:
     if stored.size == 0:
         raise DataError(path, "holds no samples", "give a file with audio in it")
     if stored.dtype.kind == "f":
+        if stored.dtype.itemsize != 4:
+            raise DataError(path, f"stores {8 * stored.dtype.itemsize}-bit float samples", "re-export it as 32-bit float WAV")
         format = "f32le"
-        stored = stored.astype(np.float32, copy=False)
     else:
         width = _wav_width(path, stored)
         if width not in WAV_FORMAT_BY_WIDTH:
             raise DataError(path, f"stores {width}-byte PCM samples", "re-export it as 8, 16, 24 or 32-bit PCM or float WAV")
         format = WAV_FORMAT_BY_WIDTH[width]
-        if format == "s24le":
-            stored = stored >> 8  # scipy left-justifies 24-bit samples in int32
-    samples = decode(stored, format)
-    if samples.ndim == 2:
-        samples = samples.mean(axis=1, dtype=np.float32)  # Audacity's plain stereo mix-down
-    return Audio(samples, int(file_rate), format, "wav")
+    return AudioSource(path, int(file_rate), format, "wav", stored)
 
 
 def _wav_width(path: Path, stored: np.ndarray) -> int:
@@ -155,31 +198,55 @@ def _wav_width(path: Path, stored: np.ndarray) -> int:
     return block_align // channels if channels else 0
 
 
+class AudioSink:
+    """Writes mono full-scale blocks to an open file in one sample format."""
+
+    def __init__(self, file, format: str):
+        self.file, self.format, self.written = file, format, 0
+
+    def write(self, samples: np.ndarray) -> None:
+        stored = encode(samples, self.format)
+        if self.format == "s24le":  # three low bytes of each little-endian int32
+            stored = stored.view(np.uint8).reshape(-1, 4)[:, :3]
+        self.file.write(stored.tobytes())
+        self.written += len(samples)
+
+
+@contextlib.contextmanager
+def audio_sink(path, format: str, rate: int, count: int, container: str | None = None):
+    """An AudioSink into a temporary file, renamed to `path` only when all `count` samples arrived.
+
+    A WAV header needs the length up front, hence `count`.
+    """
+    container = container or container_of(path)
+    with atomic_output(path) as temporary, open(temporary, "wb") as file:
+        if container == "wav":
+            file.write(_wav_header(count, format, rate))
+        sink = AudioSink(file, format)
+        yield sink
+        if sink.written != count:
+            raise RuntimeError(f"{path}: {sink.written} samples written, {count} promised")
+
+
+def _wav_header(count: int, format: str, rate: int) -> bytes:
+    """RIFF/WAVE header of a mono file: PCM (tag 1), or IEEE float (tag 3, with its fact chunk)."""
+    width = {"u8": 1, "s16le": 2, "s24le": 3, "s32le": 4, "f32le": 4}[format]
+    data_bytes = count * width
+    if data_bytes + 58 >= 2**32:
+        raise DataError(f"{count} samples", "are too many for a WAV file (4 GiB)", "write a raw file instead")
+    float_tag = format == "f32le"
+    fmt = struct.pack("<HHIIHH", 3 if float_tag else 1, 1, rate, rate * width, width, 8 * width)
+    chunks = b"fmt " + struct.pack("<I", len(fmt) + 2 * float_tag) + fmt + b"\0\0" * float_tag
+    if float_tag:
+        chunks += b"fact" + struct.pack("<II", 4, count)
+    chunks += b"data" + struct.pack("<I", data_bytes)
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks) + data_bytes) + b"WAVE" + chunks
+
+
 def write_audio(path, samples: np.ndarray, format: str, rate: int, container: str | None = None) -> None:
     """Write mono full-scale samples, atomically, as raw or WAV (by `container` or the extension)."""
-    container = container or container_of(path)
-    stored = encode(samples, format)
-    with atomic_output(path) as temporary:
-        if container == "raw":
-            stored.tofile(temporary)
-        elif format == "f32le":
-            from scipy.io import wavfile
-
-            wavfile.write(temporary, rate, stored)
-        else:
-            _write_pcm_wav(temporary, stored, format, rate)
-
-
-def _write_pcm_wav(path, stored: np.ndarray, format: str, rate: int) -> None:
-    width = {"u8": 1, "s16le": 2, "s24le": 3, "s32le": 4}[format]
-    data = stored.tobytes()
-    if width == 3:  # three low bytes of each little-endian int32
-        data = stored.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
-    with wave.open(str(path), "wb") as file:
-        file.setnchannels(1)
-        file.setsampwidth(width)
-        file.setframerate(rate)
-        file.writeframes(data)
+    with audio_sink(path, format, rate, len(samples), container) as sink:
+        sink.write(samples)
 
 
 def check_format(format: str | None) -> str | None:

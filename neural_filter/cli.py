@@ -45,6 +45,23 @@ def positive_int(text: str) -> int:
     return int(whole_number(text))
 
 
+def writable_folder(path, option: str):
+    """`path` as a folder that can be made or written, checked before hours of training; nothing is created."""
+    from pathlib import Path
+
+    from neural_filter.errors import ArgumentError
+
+    folder = Path(path)
+    existing = folder
+    while not existing.exists():  # the nearest existing ancestor is where the folder would be made
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ArgumentError(f"{option} {path}: {existing} is a file, not a folder; give another folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ArgumentError(f"{option} {path}: {existing} cannot be written to; give another folder")
+    return folder
+
+
 def quiet_frameworks(cpu_only: bool) -> None:
     """Before any framework is imported: hide GPUs if asked, and keep TensorFlow's start-up chatter off stderr."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -72,6 +72,22 @@ def read_pair(x_path, y_path, format: str | None = None, rate: int | None = None
     return x, y
 
 
+def filter_note_path(y_path) -> Path:
+    """Where make_data.py notes which filter made `y_path`: `train_y.json` beside `train_y.raw`."""
+    return Path(y_path).with_suffix(".json")
+
+
+def known_filter(y_path) -> dict | None:
+    """The make_data.py filter that made `y_path` ({cutoff, rolloff, rate}), if its note still fits the file."""
+    try:
+        note = json.loads(filter_note_path(y_path).read_text())
+        if note["bytes"] == Path(y_path).stat().st_size:
+            return {key: note[key] for key in ("cutoff", "rolloff", "rate")}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no note, or not ours: the target is simply unknown
+    return None
+
+
 def _prepare_from_files(x_path, y_path, spec, validation, seed, format, rate) -> Prepared:
     x, y = read_pair(x_path, y_path, format, rate)
     scale, offset = (np.float32(value) for value in spec.scale_offset)

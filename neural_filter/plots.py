@@ -72,12 +72,17 @@ def _figure():
 
 def _save(figure, path: Path) -> None:
     with atomic_output(path) as temporary:
-        figure.savefig(temporary, format="png")  # the temporary's name hides the suffix from matplotlib
+        figure.savefig(temporary, format="png")  # explicit: the format never hangs on a file name
 
 
 def _legend_below(figure) -> None:
     """The legend in a row under the plot: noise-like curves leave no empty corner to put it in."""
-    figure.legend(loc="outside lower center", ncol=len(LOOKS), frameon=False)
+    order = [label for label, _, _, _ in LOOKS.values()]  # the same order in every plot, whatever was drawn first
+    handles, labels = figure.axes[0].get_legend_handles_labels()
+    pairs = sorted(zip(handles, labels), key=lambda pair: order.index(pair[1]))
+    if not pairs:  # nothing was long enough to draw
+        return
+    figure.legend(*zip(*pairs), loc="outside lower center", ncol=len(LOOKS), frameon=False)
 
 
 def _plot(axes, kind: str, x, y) -> None:
@@ -99,6 +104,8 @@ def _spectrum_figure(title: str, rate: int, input, target, prediction):
             continue
         frequencies, power = signal.welch(samples, fs=rate, nperseg=min(SPECTRUM_SEGMENT, samples.size))
         centres, power = _bands(frequencies, power, rate)
+        if not centres.size:  # a rate so low that nothing lies above LOWEST_HZ
+            continue
         level = 10 * np.log10(np.maximum(power, 1e-30))  # silence would be -inf
         levels.append(level)
         _plot(axes, kind, centres, level)
@@ -110,7 +117,7 @@ def _spectrum_figure(title: str, rate: int, input, target, prediction):
         axes.set_ylim(max(quietest - 5, loudest - SPECTRUM_RANGE_DB), loudest + 5)
     axes.set_xlabel("frequency (Hz)")
     axes.set_ylabel("power spectral density (dB re full scale² / Hz)")
-    axes.set_title(f"Spectrum: {title}")
+    axes.set_title(f"Spectrum — {title}")
     axes.grid(True, which="minor", alpha=0.15)
     _legend_below(figure)
     return figure
@@ -121,7 +128,7 @@ def _bands(frequencies, power, rate: int):
 
     Low bands narrower than a Welch bin hold one bin or none; the empty ones are left out.
     """
-    count = int(np.ceil(BANDS_PER_OCTAVE * np.log2(rate / 2 / LOWEST_HZ)))
+    count = max(0, int(np.ceil(BANDS_PER_OCTAVE * np.log2(rate / 2 / LOWEST_HZ))))
     edges = LOWEST_HZ * 2.0 ** (np.arange(count + 1) / BANDS_PER_OCTAVE)
     band = np.digitize(frequencies, edges)  # 0 below LOWEST_HZ, 1..count inside
     inside = (band > 0) & (band <= count)
@@ -152,7 +159,7 @@ def _loss_figure(title: str, history: dict):
     axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # epochs are whole
     axes.set_xlabel("epoch")
     axes.set_ylabel("loss (mean squared error, network scale)")
-    axes.set_title(f"Loss: {title}")
+    axes.set_title(f"Loss — {title}")
     axes.grid(True, which="minor", alpha=0.15)
     return figure
 
@@ -164,14 +171,14 @@ def _waveform_figure(title: str, rate: int, target, prediction):
     start = (target.size - length) // 2
     milliseconds = 1000 * np.arange(length) / rate
     excerpt = slice(start, start + length)
+    # The error goes underneath: from a poor model it is as loud as the target and would hide it.
+    _plot(axes, "error", milliseconds, prediction[excerpt] - target[excerpt])
     _plot(axes, "target", milliseconds, target[excerpt])
     _plot(axes, "prediction", milliseconds, prediction[excerpt])
-    _plot(axes, "error", milliseconds, prediction[excerpt] - target[excerpt])
-    axes.axhline(0, color="0.3", linewidth=0.6)
     if length > 1:
         axes.set_xlim(milliseconds[0], milliseconds[-1])
     axes.set_xlabel(f"time (ms), from {start / rate:.3f} s into the signal")
     axes.set_ylabel("amplitude (full scale)")
-    axes.set_title(f"Waveform: {title}")
+    axes.set_title(f"Waveform — {title}")
     _legend_below(figure)
     return figure

@@ -71,15 +71,19 @@ def keras_rows_function(model, spec: FilterSpec):
 
 
 def render_file(model_path, song_path, out_path, format: str | None = None, rate: int | None = None,
-                window: int | None = None) -> dict:
+                window: int | None = None, reference=None, progress: bool = False) -> dict:
     """Render an audio file through a saved model into `out_path`, same kind and length as the song.
 
-    fit.py and gen.py both render through here, from the saved file, so their bytes agree.
+    Streams: the song is memory-mapped and rendered block by block straight into the output file,
+    so memory stays flat however long the song. fit.py and gen.py both render through here, from
+    the saved file, so their bytes agree. With `reference`, also scores the written output (after
+    its own rounding) against that file.
     """
     import time
 
-    from neural_filter.audio import read_audio, write_audio
-    from neural_filter.errors import ArgumentError
+    from neural_filter import metrics
+    from neural_filter.audio import audio_sink, decode, encode, open_audio
+    from neural_filter.errors import ArgumentError, DataError
     from neural_filter.network import load_network
 
     started = time.perf_counter()
@@ -87,13 +91,46 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
     if window is not None and window != spec.window:
         raise ArgumentError(f"samples {window}: {model_path} was trained on windows of {spec.window}; "
                             f"drop the argument or give {spec.window}")
-    song = read_audio(song_path, format, rate)
+    song = open_audio(song_path, format, rate)
+    target = open_audio(reference, format, rate) if reference else None
+    if target is not None and len(target) != len(song):
+        raise DataError(reference, f"has {len(target)} samples but {song_path} has {len(song)}",
+                        "give the reference rendering of the same song")
     if not network.numpy_ready:
         import keras
 
         network = keras_rows_function(keras.models.load_model(model_path, compile=False), spec)
-    output = render(network, spec, song.samples)
-    write_audio(out_path, output, song.format, song.rate, container=song.container)
+
+    error_energy = target_energy = 0.0
+    with audio_sink(out_path, song.format, song.rate, len(song), song.container) as sink, \
+            _progress_bar(len(song), progress) as bar:
+        position = 0
+        for output in render_blocks(network, spec, song.blocks(READ_SAMPLES)):
+            sink.write(output)
+            if target is not None:
+                heard = decode(encode(output, song.format), song.format).astype(np.float64)
+                wanted = target.samples(position, len(output)).astype(np.float64)
+                error_energy += float(np.dot(heard - wanted, heard - wanted))
+                target_energy += float(np.dot(wanted, wanted))
+            position += len(output)
+            bar.update(len(output))
     seconds = time.perf_counter() - started
-    return {"samples": len(song.samples), "audio_seconds": song.seconds, "seconds": seconds,
-            "realtime_factor": song.seconds / seconds if seconds else float("inf")}
+    stats = {"samples": len(song), "audio_seconds": song.seconds, "seconds": seconds,
+             "realtime_factor": song.seconds / seconds if seconds else float("inf")}
+    if target is not None:
+        stats["reference_esr"] = error_energy / target_energy if target_energy else float("inf")
+        stats["reference_esr_db"] = metrics.decibels(stats["reference_esr"])
+    return stats
+
+
+READ_SAMPLES = 1 << 18  # samples read from the song at a time: a megabyte of float32
+
+
+def _progress_bar(total: int, enabled: bool):
+    """A tqdm bar on stderr that appears only after two seconds, only on a terminal, only if enabled."""
+    import sys
+
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="sample", unit_scale=True, delay=2, leave=False,
+                disable=not (enabled and sys.stderr.isatty()))

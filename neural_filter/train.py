@@ -38,27 +38,34 @@ class TrainSettings:
     linear_path: bool = False  # sliding mode: an FIR beside the stack
     segment: int = 1024  # sliding mode: output samples per training segment
     fir_start: bool = True  # sliding mode: start the linear path at the least-squares FIR
+    patience: int = 0  # stop after this many epochs without a better validation loss; 0 = never
 
 
 @dataclasses.dataclass
 class TrainResult:
     model: keras.Model
-    history: dict
+    history: dict  # per completed epoch: loss, and val_loss with validation data
     best_epoch: int  # epoch whose weights were kept; 0 = the starting weights
     seconds: float
+    interrupted: bool  # Ctrl-C stopped training; the model is the best one so far
     metrics: dict  # metrics.summary on validation data (training data when there is none)
+    scored: dict  # full-scale 1-D "input", "target", "prediction" the metrics were computed on
 
 
-def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings, callbacks=()) -> TrainResult:
-    """Build and fit the model for `spec`; refuse to return a model whose loss went NaN."""
+def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings, model=None) -> TrainResult:
+    """Fit `model` (a new one for `spec` by default); Ctrl-C ends training early but keeps the best weights.
+
+    Refuses to return a model whose loss went NaN.
+    """
     keras.utils.set_random_seed(settings.seed)
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
-    model = build_model(spec, settings.layers, settings.units, settings.activation, settings.linear_path)
-    if settings.linear_path and settings.fir_start:
-        _start_from_fir(model, prepared, spec)
+    if model is None:
+        model = build_model(spec, settings.layers, settings.units, settings.activation, settings.linear_path)
+        if settings.linear_path and settings.fir_start:
+            _start_from_fir(model, prepared, spec)
     model.compile(optimizer=make_optimiser(settings.optimiser, settings.epochs, spec.window, settings.learning_rate),
                   loss="mse")
 
@@ -66,47 +73,64 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
     validation = None
     if len(prepared.validation_x):
         validation = _model_arrays(prepared.validation_x, prepared.validation_y, spec, segment=None)
-    started = time.perf_counter()
     keep_best = KeepBest(validation)
-    history = model.fit(
-        train_x, train_y, batch_size=settings.batch_size, epochs=settings.epochs, validation_data=validation,
-        shuffle=True, callbacks=[keras.callbacks.TerminateOnNaN(), keep_best, *callbacks],
-        verbose=1 if sys.stdout.isatty() else 2,  # a live bar on a terminal, a line per epoch in a log
-    ).history
+    callbacks = [keras.callbacks.TerminateOnNaN(), keep_best]
+    if settings.patience:
+        callbacks.append(keras.callbacks.EarlyStopping("val_loss" if validation else "loss", patience=settings.patience))
+    started, interrupted = time.perf_counter(), False
+    try:
+        model.fit(train_x, train_y, batch_size=settings.batch_size, epochs=settings.epochs,
+                  validation_data=validation, shuffle=True, callbacks=callbacks,
+                  verbose=1 if sys.stdout.isatty() else 2)  # a live bar on a terminal, a line per epoch in a log
+    except KeyboardInterrupt:
+        interrupted = True
+        print("\ninterrupted: keeping the best weights so far (Ctrl-C again to abandon)", file=sys.stderr)
+        keep_best.on_train_end()
     seconds = time.perf_counter() - started
-    if not all(np.isfinite(history.get("loss", [0.0]))):
-        epoch = len(history["loss"])
+    history = keep_best.history
+    if not all(np.isfinite(history.get("loss", []))) or not keep_best.finite:
         raise TrainingDivergedError(
-            f"training diverged: the loss became NaN or infinite in epoch {epoch}; nothing was saved. "
-            "Try a smaller learning rate (--learning-rate), another optimiser or activation"
+            f"training diverged: the loss became NaN or infinite in epoch {len(history.get('loss', [])) + 1}; "
+            "nothing was saved. Try a smaller --learning-rate, another optimiser or another activation"
         )
+
     scored_x, scored_y = validation or (train_x, train_y)
     prediction = np.asarray(model.predict(scored_x, batch_size=4096, verbose=0))
     scale, offset = spec.scale_offset
-    full = [(np.asarray(array) - offset) / scale for array in (prediction, scored_y, _dry(scored_x, spec))]
-    history = {key: [float(value) for value in values] for key, values in history.items()}
-    return TrainResult(model, history, keep_best.best_epoch if validation else len(history["loss"]), seconds,
-                       metrics.summary(*full))
+    scored = {name: ((np.asarray(array, np.float32) - offset) / scale).ravel()
+              for name, array in (("input", _dry(scored_x, spec)), ("target", scored_y), ("prediction", prediction))}
+    best_epoch = keep_best.best_epoch if validation else len(history.get("loss", []))
+    return TrainResult(model, history, best_epoch, seconds, interrupted,
+                       metrics.summary(scored["prediction"], scored["target"], scored["input"]), scored)
 
 
 class KeepBest(keras.callbacks.Callback):
-    """Keep the weights with the lowest validation loss, the starting weights included.
+    """Record each epoch, and keep the weights with the lowest validation loss, the starting ones included.
 
     A sliding model starts as the least-squares FIR, which can already beat anything the first
-    epochs reach; training must never hand back a model worse than where it began.
+    epochs reach; training must never hand back a model worse than where it began. The history is
+    kept here rather than in Keras's History so that it survives a Ctrl-C mid-fit.
     """
 
     def __init__(self, validation):
         super().__init__()
         self.validation = validation
         self.best_loss, self.best_weights, self.best_epoch = float("inf"), None, 0
+        self.history: dict[str, list[float]] = {}
+        self.finite = True
 
     def on_train_begin(self, logs=None):
         if self.validation is not None:
             self.best_loss = float(self.model.evaluate(*self.validation, verbose=0))
             self.best_weights = self.model.get_weights()
 
+    def on_batch_end(self, batch, logs=None):
+        if logs and not np.isfinite(logs.get("loss", 0.0)):
+            self.finite = False  # TerminateOnNaN stops mid-epoch, before on_epoch_end records it
+
     def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
         loss = (logs or {}).get("val_loss")
         if loss is not None and np.isfinite(loss) and loss < self.best_loss:
             self.best_loss, self.best_weights, self.best_epoch = float(loss), self.model.get_weights(), epoch + 1
@@ -154,6 +178,45 @@ def model_name(arguments: list[str], spec: FilterSpec, score: float) -> str:
     if spec.mode == "sliding":
         name += "_sliding" + ("_centre" if spec.align == "centre" else "")
     return f"{name}_a{score:.2f}"
+
+
+def load_for_resume(path, spec: FilterSpec, settings: TrainSettings):
+    """The Keras model to continue training, and its spec; refused unless the arguments describe it."""
+    from neural_filter.errors import ArgumentError, ModelFileError
+    from neural_filter.network import read_spec
+
+    saved = read_spec(path)
+    saved_spec, saved_settings = FilterSpec(**saved["spec"]), saved["settings"]
+    for name, given, wanted in (("samples", spec.window, saved_spec.window), ("--mode", spec.mode, saved_spec.mode),
+                                ("layers", settings.layers, saved_settings["layers"]),
+                                ("units", settings.units, saved_settings["units"]),
+                                ("activator", settings.activation, saved_settings["activation"])):
+        if given != wanted:
+            raise ArgumentError(f"{name} {given}: the model to resume, {path}, has {wanted}; "
+                                "give the arguments it was trained with")
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as error:  # Keras raises many kinds for a damaged file
+        raise ModelFileError(path, f"cannot be loaded by Keras ({type(error).__name__})", "retrain it") from None
+    return model, saved_spec
+
+
+def run_record(result: TrainResult, spec: FilterSpec, settings: TrainSettings, data: dict) -> dict:
+    """Everything worth knowing about a run: stored in the .keras file and beside it as .json."""
+    return {"spec": dataclasses.asdict(spec), "settings": dataclasses.asdict(settings), "data": data,
+            "metrics": result.metrics, "history": result.history, "best_epoch": result.best_epoch,
+            "epochs_run": len(result.history.get("loss", [])), "interrupted": result.interrupted,
+            "training_seconds": result.seconds, "versions": versions()}
+
+
+def results_row(path, record: dict) -> dict:
+    """The run as one row of models/results.csv."""
+    spec, settings, scores = record["spec"], record["settings"], record["metrics"]
+    return {"model": path.stem, "mode": spec["mode"], "window": spec["window"], "align": spec["align"],
+            "layers": settings["layers"], "units": settings["units"], "batch_size": settings["batch_size"],
+            "activation": settings["activation"], "optimiser": settings["optimiser"], "epochs": settings["epochs"],
+            "epochs_run": record["epochs_run"], "seed": settings["seed"], "val_mse": scores["mse"],
+            "esr": scores["esr"], "esr_db": scores["esr_db"], "training_seconds": record["training_seconds"]}
 
 
 def save_model(model: keras.Model, path, record: dict) -> None:

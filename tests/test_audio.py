@@ -221,11 +221,11 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, monke
     audio.write_audio(path, np.zeros(10, np.float32), "s16le", RATE)
     before = path.read_bytes()
 
-    def half_then_fail(temporary, stored, format, rate):
-        temporary.write_bytes(b"RIFF half a file")
+    def write_half_then_fail(sink, samples):  # the header and some samples are already on disk
+        sink.file.write(b"\0" * 8)
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(audio, "_write_pcm_wav", half_then_fail)
+    monkeypatch.setattr(audio.AudioSink, "write", write_half_then_fail)
     with pytest.raises(RuntimeError):
         audio.write_audio(path, np.ones(10, np.float32), "s16le", RATE)
     assert path.read_bytes() == before
@@ -270,3 +270,24 @@ def test_format_option_on_a_wav_is_refused():
         audio.container_of("song.wav", "s16le")
     with pytest.raises(ArgumentError, match=r"^--format s24le: unknown raw format"):
         audio.check_format("s24le")  # 24-bit is WAV-only
+
+
+def test_streamed_write_and_read_in_blocks_equal_the_whole(tmp_path):
+    samples = np.random.default_rng(3).uniform(-1, 1, 10_007).astype(np.float32)
+    for name, format in (("a.wav", "s24le"), ("b.wav", "f32le"), ("c.raw", "s16le"), ("d.wav", "u8")):
+        with audio.audio_sink(tmp_path / name, format, RATE, len(samples)) as sink:
+            for start in range(0, len(samples), 999):  # odd block size: blocks must not matter
+                sink.write(samples[start : start + 999])
+        whole = tmp_path / f"whole_{name}"
+        audio.write_audio(whole, samples, format, RATE)
+        assert (tmp_path / name).read_bytes() == whole.read_bytes()
+        source = audio.open_audio(whole, None if name.endswith(".wav") else format)
+        assert len(source) == len(samples)
+        np.testing.assert_array_equal(np.concatenate(list(source.blocks(1000))), source.read())
+
+
+def test_a_sink_given_fewer_samples_than_promised_writes_nothing(tmp_path):
+    with pytest.raises(RuntimeError):
+        with audio.audio_sink(tmp_path / "short.wav", "s16le", RATE, 10) as sink:
+            sink.write(np.zeros(9, np.float32))
+    assert list(tmp_path.iterdir()) == []

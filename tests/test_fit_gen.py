@@ -30,7 +30,7 @@ from neural_filter import cli, network  # noqa: E402
 
 DEFAULTS = {"layers": "6", "units": "32", "batches": "999", "activator": "gelu", "optimiser": "adam",
             "cpu_only": "0", "samples": "9", "epoches": "64"}
-FIT_ARGS = ["2", "8", "64", "tanh", "adam", "0", "9", "2", "--learning-rate", "0.01"]  # lr: a score above 0
+FIT_ARGS = ["2", "8", "64", "tanh", "adam", "0", "9", "2", "--learning-rate", "0.01", "--no-plot"]  # lr: a score above 0
 NAME = re.compile(r"tanh_adam_2_8_64_9_2_a(\d\.\d\d)")
 
 
@@ -164,12 +164,12 @@ def test_run_turns_a_user_error_into_one_line(capsys):
     assert capsys.readouterr() == ("", "gen.py: song.wav: is not a readable WAV file (a library's message over three lines)\n")
 
 
-def test_fit_failing_to_save_leaves_no_partial_file(workdir, capsys):
+def test_fit_refuses_an_unwritable_models_folder_before_training(workdir, capsys):
     (workdir / "models").write_bytes(b"a file where the folder should be")
     status, out, err = run(fit.main, "fit.py", ["1", "4", "999", "tanh", "adam", "0", "9", "1"], capsys)
     assert status == 2
-    assert one_line(err).startswith("fit.py: models/tanh_adam_1_4_999_9_1_a")
-    assert "cannot be written" in err
+    assert one_line(err) == "fit.py: --models models: models is a file, not a folder; give another folder"
+    assert "Epoch" not in out  # refused before any training
     assert (workdir / "models").read_bytes() == b"a file where the folder should be"
     assert leftovers(workdir) == []
 
@@ -186,7 +186,7 @@ class Fitted:
         return self.directory / "models" / f"{self.stem(run)}.keras"
 
     def stem(self, run=0) -> str:
-        match = re.search(r"^saved models/(\S+)\.keras:", self.runs[run][1], re.MULTILINE)
+        match = re.search(r"^saved models/(\S+)\.keras$", self.runs[run][1], re.MULTILINE)
         assert match, self.runs[run][1]
         return match.group(1)
 
@@ -222,7 +222,10 @@ def test_fit_writes_model_record_and_render_named_after_arguments_and_score(fitt
     assert record["metrics"]["score"] > 0  # the name is tested on a real score, not 0.00
     assert fitted.stem(1) == f"{stem}_2"  # never overwrites: the second run gets a number
     names = sorted(path.name for path in (fitted.directory / "models").iterdir())
-    assert names == sorted(f"{s}{suffix}" for s in (stem, f"{stem}_2") for suffix in (".json", ".keras", ".raw"))
+    assert names == sorted(["results.csv"] + [f"{s}{suffix}" for s in (stem, f"{stem}_2")
+                                              for suffix in (".json", ".keras", ".raw")])
+    rows = (fitted.directory / "models" / "results.csv").read_text().splitlines()
+    assert len(rows) == 3 and rows[1].split(",")[1] == stem and rows[2].split(",")[1] == f"{stem}_2"
     assert sorted(path.name for path in fitted.directory.glob("*.npy")) == ["train_x.npy", "train_y.npy"]
 
 
