@@ -14,8 +14,8 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-from scipy import special
 
+from neural_filter.activations import ACTIVATIONS
 from neural_filter.errors import ModelFileError
 
 SPEC_ENTRY = "neural_filter.json"  # our self-description, stored inside the .keras zip
@@ -43,42 +43,6 @@ class FilterSpec:
         return before, self.window - 1 - before
 
 
-# Keras activations written in NumPy (float32 in, float32 out); anything else falls back to Keras.
-def _softplus(x):
-    return np.logaddexp(np.float32(0), x).astype(np.float32)
-
-
-def _hard_sigmoid(x):
-    return np.clip(x / np.float32(6) + np.float32(0.5), 0, 1)
-
-
-ACTIVATIONS = {
-    "linear": lambda x: x,
-    "relu": lambda x: np.maximum(x, 0),
-    "relu6": lambda x: np.clip(x, 0, 6),
-    "leaky_relu": lambda x: np.where(x >= 0, x, np.float32(0.2) * x),
-    "tanh": np.tanh,
-    "sigmoid": special.expit,
-    "gelu": lambda x: np.float32(0.5) * x * (np.float32(1) + special.erf(x * np.float32(2**-0.5))),
-    "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
-    "selu": lambda x: np.float32(1.0507009873554805) * np.where(x > 0, x, np.float32(1.6732632423543772) * np.expm1(np.minimum(x, 0))),
-    "celu": lambda x: np.maximum(x, 0) + np.minimum(np.expm1(np.minimum(x, 0)), 0),
-    "softplus": _softplus,
-    "softsign": lambda x: x / (np.float32(1) + np.abs(x)),
-    "silu": lambda x: x * special.expit(x),
-    "swish": lambda x: x * special.expit(x),
-    "mish": lambda x: x * np.tanh(_softplus(x)),
-    "exponential": np.exp,
-    "hard_sigmoid": _hard_sigmoid,
-    "hard_silu": lambda x: x * _hard_sigmoid(x),
-    "hard_swish": lambda x: x * _hard_sigmoid(x),
-    "hard_tanh": lambda x: np.clip(x, -1, 1),
-    "log_sigmoid": lambda x: -_softplus(-x),
-    "tanh_shrink": lambda x: x - np.tanh(x),
-    "squareplus": lambda x: (x + np.sqrt(x * x + np.float32(4))) / np.float32(2),
-}
-
-
 @dataclasses.dataclass
 class Dense:
     """One layer as NumPy arrays: kernel (inputs, outputs), bias (outputs,), activation name."""
@@ -88,7 +52,9 @@ class Dense:
     activation: str = "linear"
 
     def __call__(self, rows: np.ndarray) -> np.ndarray:  # (rows, inputs) -> (rows, outputs)
-        return ACTIVATIONS[self.activation](rows @ self.kernel + self.bias)
+        result = rows @ self.kernel
+        result += self.bias
+        return ACTIVATIONS[self.activation](result)  # may work in place: `result` is ours
 
 
 @dataclasses.dataclass
@@ -105,7 +71,9 @@ class DenseStack:
         if self.linear_path is None:
             return result
         linear = self.linear_path(rows)
-        return result + linear if self.layers else linear
+        if self.layers:
+            linear += result
+        return linear
 
     @property
     def numpy_ready(self) -> bool:

@@ -6,7 +6,11 @@ the rows go through the network in fixed blocks, so memory stays bounded and any
 renders the same samples gets the same numbers.
 """
 
+import concurrent.futures
+import os
+
 import numpy as np
+import threadpoolctl
 from numpy.lib.stride_tricks import sliding_window_view
 
 from neural_filter.network import FilterSpec
@@ -44,20 +48,28 @@ def render_blocks(network, spec: FilterSpec, blocks):
         else:
             rows = sliding_window_view(pending[: rows_ready + window - 1], window)  # (samples, window), a view
         outputs = np.empty((rows_ready, window if chunked else 1), np.float32)
-        for start in range(0, rows_ready, BLOCK_ROWS):
+
+        def apply(start):
             outputs[start : start + BLOCK_ROWS] = network(np.ascontiguousarray(rows[start : start + BLOCK_ROWS]))
+
+        list(pool.map(apply, range(0, rows_ready, BLOCK_ROWS)))
         pending = pending[rows_ready * step :]
         return (outputs.reshape(-1) - offset) / scale
 
-    for block in blocks:
-        remaining += len(block)
-        pending = np.concatenate([pending, np.asarray(block, np.float32) * scale + offset])
-        output = flush(final=False)
-        remaining -= len(output)
-        yield output
-    silence = (-len(pending)) % window if chunked else after  # pad the last chunk, or the window's future
-    pending = np.concatenate([pending, np.full(silence, offset, np.float32)])
-    yield flush(final=True)[:remaining]
+    # NumPy's element-wise functions, where most of the time goes, run on one core: groups of rows
+    # in threads use them all, each thread's matrix products then single-threaded (two thread pools
+    # competing for the same cores ran at a third of the speed).
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool, \
+            threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+        for block in blocks:
+            remaining += len(block)
+            pending = np.concatenate([pending, np.asarray(block, np.float32) * scale + offset])
+            output = flush(final=False)
+            remaining -= len(output)
+            yield output
+        silence = (-len(pending)) % window if chunked else after  # pad the last chunk, or the window's future
+        pending = np.concatenate([pending, np.full(silence, offset, np.float32)])
+        yield flush(final=True)[:remaining]
 
 
 def keras_rows_function(model, spec: FilterSpec):
@@ -81,7 +93,6 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
     """
     import time
 
-    from neural_filter import metrics
     from neural_filter.audio import audio_sink, decode, encode, open_audio
     from neural_filter.errors import ArgumentError, DataError
     from neural_filter.network import load_network
@@ -118,6 +129,8 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
     stats = {"samples": len(song), "audio_seconds": song.seconds, "seconds": seconds,
              "realtime_factor": song.seconds / seconds if seconds else float("inf")}
     if target is not None:
+        from neural_filter import metrics
+
         stats["reference_esr"] = error_energy / target_energy if target_energy else float("inf")
         stats["reference_esr_db"] = metrics.decibels(stats["reference_esr"])
     return stats
