@@ -1,0 +1,227 @@
+"""Speed and memory benchmark: rendering, data preparation and training, against the compute floor.
+
+Prints markdown tables (medians of --runs runs) for:
+- render: gen.py on a 3-minute 44.1 kHz u8 song, whole process (wall time, peak memory) and
+  render only (in this process), for chunk and sliding 6x32 models; the compute floor is the
+  model's floating-point operations per sample over this machine's float32 matrix-multiply rate,
+  measured in the same run, and "of floor" is our render-only throughput as a share of it;
+- a 1-hour song through gen.py (streaming: peak memory must stay flat);
+- fit.py's data preparation for a 10-minute pair: first run (no cache) and cached;
+- training throughput (windows, or output samples, per second per epoch) for the README's
+  configurations.
+
+    python3 bench/speed.py             # about 3 minutes on 2 cores
+    python3 bench/speed.py --runs 5 --skip-hour
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from neural_filter import audio, dataset, render, synth  # noqa: E402
+from neural_filter.network import FilterSpec, load_network  # noqa: E402
+
+RATE = 44100
+MODELS = {  # name -> (spec, layers, units, activation, linear path)
+    "chunk 6x32 tanh, window 9": (FilterSpec(window=9), 6, 32, "tanh", False),
+    "chunk 6x32 gelu, window 9": (FilterSpec(window=9), 6, 32, "gelu", False),
+    "sliding 6x32 tanh, window 64": (FilterSpec(mode="sliding", window=64, levels="signed"), 6, 32, "tanh", True),
+}
+ORIGINAL_GEN_SECONDS = 140.0  # the original gen.py on a 3-minute song, measured on these machines (shared/NOTES.md)
+
+
+def run_process(arguments, cwd) -> tuple[float, float]:
+    """Wall seconds and peak resident memory (MB) of one child process.
+
+    The peak is the kernel's high-water mark (VmHWM) of the child's own program, polled while it
+    runs; getrusage would count this benchmark's memory too, which the child holds until exec.
+    """
+    started = time.perf_counter()
+    process = subprocess.Popen(arguments, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    while process.poll() is None:
+        try:
+            status = Path(f"/proc/{process.pid}/status").read_text()
+            peak = max(peak, int(status.split("VmHWM:")[1].split()[0]))
+        except (OSError, IndexError):
+            pass  # exiting between the poll and the read
+        time.sleep(0.005)
+    seconds = time.perf_counter() - started
+    if process.returncode:
+        raise RuntimeError(f"{' '.join(map(str, arguments))} failed: {process.stderr.read().decode()}")
+    return seconds, peak / 1024
+
+
+def matmul_rate(runs: int) -> float:
+    """float32 GFLOP/s of a 2048 x 2048 product, the machine's best case for dense arithmetic."""
+    a = np.random.default_rng(0).standard_normal((2048, 2048), dtype=np.float32)
+    a @ a
+    timings = []
+    for _ in range(max(runs, 3)):
+        started = time.perf_counter()
+        a @ a
+        timings.append(time.perf_counter() - started)
+    return 2 * 2048**3 / statistics.median(timings) / 1e9
+
+
+def flops_per_sample(spec: FilterSpec, layers: int, units: int, linear: bool) -> float:
+    """Multiply-adds x 2 of the dense stack per output sample (a chunk's work is shared by its samples)."""
+    outputs = spec.window if spec.mode == "chunk" else 1
+    per_row = 2 * (spec.window * units + layers * units * units + units * outputs + (spec.window if linear else 0))
+    return per_row / outputs
+
+
+def make_model(folder: Path, name: str, definition) -> Path:
+    """Save a randomly initialised model (speed does not depend on training) with fit.py's saver."""
+    code = f"""
+import dataclasses, sys
+sys.path.insert(0, {str(ROOT)!r})
+from pathlib import Path
+from neural_filter import model, train
+from neural_filter.network import FilterSpec
+spec = FilterSpec(**{json.dumps(definition[0].__dict__)})
+keras_model = model.build_model(spec, {definition[1]}, {definition[2]}, {definition[3]!r}, {definition[4]})
+train.save_model(keras_model, Path({str(folder / name)!r}), {{"spec": dataclasses.asdict(spec)}})
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    return folder / name
+
+
+def bench_render(folder: Path, runs: int, rate: float) -> None:
+    song = folder / "song.raw"
+    audio.write_audio(song, synth.synthetic_song(180, RATE, np.random.default_rng(1)).astype(np.float32), "u8", RATE)
+    samples = audio.read_audio(song).samples
+    print(f"\n3-minute song ({len(samples)} samples); float32 matrix multiply here: {rate:.0f} GFLOP/s\n")
+    print("| model | gen.py whole process | peak memory | vs original 140 s | render only | samples/s | "
+          "real-time factor | compute floor | of floor |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for index, (name, definition) in enumerate(MODELS.items()):
+        path = make_model(folder, f"model{index}.keras", definition)
+        whole = [run_process([sys.executable, ROOT / "gen.py", path, song, "--out", folder / "out.raw", "--quiet"],
+                             folder) for _ in range(runs)]
+        seconds = statistics.median(run[0] for run in whole)
+        memory = max(run[1] for run in whole)
+        network, spec, _ = load_network(path)
+        timings = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            render.render(network, spec, samples)
+            timings.append(time.perf_counter() - started)
+        render_seconds = statistics.median(timings)
+        throughput = len(samples) / render_seconds
+        floor = rate * 1e9 / flops_per_sample(definition[0], *definition[1:3], definition[4])
+        print(f"| {name} | {seconds:.2f} s | {memory:.0f} MB | {ORIGINAL_GEN_SECONDS / seconds:.0f}x faster | "
+              f"{render_seconds:.2f} s | {throughput / 1e6:.1f} M | {throughput / RATE:.0f}x | "
+              f"{floor / 1e6:.0f} M/s | {100 * throughput / floor:.0f}% |", flush=True)
+
+
+def bench_hour(folder: Path) -> None:
+    song = folder / "hour.raw"
+    rng = np.random.default_rng(2)
+    with open(song, "wb") as file:  # an hour of quiet noise, written in minutes to keep this process small
+        for _ in range(60):
+            rng.integers(96, 160, 60 * RATE, dtype=np.uint8).tofile(file)
+    print("\n1-hour song (158.8 M samples) through gen.py, streamed\n")
+    print("| model | whole process | peak memory | real-time factor |")
+    print("|---|---|---|---|")
+    for index, name in enumerate(list(MODELS)[:2]):
+        seconds, memory = run_process([sys.executable, ROOT / "gen.py", folder / f"model{index}.keras", song,
+                                       "--out", folder / "hour_out.raw", "--quiet"], folder)
+        print(f"| {name} | {seconds:.1f} s | {memory:.0f} MB | {3600 / seconds:.0f}x |", flush=True)
+    song.unlink()
+
+
+def bench_preparation(folder: Path, runs: int) -> None:
+    rng = np.random.default_rng(3)
+    noise = synth.white_noise(600, RATE, rng)
+    audio.write_audio(folder / "train_x.raw", noise.astype(np.float32), "u8", RATE)
+    audio.write_audio(folder / "train_y.raw", synth.audacity_lowpass(noise, 600, 6, RATE).astype(np.float32), "u8", RATE)
+    print("\nfit.py data preparation, 10-minute pair (26.5 M samples a file), window 9, chunk mode\n")
+    print("| run | seconds | peak memory of the process |")
+    print("|---|---|---|")
+    code = f"""
+import sys, time; sys.path.insert(0, {str(ROOT)!r})
+from neural_filter import dataset; from neural_filter.network import FilterSpec
+started = time.perf_counter()
+dataset.prepare("train_x.raw", "train_y.raw", FilterSpec(window=9), 0.1, 1234, notice=lambda m: None)
+print(time.perf_counter() - started)
+"""
+    for label, clear in (("first (no cache)", True), ("cached", False)):
+        results = []
+        for _ in range(runs):
+            if clear:
+                for cache in folder.glob("*.npy"):
+                    cache.unlink()
+            process = subprocess.run([sys.executable, "-c", code], cwd=folder, capture_output=True, text=True, check=True)
+            results.append(float(process.stdout))
+        if clear:
+            for cache in folder.glob("*.npy"):
+                cache.unlink()
+        _, memory = run_process([sys.executable, "-c", code], folder)
+        print(f"| {label} | {statistics.median(results):.2f} s | {memory:.0f} MB |", flush=True)
+
+
+def bench_training(folder: Path) -> None:
+    make = [sys.executable, ROOT / "make_data.py", "--force"]
+    subprocess.run(make, cwd=folder, check=True, capture_output=True)
+    print("\nTraining throughput, 30 s make_data.py pair, median epoch (the first, which traces, left out)\n")
+    print("| configuration | per epoch | windows or output samples per second |")
+    print("|---|---|---|")
+    code = f"""
+import sys, time, statistics, keras; sys.path.insert(0, {str(ROOT)!r})
+from neural_filter import dataset, train; from neural_filter.network import FilterSpec
+spec = FilterSpec(**eval(sys.argv[1])); settings = train.TrainSettings(**eval(sys.argv[2]))
+prepared = dataset.prepare("train_x.raw", "train_y.raw", spec, 0.1, 1234, notice=lambda m: None)
+times = []
+class Clock(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None): self.started = time.perf_counter()
+    def on_epoch_end(self, epoch, logs=None): times.append(time.perf_counter() - self.started)
+original = keras.Model.fit
+keras.Model.fit = lambda self, *a, **k: original(self, *a, **{{**k, "callbacks": k["callbacks"] + [Clock()], "verbose": 0}})
+train.train(prepared, spec, settings)
+work = prepared.train_x.size if spec.mode == "sliding" else len(prepared.train_x)
+print(statistics.median(times[1:]), work)
+"""
+    configurations = {
+        "chunk: fit.py 6 32 999 tanh adam 1 9 4": ({"window": 9}, {"activation": "tanh", "epochs": 4}),
+        "sliding: fit.py 6 32 32 tanh adam 1 64 4 --mode sliding": (
+            {"mode": "sliding", "window": 64, "levels": "signed"},
+            {"activation": "tanh", "epochs": 4, "batch_size": 32, "linear_path": True}),
+    }
+    for name, (spec, settings) in configurations.items():
+        for cache in folder.glob("*.npy"):
+            cache.unlink()
+        process = subprocess.run([sys.executable, "-c", code, repr(spec), repr(settings)], cwd=folder,
+                                 capture_output=True, text=True, check=True,
+                                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        epoch, work = (float(value) for value in process.stdout.split()[-2:])
+        print(f"| {name} | {epoch:.2f} s | {work / epoch / 1e6:.2f} M |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs per figure; the median is shown (default 3)")
+    parser.add_argument("--skip-hour", action="store_true", help="leave out the 1-hour song")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        bench_render(folder, args.runs, matmul_rate(args.runs))
+        if not args.skip_hour:
+            bench_hour(folder)
+        bench_preparation(folder, args.runs)
+        bench_training(folder)
+
+
+if __name__ == "__main__":
+    main()
