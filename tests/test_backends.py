@@ -1,0 +1,55 @@
+"""fit.py and gen.py on Keras's other backends: the same commands, the same files.
+
+Each backend runs in its own process (Keras picks its backend once, at import). A backend that is
+not installed is skipped; CI installs JAX, so the JAX cases run there.
+"""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, make_training_files
+from neural_filter import cli
+
+BACKENDS = [
+    pytest.param("jax", marks=pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")),
+    pytest.param("torch", marks=pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch not installed")),
+]
+
+
+def run(script, arguments, cwd, backend):
+    environment = {**os.environ, "KERAS_BACKEND": backend}
+    return subprocess.run([sys.executable, str(ROOT / script), *arguments], cwd=cwd, env=environment,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fit_and_gen_work_unchanged_on_another_backend(tmp_path, backend):
+    make_training_files(tmp_path)
+    fitted = run("fit.py", ["2", "8", "64", "tanh", "adam", "1", "16", "2", "--mode", "sliding", "--no-plot"],
+                 tmp_path, backend)
+    assert fitted.returncode == 0, fitted.stderr
+    models = tmp_path / "models"
+    (model,) = models.glob("*.keras")
+    assert model.name.startswith("tanh_adam_2_8_64_16_2_sliding_a")
+    record = json.loads(model.with_suffix(".json").read_text())
+    assert record["versions"]["backend"] == backend
+    assert record["metrics"]["esr"] < record["metrics"]["dry_esr"]  # it learned something
+    assert sorted(path.suffix for path in models.iterdir()) == [".csv", ".json", ".keras", ".raw"]
+
+    rendered = run("gen.py", [str(model), "song.raw"], tmp_path, backend)
+    assert rendered.returncode == 0, rendered.stderr
+    assert (tmp_path / "outputs" / "song.raw").read_bytes() == model.with_suffix(".raw").read_bytes()
+
+
+def test_cpu_only_hides_gpus_from_every_backend(monkeypatch, capsys):
+    for name in ("CUDA_VISIBLE_DEVICES", "JAX_PLATFORMS"):
+        monkeypatch.delenv(name, raising=False)
+    cli.quiet_frameworks(cpu_only=True)
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "-1"  # TensorFlow and PyTorch
+    assert os.environ["JAX_PLATFORMS"] == "cpu"
+    assert "GPU" in capsys.readouterr().out
