@@ -13,6 +13,7 @@ and scores it against the exact filter applied to the song in float64:
 
     python3 bench/quality.py            # both filters, about 5 minutes on 2 cores
     python3 bench/quality.py --quick    # fewer epochs, for a smoke run
+    python3 bench/quality.py --alternatives   # + sliding mode without each design choice (20 minutes)
 """
 
 import argparse
@@ -36,6 +37,11 @@ RUNS = {  # row name -> fit.py arguments
     "chunk": ["6", "32", "999", "tanh", "adam", "1", "9", "32"],
     "sliding": ["6", "32", "32", "tanh", "adam", "1", "64", "40", "--mode", "sliding"],
 }
+ALTERNATIVES = {  # the design choices sliding mode made, each undone (--alternatives)
+    "sliding, linear path from zero": RUNS["sliding"] + ["--no-fir-start"],
+    "sliding, no linear path": RUNS["sliding"] + ["--no-fir-start", "--no-linear-path"],
+    "sliding, no linear path, unit levels": RUNS["sliding"] + ["--no-fir-start", "--no-linear-path", "--levels", "unit"],
+}
 RATE = 44100
 
 
@@ -43,7 +49,7 @@ def score(rendered_u8: np.ndarray, target: np.ndarray) -> float:
     return metrics.decibels(metrics.esr(audio.decode(rendered_u8, "u8"), target))
 
 
-def bench_filter(cutoff: int, rolloff: int, quick: bool) -> list[tuple[str, float, float]]:
+def bench_filter(cutoff: int, rolloff: int, quick: bool, alternatives: bool) -> list[tuple[str, float, float]]:
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
@@ -67,8 +73,8 @@ def bench_filter(cutoff: int, rolloff: int, quick: bool) -> list[tuple[str, floa
         rows.append(("lstsq FIR 64 (float out)", metrics.decibels(metrics.esr(output, target)), seconds))
         rows.append(("lstsq FIR 64 (u8 out)", score(audio.encode(output, "u8"), target), seconds))
 
-        for name, arguments in RUNS.items():
-            arguments = list(arguments)
+        for name, arguments in {**RUNS, **(ALTERNATIVES if alternatives else {})}.items():
+            arguments = list(arguments) + ["--no-plot"]
             if quick:
                 arguments[7] = "2"
             subprocess.run([sys.executable, str(ROOT / "fit.py"), *arguments], cwd=folder, check=True,
@@ -85,11 +91,13 @@ def bench_filter(cutoff: int, rolloff: int, quick: bool) -> list[tuple[str, floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 epochs per run")
+    parser.add_argument("--alternatives", action="store_true",
+                        help="also train sliding mode with each of its design choices undone")
     args = parser.parse_args()
     print("| filter | row | ESR on held-out song | training s |")
     print("|---|---|---|---|")
     for cutoff, rolloff in FILTERS:
-        for name, decibels, seconds in bench_filter(cutoff, rolloff, args.quick):
+        for name, decibels, seconds in bench_filter(cutoff, rolloff, args.quick, args.alternatives):
             print(f"| {cutoff} Hz {rolloff} dB/oct | {name} | {decibels:.1f} dB | {seconds:.1f} |", flush=True)
 
 
