@@ -57,6 +57,7 @@ def parse_arguments(argv=None):
                         help="continue training a .keras model made by fit.py (same window and layers)")
     parser.add_argument("--plot", action=cli.argparse.BooleanOptionalAction, default=True,
                         help="write spectrum, loss and waveform PNGs beside the model (default on, if matplotlib is installed)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars (they show only on a terminal anyway)")
     parser.add_argument("--train-x", default="train_x.raw", help="the dry recording (default train_x.raw)")
     parser.add_argument("--train-y", default="train_y.raw", help="the filtered recording (default train_y.raw)")
     parser.add_argument("--song", default=None, help="audio rendered after training (default song.raw, if present)")
@@ -99,7 +100,8 @@ def main(argv=None) -> None:
     resumed = None
     if args.resume:
         resumed, spec = train.load_for_resume(args.resume, spec, settings)
-    prepared = dataset.prepare(args.train_x, args.train_y, spec, args.val, args.seed, args.format, args.rate)
+    prepared = dataset.prepare(args.train_x, args.train_y, spec, args.val, args.seed, args.format, args.rate,
+                               progress=not args.quiet)
     spec.rate = prepared.rate
     result = train.train(prepared, spec, settings, model=resumed)
 
@@ -124,7 +126,7 @@ def main(argv=None) -> None:
             print("plots: " + ", ".join(str(plot) for plot in written))
     if song is not None:
         out = path.with_suffix(".wav" if audio.container_of(song) == "wav" else ".raw")
-        render.render_file(path, song, out, args.format, args.rate)
+        render.render_file(path, song, out, args.format, args.rate, progress=not args.quiet)
         print(f"rendered {song} -> {out}")
     if result.interrupted:
         print("training was interrupted: the model above is the best one reached before Ctrl-C")

@@ -124,8 +124,14 @@ class AudioSource:
         for start in range(0, len(self), size):
             yield self.samples(start, size)
 
-    def read(self) -> np.ndarray:
-        return np.concatenate([np.empty(0, np.float32), *self.blocks(1 << 20)])
+    def read(self, progress=None) -> np.ndarray:
+        """All samples; `progress` (a tqdm bar, say) is told of each block read."""
+        blocks = []
+        for block in self.blocks(1 << 20):
+            blocks.append(block)
+            if progress is not None:
+                progress.update(len(block))
+        return np.concatenate([np.empty(0, np.float32), *blocks])
 
 
 def open_audio(path, format: str | None = None, rate: int | None = None) -> AudioSource:

@@ -62,6 +62,14 @@ def writable_folder(path, option: str):
     return folder
 
 
+def progress_bar(total: int, enabled: bool):
+    """A tqdm bar on stderr for `total` samples: shown only after two seconds, on a terminal, if enabled."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="sample", unit_scale=True, delay=2, leave=False,
+                disable=not (enabled and sys.stderr.isatty()))
+
+
 def quiet_frameworks(cpu_only: bool) -> None:
     """Before any framework is imported: hide GPUs if asked, and keep TensorFlow's start-up chatter off stderr."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neural_filter.audio import check_readable, read_audio
+from neural_filter.audio import Audio, check_readable, open_audio
 from neural_filter.errors import ArgumentError, DataError, LengthMismatchError
 from neural_filter.files import atomic_output
 from neural_filter.network import FilterSpec
@@ -43,7 +43,7 @@ class Prepared:
 
 
 def prepare(x_path, y_path, spec: FilterSpec, validation: float, seed: int, format: str | None = None,
-            rate: int | None = None, cache_dir=".", notice=None) -> Prepared:
+            rate: int | None = None, cache_dir=".", notice=None, progress: bool = False) -> Prepared:
     """The training arrays for `spec`, from the caches when they are current, else from the files."""
     notice = notice or (lambda message: print(message, file=sys.stderr))
     key = _cache_key(x_path, y_path, spec, validation, seed, format, rate)
@@ -53,7 +53,7 @@ def prepare(x_path, y_path, spec: FilterSpec, validation: float, seed: int, form
         ((train_x, validation_x, data_rate), _), ((train_y, validation_y, _), _) = loaded
         return Prepared(train_x, train_y, validation_x, validation_y, data_rate, from_cache=True)
 
-    prepared = _prepare_from_files(x_path, y_path, spec, validation, seed, format, rate)
+    prepared = _prepare_from_files(x_path, y_path, spec, validation, seed, format, rate, progress)
     _save_cache(caches[0], key, prepared.train_x, prepared.validation_x, prepared.rate)
     _save_cache(caches[1], key, prepared.train_y, prepared.validation_y, prepared.rate)
     problems = [problem for _, problem in loaded if problem]
@@ -62,9 +62,13 @@ def prepare(x_path, y_path, spec: FilterSpec, validation: float, seed: int, form
     return prepared
 
 
-def read_pair(x_path, y_path, format: str | None = None, rate: int | None = None):
+def read_pair(x_path, y_path, format: str | None = None, rate: int | None = None, progress: bool = False):
     """Both files of the pair as full-scale Audio, refused unless they line up sample for sample."""
-    x, y = read_audio(x_path, format, rate), read_audio(y_path, format, rate)
+    from neural_filter.cli import progress_bar
+
+    sources = open_audio(x_path, format, rate), open_audio(y_path, format, rate)
+    with progress_bar(len(sources[0]) + len(sources[1]), progress) as bar:
+        x, y = (Audio(source.read(bar), source.rate, source.format, source.container) for source in sources)
     if x.rate != y.rate:
         raise DataError(y_path, f"is at {y.rate} Hz but {x_path} is at {x.rate} Hz", "resample one to match the other")
     if len(x.samples) != len(y.samples):
@@ -88,8 +92,8 @@ def known_filter(y_path) -> dict | None:
     return None
 
 
-def _prepare_from_files(x_path, y_path, spec, validation, seed, format, rate) -> Prepared:
-    x, y = read_pair(x_path, y_path, format, rate)
+def _prepare_from_files(x_path, y_path, spec, validation, seed, format, rate, progress) -> Prepared:
+    x, y = read_pair(x_path, y_path, format, rate, progress)
     scale, offset = (np.float32(value) for value in spec.scale_offset)
     x_signal = x.samples * scale + offset
     y_signal = y.samples * scale + offset

@@ -94,6 +94,7 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
     import time
 
     from neural_filter.audio import audio_sink, decode, encode, open_audio
+    from neural_filter.cli import progress_bar
     from neural_filter.errors import ArgumentError, DataError
     from neural_filter.network import load_network
 
@@ -114,7 +115,7 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
 
     error_energy = target_energy = 0.0
     with audio_sink(out_path, song.format, song.rate, len(song), song.container) as sink, \
-            _progress_bar(len(song), progress) as bar:
+            progress_bar(len(song), progress) as bar:
         position = 0
         for output in render_blocks(network, spec, song.blocks(READ_SAMPLES)):
             sink.write(output)
@@ -137,13 +138,3 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
 
 
 READ_SAMPLES = 1 << 18  # samples read from the song at a time: a megabyte of float32
-
-
-def _progress_bar(total: int, enabled: bool):
-    """A tqdm bar on stderr that appears only after two seconds, only on a terminal, only if enabled."""
-    import sys
-
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="sample", unit_scale=True, delay=2, leave=False,
-                disable=not (enabled and sys.stderr.isatty()))
