@@ -126,3 +126,32 @@ def test_missing_variables(saved, tmp_path):
     copy = shutil.copytree(saved / "model", tmp_path / "model")
     shutil.rmtree(copy / "variables")
     assert "variables" in assert_model_file_error(copy)
+
+
+def test_gen_renders_an_original_model_directory(saved, tmp_path, monkeypatch, capsys):
+    import gen
+    from neural_filter import cli
+
+    song = np.random.default_rng(4).integers(0, 256, 50, dtype=np.uint8)  # 50: not a multiple of 9
+    song.tofile(tmp_path / "song.raw")
+    monkeypatch.chdir(tmp_path)
+    status = cli.run(gen.main, "gen.py", [str(saved / "model"), "song.raw", "9"])  # the README's command line
+    assert status == 0, capsys.readouterr().err
+    rendered = np.fromfile(tmp_path / "outputs" / "song.raw", np.uint8)
+    # The original's levels: byte / 255 in, value * 255 out; the last chunk padded with silence (128).
+    chunks = np.concatenate([song, np.full(4, 128, np.uint8)]).reshape(-1, 9) / 255.0
+    layers, _ = load_legacy_model(saved / "model")
+    expected = np.clip(np.rint(forward(layers, chunks).ravel()[:50] * 255), 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(rendered, expected)
+
+
+def test_gen_refuses_a_window_the_original_model_does_not_have(saved, tmp_path, monkeypatch, capsys):
+    import gen
+    from neural_filter import cli
+
+    np.zeros(20, np.uint8).tofile(tmp_path / "song.raw")
+    monkeypatch.chdir(tmp_path)
+    assert cli.run(gen.main, "gen.py", [str(saved / "model"), "song.raw", "18"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "samples 18" in error and "windows of 9" in error
+    assert not (tmp_path / "outputs").exists()
