@@ -77,11 +77,17 @@ def main(argv=None) -> None:
     audio.check_format(args.format)
     for path in (args.train_x, args.train_y):
         audio.check_readable(path)
+        audio.container_of(path, args.format)  # --format with a WAV file of the pair: refused before Keras starts
     song = args.song or "song.raw"
     if args.song is not None or Path(song).exists():
         audio.check_readable(song)
     else:
         song = None
+    if args.resume and not Path(args.resume).is_file():
+        from neural_filter.errors import ModelFileError
+
+        problem = "is a directory, not a .keras model" if Path(args.resume).is_dir() else "no such model"
+        raise ModelFileError(args.resume, problem, "give --resume a .keras file made by fit.py")
     models = cli.writable_folder(args.models, "--models")
 
     from neural_filter import dataset, model, network, render, results, train  # imports Keras: seconds
@@ -125,8 +131,11 @@ def main(argv=None) -> None:
                                         result.scored["target"], result.scored["prediction"], result.history)
             print("plots: " + ", ".join(str(plot) for plot in written))
     if song is not None:
-        out = path.with_suffix(".wav" if audio.container_of(song) == "wav" else ".raw")
-        render.render_file(path, song, out, args.format, args.rate, progress=not args.quiet)
+        song_is_wav = audio.container_of(song) == "wav"
+        out = path.with_suffix(".wav" if song_is_wav else ".raw")
+        # --format and --rate describe raw files (the pair's): a WAV song names its own
+        render.render_file(path, song, out, None if song_is_wav else args.format, None if song_is_wav else args.rate,
+                           progress=not args.quiet)
         print(f"rendered {song} -> {out}")
     if result.interrupted:
         print("training was interrupted: the model above is the best one reached before Ctrl-C")

@@ -15,6 +15,7 @@ differ by a step in a few bytes): the same seed always gives the same bytes.
 """
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -44,8 +45,11 @@ def parse_arguments(argv=None):
 def main(argv=None) -> None:
     args = parse_arguments(argv)
     synth.check_lowpass(args.cutoff, args.rolloff, args.rate)
-    if args.seconds <= 0 or args.song_seconds <= 0:
-        raise ArgumentError("--seconds and --song-seconds must be more than 0")
+    for option, seconds in (("--seconds", args.seconds), ("--song-seconds", args.song_seconds)):
+        # at least one sample: less would write an empty file (and nan or inf none at all)
+        if not (math.isfinite(seconds) and round(seconds * args.rate) >= 1):
+            raise ArgumentError(f"{option} {seconds:g}: give a length of at least one sample ({1 / args.rate:.2g} s "
+                                f"at {args.rate} Hz)")
     existing = [name for name in OUTPUTS if Path(name).exists()]
     if existing and not args.force:
         raise ArgumentError(f"{existing[0]} exists; pass --force to overwrite {', '.join(existing)}")

@@ -5,10 +5,13 @@ the FilterSpec, so gen.py needs no arguments to use it) and `<name>.json` beside
 record for people: every hyperparameter, the data, the metrics, the time taken, library versions.
 """
 
+import contextlib
 import dataclasses
 import json
 import platform
+import signal
 import sys
+import threading
 import time
 import zipfile
 
@@ -64,33 +67,41 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
         tf.config.experimental.enable_op_determinism()
     if model is None:
         model = build_model(spec, settings.layers, settings.units, settings.activation, settings.linear_path)
-        if settings.linear_path and settings.fir_start:
-            _start_from_fir(model, prepared, spec)
+        if settings.linear_path:
+            if settings.fir_start:
+                _start_from_fir(model, prepared, spec)
+            else:  # --no-fir-start: the FIR starts at zero, not at Keras's random initial kernel
+                path = model.get_layer("linear_path")
+                path.set_weights([np.zeros_like(weight) for weight in path.get_weights()])
     model.compile(optimizer=make_optimiser(settings.optimiser, settings.epochs, spec.window, settings.learning_rate),
                   loss="mse")
 
     train_x, train_y = _model_arrays(prepared.train_x, prepared.train_y, spec, settings.segment)
     validation = None
     if len(prepared.validation_x):
-        validation = _model_arrays(prepared.validation_x, prepared.validation_y, spec, segment=None)
+        # sliding mode: the validation tail follows the training signal, whose last samples are its past
+        validation = _model_arrays(prepared.validation_x, prepared.validation_y, spec, segment=None,
+                                   context=prepared.train_x)
     keep_best = KeepBest(validation)
     callbacks = [keras.callbacks.TerminateOnNaN(), keep_best]
     if settings.patience:
         callbacks.append(keras.callbacks.EarlyStopping("val_loss" if validation else "loss", patience=settings.patience))
-    started, interrupted = time.perf_counter(), False
-    try:
+    stop_on_ctrl_c = StopOnCtrlC()
+    callbacks.append(stop_on_ctrl_c)
+    started = time.perf_counter()
+    with stop_on_ctrl_c.catching():
         model.fit(train_x, train_y, batch_size=settings.batch_size, epochs=settings.epochs,
                   validation_data=validation, shuffle=True, callbacks=callbacks,
                   verbose=1 if sys.stdout.isatty() else 2)  # a live bar on a terminal, a line per epoch in a log
-    except KeyboardInterrupt:
-        interrupted = True
-        print("\ninterrupted: keeping the best weights so far (Ctrl-C again to abandon)", file=sys.stderr)
-        keep_best.on_train_end()
+    interrupted = stop_on_ctrl_c.interrupted
     seconds = time.perf_counter() - started
     history = keep_best.history
-    if not all(np.isfinite(history.get("loss", []))) or not keep_best.finite:
+    losses = history.get("loss", [])
+    if not all(np.isfinite(losses)) or not keep_best.finite:
+        # the epoch TerminateOnNaN stopped is recorded too (its loss NaN), unless it stopped before its end
+        epoch = next((index for index, loss in enumerate(losses) if not np.isfinite(loss)), len(losses)) + 1
         raise TrainingDivergedError(
-            f"training diverged: the loss became NaN or infinite in epoch {len(history.get('loss', [])) + 1}; "
+            f"training diverged: the loss became NaN or infinite in epoch {epoch}; "
             "nothing was saved. Try a smaller --learning-rate, another optimiser or another activation"
         )
 
@@ -102,6 +113,43 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
     best_epoch = keep_best.best_epoch if validation else len(history.get("loss", []))
     return TrainResult(model, history, best_epoch, seconds, interrupted,
                        metrics.summary(scored["prediction"], scored["target"], scored["input"]), scored)
+
+
+class StopOnCtrlC(keras.callbacks.Callback):
+    """The first Ctrl-C stops training after the current batch, the normal way; a second one abandons the run.
+
+    The first is not let loose as a KeyboardInterrupt: raised inside TensorFlow (while it makes an
+    epoch's data iterator, say) it can leave TensorFlow's heap corrupt and the process aborting.
+    Only the main thread can catch signals; elsewhere a Ctrl-C abandons the run at once.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.interrupted = False
+
+    @contextlib.contextmanager
+    def catching(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGINT, self._interrupt)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+
+    def _interrupt(self, signum, frame):
+        self.interrupted = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # the next Ctrl-C raises KeyboardInterrupt
+        print("\ninterrupted: keeping the best weights so far (Ctrl-C again to abandon)", file=sys.stderr)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.interrupted:
+            self.model.stop_training = True  # Keras stops after this batch, validates it, ends the fit
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.interrupted:  # Ctrl-C during validation: start no other epoch
+            self.model.stop_training = True
 
 
 class KeepBest(keras.callbacks.Callback):
@@ -148,13 +196,20 @@ def _start_from_fir(model, prepared: dataset.Prepared, spec: FilterSpec) -> None
     output.set_weights([np.zeros_like(weight) for weight in output.get_weights()])
 
 
-def _model_arrays(x, y, spec: FilterSpec, segment: int | None):
-    """Chunk mode trains on the chunks as they are; sliding mode on segments padded with context."""
+def _model_arrays(x, y, spec: FilterSpec, segment: int | None, context=None):
+    """Chunk mode trains on the chunks as they are; sliding mode on segments padded with context.
+
+    `context`, sliding mode: the signal that came just before `x`; its last samples, not silence,
+    are the past of x's first outputs (the target was made with them).
+    """
     if spec.mode == "chunk":
         return x, y
     silence = np.float32(spec.scale_offset[1])
     before, after = spec.padding
-    padded = np.concatenate([np.full(before, silence, np.float32), x, np.full(after, silence, np.float32)])
+    past = np.asarray(context if context is not None else [], np.float32)
+    past = past[len(past) - before :] if before <= len(past) else past  # its last `before` samples
+    past = np.concatenate([np.full(before - len(past), silence, np.float32), past])  # silence before the start
+    padded = np.concatenate([past, x, np.full(after, silence, np.float32)])
     if segment is None:  # the whole signal as one sequence
         return padded[None, :, None], y[None, :, None]
     count = len(y) // segment
