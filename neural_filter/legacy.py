@@ -19,11 +19,6 @@ _DAMAGED = "the files are damaged; copy the model directory again from its sourc
 _KEY = "layer_with_weights-{}/{}/.ATTRIBUTES/VARIABLE_VALUE"
 
 
-def is_legacy_model_dir(path) -> bool:
-    """True when path is a directory holding a SavedModel (the original project's format)."""
-    return os.path.isdir(path) and os.path.isfile(os.path.join(path, "saved_model.pb"))
-
-
 def _fields(data: bytes) -> dict[int, list]:
     """Decode one protobuf message into {field number: [values]}.
 

@@ -29,7 +29,7 @@ COLUMNS = (
     "epochs",  # asked for
     "epochs_run",  # done: fewer when training stopped early
     "seed",
-    "val_mse",  # mean squared error on validation data, network scale
+    "val_mse",  # mean squared error on validation data, full scale (-1..1)
     "esr",  # error-to-signal ratio, full scale (metrics.esr)
     "esr_db",
     "training_seconds",

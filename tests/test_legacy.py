@@ -18,7 +18,7 @@ from scipy.special import erf
 pytest.importorskip("tf_keras")
 
 from neural_filter.errors import ModelFileError  # noqa: E402
-from neural_filter.legacy import is_legacy_model_dir, load_legacy_model  # noqa: E402
+from neural_filter.legacy import load_legacy_model  # noqa: E402
 
 # The 2021 models were trained with the Keras 2 OptimizerV2 Adam ('adam' in TF <= 2.10), whose slot
 # variables are what make tf.saved_model.load fail without tf_keras; tf_keras 2.21 calls it
@@ -83,12 +83,6 @@ def test_forward_pass_matches_keras2(saved):
     layers, _ = load_legacy_model(str(saved / "model"))
     expected = np.load(saved / "y.npy")
     np.testing.assert_allclose(forward(layers, np.load(saved / "x.npy")), expected, atol=1e-5)
-
-
-def test_is_legacy_model_dir(saved):
-    assert is_legacy_model_dir(saved / "model")
-    assert not is_legacy_model_dir(saved)
-    assert not is_legacy_model_dir(saved / "x.npy")
 
 
 def assert_model_file_error(path):
