@@ -8,12 +8,13 @@ renders the same samples gets the same numbers.
 
 import concurrent.futures
 import os
+import threading
 
 import numpy as np
 import threadpoolctl
 from numpy.lib.stride_tricks import sliding_window_view
 
-from neural_filter.network import FilterSpec
+from neural_filter.network import DenseStack, FilterSpec
 
 BLOCK_ROWS = 16384  # rows per network call: large enough for fast matrix products, small for memory
 
@@ -29,10 +30,18 @@ def render_blocks(network, spec: FilterSpec, blocks):
     Rows reach the network in groups of BLOCK_ROWS counted from the start of the signal, whatever
     the input blocks are, so rendering in blocks gives the same bytes as rendering in one pass.
     """
-    scale, offset = (np.float32(value) for value in spec.scale_offset)
+    network = on_full_scale(network, spec)
+    workspaces = threading.local()  # each thread's own, reused from block to block
+
+    def workspace_for(rows: int):
+        if not isinstance(network, DenseStack):
+            return None
+        if getattr(workspaces, "rows", None) != rows:
+            workspaces.rows, workspaces.arrays = rows, network.workspace(rows)
+        return workspaces.arrays
     window, chunked = spec.window, spec.mode == "chunk"
     before, after = (0, 0) if chunked else spec.padding
-    pending = np.full(before, offset, np.float32)  # network-scale input not yet turned into output
+    pending = np.zeros(before, np.float32)  # input not yet turned into output, after the silence before it
     remaining = 0  # chunk mode: samples of pending that are real, for trimming the padded last chunk
 
     def flush(final: bool):
@@ -50,26 +59,35 @@ def render_blocks(network, spec: FilterSpec, blocks):
         outputs = np.empty((rows_ready, window if chunked else 1), np.float32)
 
         def apply(start):
-            outputs[start : start + BLOCK_ROWS] = network(np.ascontiguousarray(rows[start : start + BLOCK_ROWS]))
+            block = np.ascontiguousarray(rows[start : start + BLOCK_ROWS])
+            outputs[start : start + BLOCK_ROWS] = network(block, workspace_for(len(block)))
 
         list(pool.map(apply, range(0, rows_ready, BLOCK_ROWS)))
         pending = pending[rows_ready * step :]
-        return (outputs.reshape(-1) - offset) / scale
+        return outputs.reshape(-1)
 
-    # NumPy's element-wise functions, where most of the time goes, run on one core: groups of rows
-    # in threads use them all, each thread's matrix products then single-threaded (two thread pools
-    # competing for the same cores ran at a third of the speed).
+    # The activations, where most of the time goes, run on one core each: groups of rows in threads
+    # use them all, each thread's matrix products then single-threaded (two thread pools competing
+    # for the same cores ran at a third of the speed).
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool, \
             threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
         for block in blocks:
             remaining += len(block)
-            pending = np.concatenate([pending, np.asarray(block, np.float32) * scale + offset])
+            pending = np.concatenate([pending, np.asarray(block, np.float32)])
             output = flush(final=False)
             remaining -= len(output)
             yield output
         silence = (-len(pending)) % window if chunked else after  # pad the last chunk, or the window's future
-        pending = np.concatenate([pending, np.full(silence, offset, np.float32)])
+        pending = np.concatenate([pending, np.zeros(silence, np.float32)])
         yield flush(final=True)[:remaining]
+
+
+def on_full_scale(network, spec: FilterSpec):
+    """`network` as a function of full-scale rows, giving full-scale rows: the model's levels applied."""
+    if isinstance(network, DenseStack):
+        return network.on_full_scale(spec)  # folded into the weights: no passes over the audio
+    scale, offset = (np.float32(value) for value in spec.scale_offset)
+    return lambda rows, workspace=None: (network(rows * scale + offset) - offset) / scale
 
 
 def keras_rows_function(model, spec: FilterSpec):
