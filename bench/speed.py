@@ -124,6 +124,12 @@ def bench_render(folder: Path, runs: int, rate: float) -> None:
         print(f"| {name} | {seconds:.2f} s | {memory:.0f} MB | {ORIGINAL_GEN_SECONDS / seconds:.0f}x faster | "
               f"{render_seconds:.2f} s | {throughput / 1e6:.1f} M | {throughput / RATE:.0f}x | "
               f"{floor / 1e6:.0f} M/s | {100 * throughput / floor:.0f}% |", flush=True)
+    clip = folder / "clip.raw"  # what every run pays before the first sample: imports, Numba's cached loops
+    audio.write_audio(clip, samples[:RATE], "u8", RATE)
+    start_up = [run_process([sys.executable, ROOT / "gen.py", folder / "model0.keras", clip, "--out", folder / "out.raw",
+                             "--quiet"], folder) for _ in range(runs)]
+    print(f"\ngen.py on a 1-second song (start-up): {statistics.median(run[0] for run in start_up):.2f} s, "
+          f"{max(run[1] for run in start_up):.0f} MB", flush=True)
 
 
 def bench_hour(folder: Path) -> None:

@@ -23,25 +23,6 @@ COMPILE = dict(error_model="numpy", fastmath={"contract"})
 inline = numba.njit(inline="always", **COMPILE)
 
 
-def compiled(loop):
-    """Compile `loop(units, bias)`, one pass over a layer's output, with Numba's on-disk cache.
-
-    Each activation is its own small loop rather than one loop over a scalar function passed in:
-    Numba caches compiled code on disk only for plain functions, not closures or function arguments.
-    """
-    try:
-        function = numba.njit(cache=True, nogil=True, **COMPILE)(loop)
-    except RuntimeError:  # no writable folder for the cache, here or in the user's: compile every run
-        function = numba.njit(nogil=True, **COMPILE)(loop)
-
-    def activation(units: np.ndarray, bias: np.ndarray) -> np.ndarray:
-        function(units, bias)
-        return units
-
-    activation.__name__ = loop.__name__
-    return activation
-
-
 def with_bias(function):
     """A NumPy activation of the pre-activation, as one taking a layer's product and its bias."""
 
@@ -99,31 +80,9 @@ def tanh_of(x):
     return ONE if x >= TANH_SATURATED else (-ONE if x <= -TANH_SATURATED else ratio)
 
 
-@compiled
-def tanh(units, bias):
-    for unit in range(units.shape[0]):
-        for i in range(units.shape[1]):
-            units[unit, i] = tanh_of(units[unit, i] + bias[unit])
-
-
 @inline
 def sigmoid_of(x):
     return ONE / (ONE + exp(-x))  # exp(-x) = inf gives exactly 0
-
-
-@compiled
-def sigmoid(units, bias):
-    for unit in range(units.shape[0]):
-        for i in range(units.shape[1]):
-            units[unit, i] = sigmoid_of(units[unit, i] + bias[unit])
-
-
-@compiled
-def silu(units, bias):
-    for unit in range(units.shape[0]):
-        for i in range(units.shape[1]):
-            x = units[unit, i] + bias[unit]
-            units[unit, i] = x * sigmoid_of(x)
 
 
 # gelu: Keras's default is the exact one, x Phi(x), Phi the normal distribution function.
@@ -143,19 +102,44 @@ def gelu_of(x):
     return x * (below if x < 0 else ONE - below)
 
 
-@compiled
-def gelu(units, bias):
-    for unit in range(units.shape[0]):
-        for i in range(units.shape[1]):
-            units[unit, i] = gelu_of(units[unit, i] + bias[unit])
+# One compiled loop serves them all: LLVM takes the choice of function out of the loop and
+# vectorises each version, and Numba caches it on disk (it cannot cache a loop per function made
+# by a closure, nor one taking the function as an argument).
+COMPILED = ("tanh", "sigmoid", "silu", "gelu", "relu")
+TANH, SIGMOID, SILU, GELU, RELU = range(len(COMPILED))
 
 
-@compiled
-def relu(units, bias):
+@inline
+def activation_of(kind, x):
+    if kind == TANH:
+        return tanh_of(x)
+    if kind == SIGMOID:
+        return sigmoid_of(x)
+    if kind == SILU:
+        return x * sigmoid_of(x)
+    if kind == GELU:
+        return gelu_of(x)
+    return F(0) if x < 0 else x  # relu; NaN passes through
+
+
+def _activate(units, bias, kind):
     for unit in range(units.shape[0]):
         for i in range(units.shape[1]):
-            x = units[unit, i] + bias[unit]
-            units[unit, i] = F(0) if x < 0 else x  # NaN passes through
+            units[unit, i] = activation_of(kind, units[unit, i] + bias[unit])
+
+
+try:
+    activate = numba.njit(cache=True, nogil=True, **COMPILE)(_activate)
+except RuntimeError:  # no writable folder for the cache, here or in the user's: compile every run
+    activate = numba.njit(nogil=True, **COMPILE)(_activate)
+
+
+def compiled(kind: int):
+    def activation(units: np.ndarray, bias: np.ndarray) -> np.ndarray:
+        activate(units, bias, kind)
+        return units
+
+    return activation
 
 
 # The rest are rare, or one or two cheap NumPy passes.
@@ -192,10 +176,6 @@ NUMPY_ACTIVATIONS = {
 
 ACTIVATIONS = {
     **{name: with_bias(function) for name, function in NUMPY_ACTIVATIONS.items()},
-    "relu": relu,
-    "tanh": tanh,
-    "sigmoid": sigmoid,
-    "silu": silu,
-    "swish": silu,
-    "gelu": gelu,
+    **{name: compiled(kind) for kind, name in enumerate(COMPILED)},
+    "swish": compiled(SILU),
 }

@@ -16,7 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from neural_filter.network import DenseStack, FilterSpec
 
-BLOCK_ROWS = 16384  # rows per network call: large enough for fast matrix products, small for memory
+BLOCK_ROWS = 4096  # rows per network call: enough for fast matrix products, few enough that a layer fits in cache
 
 
 def render(network, spec: FilterSpec, samples: np.ndarray) -> np.ndarray:
@@ -29,41 +29,46 @@ def render_blocks(network, spec: FilterSpec, blocks):
 
     Rows reach the network in groups of BLOCK_ROWS counted from the start of the signal, whatever
     the input blocks are, so rendering in blocks gives the same bytes as rendering in one pass.
+    Each block's rows are handed to the worker threads before the previous block's output is
+    given back, so the caller's reading, encoding and writing overlap the network's work.
     """
     network = on_full_scale(network, spec)
-    workspaces = threading.local()  # each thread's own, reused from block to block
-
-    def workspace_for(rows: int):
-        if not isinstance(network, DenseStack):
-            return None
-        if getattr(workspaces, "rows", None) != rows:
-            workspaces.rows, workspaces.arrays = rows, network.workspace(rows)
-        return workspaces.arrays
     window, chunked = spec.window, spec.mode == "chunk"
+    step = window if chunked else 1  # input samples consumed per row
     before, after = (0, 0) if chunked else spec.padding
-    pending = np.zeros(before, np.float32)  # input not yet turned into output, after the silence before it
-    remaining = 0  # chunk mode: samples of pending that are real, for trimming the padded last chunk
+    pending = np.zeros(before, np.float32)  # input not yet turned into rows, after the silence before it
+    workspaces = threading.local()  # each worker thread's own, reused from group to group
 
-    def flush(final: bool):
+    def apply(rows, outputs, start):
+        group = np.ascontiguousarray(rows[start : start + BLOCK_ROWS])
+        workspace = None
+        if isinstance(network, DenseStack):
+            if getattr(workspaces, "rows", None) != len(group):
+                workspaces.rows, workspaces.arrays = len(group), network.workspace(len(group))
+            workspace = workspaces.arrays
+        outputs[start : start + BLOCK_ROWS] = network(group, workspace)
+
+    def submit(final: bool):
+        """Hand the rows of `pending` that are ready to the workers: (outputs to be, their futures)."""
         nonlocal pending
-        step = window if chunked else 1  # input samples consumed per row
         rows_ready = (len(pending) // window) if chunked else max(len(pending) - window + 1, 0)
         if not final:
             rows_ready -= rows_ready % BLOCK_ROWS
+        outputs = np.empty((rows_ready, window if chunked else 1), np.float32)
         if rows_ready == 0:
-            return np.empty(0, np.float32)
+            return outputs, []
         if chunked:
             rows = pending[: rows_ready * window].reshape(rows_ready, window)  # (chunks, window)
         else:
             rows = sliding_window_view(pending[: rows_ready + window - 1], window)  # (samples, window), a view
-        outputs = np.empty((rows_ready, window if chunked else 1), np.float32)
+        futures = [pool.submit(apply, rows, outputs, start) for start in range(0, rows_ready, BLOCK_ROWS)]
+        pending = pending[rows_ready * step :]  # a new view: the workers' rows stay as they are
+        return outputs, futures
 
-        def apply(start):
-            block = np.ascontiguousarray(rows[start : start + BLOCK_ROWS])
-            outputs[start : start + BLOCK_ROWS] = network(block, workspace_for(len(block)))
-
-        list(pool.map(apply, range(0, rows_ready, BLOCK_ROWS)))
-        pending = pending[rows_ready * step :]
+    def finished(job) -> np.ndarray:
+        outputs, futures = job
+        for future in futures:
+            future.result()
         return outputs.reshape(-1)
 
     # The activations, where most of the time goes, run on one core each: groups of rows in threads
@@ -71,15 +76,25 @@ def render_blocks(network, spec: FilterSpec, blocks):
     # for the same cores ran at a third of the speed).
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool, \
             threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+        samples_in = samples_out = 0
+        previous = None
         for block in blocks:
-            remaining += len(block)
+            samples_in += len(block)
             pending = np.concatenate([pending, np.asarray(block, np.float32)])
-            output = flush(final=False)
-            remaining -= len(output)
-            yield output
+            job = submit(final=False)
+            if previous is not None:
+                output = finished(previous)
+                samples_out += len(output)
+                yield output
+            previous = job
         silence = (-len(pending)) % window if chunked else after  # pad the last chunk, or the window's future
         pending = np.concatenate([pending, np.zeros(silence, np.float32)])
-        yield flush(final=True)[:remaining]
+        last = submit(final=True)
+        if previous is not None:
+            output = finished(previous)
+            samples_out += len(output)
+            yield output
+        yield finished(last)[: samples_in - samples_out]  # chunk mode: the padded last chunk's silence cut
 
 
 def on_full_scale(network, spec: FilterSpec):
@@ -155,4 +170,4 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
     return stats
 
 
-READ_SAMPLES = 1 << 18  # samples read from the song at a time: a megabyte of float32
+READ_SAMPLES = 1 << 20  # samples read from the song at a time: 4 MB of float32, many row groups for the threads

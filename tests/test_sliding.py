@@ -23,7 +23,7 @@ from neural_filter import audio, cli, fir, metrics, network, render  # noqa: E40
 from neural_filter.network import Dense, DenseStack, FilterSpec  # noqa: E402
 
 RATE = 44100
-ROWS = render.BLOCK_ROWS  # rows per network call: 16384
+ROWS = render.BLOCK_ROWS  # rows per network call
 
 
 def random_stack(window, outputs, seed, linear_path):
@@ -110,13 +110,22 @@ def test_one_pass_is_the_network_on_each_padded_window(spec, length):
 
 
 def test_streaming_emits_output_as_rows_fill_up():
-    """Memory stays bounded: each full group of rows comes out with the block that completed it."""
+    """Memory stays bounded: full groups of rows come out as blocks complete them, one block behind
+    (the workers compute a block while the caller writes the one before), the rest at the end."""
     spec = FilterSpec(mode="sliding", window=16, levels="signed")
     stack = random_stack(16, 1, seed=6, linear_path=True)
-    lengths = [len(block) for block in render.render_blocks(stack, spec, split(noise(3 * 20000), [20000]))]
-    # 15 samples of silence + 20000 give 20000 rows: one group of 16384 out at once, 3616 kept for the
-    # next block (23616 rows: one group again, and again), and the last 10848 at the end
-    assert lengths == [ROWS, ROWS, ROWS, 3 * 20000 - 3 * ROWS]
+    events = []
+
+    def song():
+        for block in split(noise(3 * (ROWS + 1000)), [ROWS + 1000]):
+            events.append("in")
+            yield block
+
+    for output in render.render_blocks(stack, spec, song()):
+        events.append(len(output))
+    # 15 samples of silence + ROWS + 1000 give ROWS + 1000 rows: one group out, 1000 rows kept for
+    # the next block (ROWS + 2000 rows: one group again, and again), and the last 3000 at the end
+    assert events == ["in", "in", ROWS, "in", ROWS, ROWS, 3000]
 
 
 # --- alignment: a pure delay shifts exactly as FilterSpec.padding says -------------------------
