@@ -208,6 +208,56 @@ def test_identity_model_renders_every_byte_back(tmp_path):
     assert (tmp_path / "out.raw").read_bytes() == data
 
 
+def random_dense(rng, inputs, outputs, activation):
+    return network.Dense(rng.normal(0, 1 / np.sqrt(inputs), (inputs, outputs)).astype(np.float32),
+                         rng.normal(0, 0.3, outputs).astype(np.float32), activation)
+
+
+@pytest.mark.parametrize("layers, linear_path", [
+    (2, False),  # chunk: hidden and output layers
+    (2, True),  # sliding: the stack plus a linear path, summed
+    (0, True),  # a linear path alone (fir.fir_network)
+])
+def test_levels_folded_into_the_weights_give_the_same_numbers(layers, linear_path):
+    """on_full_scale moves `x * scale + offset` in and `(y - offset) / scale` out into the weights."""
+    rng = np.random.default_rng(4)
+    stack = network.DenseStack(
+        [random_dense(rng, 6, 5, "tanh")] * (layers > 0) + [random_dense(rng, 5, 5, "gelu")] * (layers > 1)
+        + [random_dense(rng, 5, 1, "linear")] * (layers > 0),
+        random_dense(rng, 6, 1, "linear") if linear_path else None)
+    spec = FilterSpec(mode="sliding", window=6, levels="unit")
+    scale, offset = (np.float32(value) for value in spec.scale_offset)
+    assert (scale, offset) != (1, 0)
+    rows = rng.uniform(-1, 1, (300, 6)).astype(np.float32)
+    expected = (stack(rows * scale + offset) - offset) / scale
+    np.testing.assert_allclose(stack.on_full_scale(spec)(rows), expected, rtol=0, atol=2e-6)
+
+
+def test_a_rows_function_gets_the_levels_applied_around_it():
+    """The Keras fallback is not a DenseStack: render maps the levels around it instead."""
+    seen = []
+
+    def identity(rows):
+        seen.append(rows.copy())
+        return rows
+
+    samples = song(1000)
+    spec = FilterSpec(mode="chunk", window=9, levels="unit")
+    np.testing.assert_allclose(render.render(identity, spec, samples), samples, rtol=0, atol=1e-6)
+    inputs = np.concatenate(seen).reshape(-1)[:1000]
+    np.testing.assert_allclose(inputs, samples * np.float32(128 / 255) + np.float32(128 / 255), rtol=0, atol=1e-6)
+
+
+def test_a_model_ending_in_a_nonlinear_layer_is_refused(tmp_path):
+    spec = FilterSpec(mode="chunk", window=4)
+    built = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, "tanh", name="hidden_0"),
+                              keras.layers.Dense(4, "tanh", name="output")])
+    path = saved(built, spec, tmp_path / "m.keras")
+    with pytest.raises(DataError) as caught:
+        network.load_network(path)
+    assert str(caught.value) == f"{path}: ends in a tanh layer, not a linear one; render a model trained by fit.py"
+
+
 def test_saved_model_carries_its_record(tmp_path):
     spec = FilterSpec(mode="chunk", window=5, rate=22050)
     record = {"spec": dataclasses.asdict(spec), "note": "anything"}
