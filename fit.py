@@ -38,7 +38,7 @@ def parse_arguments(argv=None):
                             help=f"{help} (default {default})")
     parser.add_argument("--mode", choices=("chunk", "sliding"), default="chunk",
                         help="chunk: the original's non-overlapping chunks; sliding: one output per window (default chunk)")
-    parser.add_argument("--align", choices=("causal", "centre"), default="causal",
+    parser.add_argument("--align", choices=("causal", "centre"), default=None,
                         help="sliding mode: output at the window's last sample or its centre (default causal)")
     parser.add_argument("--levels", choices=("unit", "signed"), default=None,
                         help="network scale: unit = 0..1 as the original (byte/255), signed = -1..1 "
@@ -95,7 +95,7 @@ def main(argv=None) -> None:
     model.check_activation(args.activator)
     model.check_optimiser(args.optimiser)
     mode = args.mode
-    spec = network.FilterSpec(mode=mode, window=int(args.samples), align=args.align,
+    spec = network.FilterSpec(mode=mode, window=int(args.samples), align=args.align or "causal",
                               levels=args.levels or ("unit" if mode == "chunk" else "signed"))
     settings = train.TrainSettings(
         layers=int(args.layers), units=int(args.units), batch_size=int(args.batches), activation=args.activator,
@@ -105,7 +105,8 @@ def main(argv=None) -> None:
     )
     resumed = None
     if args.resume:
-        resumed, spec = train.load_for_resume(args.resume, spec, settings)
+        resumed, spec = train.load_for_resume(args.resume, spec, settings,
+                                              typed={"--align": args.align, "--levels": args.levels})
     prepared = dataset.prepare(args.train_x, args.train_y, spec, args.val, args.seed, args.format, args.rate,
                                progress=not args.quiet)
     spec.rate = prepared.rate

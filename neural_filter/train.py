@@ -235,17 +235,24 @@ def model_name(arguments: list[str], spec: FilterSpec, score: float) -> str:
     return f"{name}_a{score:.2f}"
 
 
-def load_for_resume(path, spec: FilterSpec, settings: TrainSettings):
-    """The Keras model to continue training, and its spec; refused unless the arguments describe it."""
+def load_for_resume(path, spec: FilterSpec, settings: TrainSettings, typed: dict | None = None):
+    """The Keras model to continue training, and its spec; refused unless the arguments describe it.
+
+    `typed` holds the options with defaults of their own ("--align", "--levels"): None where the user
+    did not type them, so the model's own values are taken.
+    """
     from neural_filter.errors import ArgumentError, ModelFileError
     from neural_filter.network import read_spec
 
     saved = read_spec(path)
     saved_spec, saved_settings = FilterSpec(**saved["spec"]), saved["settings"]
-    for name, given, wanted in (("samples", spec.window, saved_spec.window), ("--mode", spec.mode, saved_spec.mode),
-                                ("layers", settings.layers, saved_settings["layers"]),
-                                ("units", settings.units, saved_settings["units"]),
-                                ("activator", settings.activation, saved_settings["activation"])):
+    checks = [("samples", spec.window, saved_spec.window), ("--mode", spec.mode, saved_spec.mode),
+              ("layers", settings.layers, saved_settings["layers"]),
+              ("units", settings.units, saved_settings["units"]),
+              ("activator", settings.activation, saved_settings["activation"])]
+    checks += [(option, given, getattr(saved_spec, option.removeprefix("--")))
+               for option, given in (typed or {}).items() if given is not None]
+    for name, given, wanted in checks:
         if given != wanted:
             raise ArgumentError(f"{name} {given}: the model to resume, {path}, has {wanted}; "
                                 "give the arguments it was trained with")

@@ -123,6 +123,7 @@ def test_resume_with_learning_rate_0_changes_nothing(runs):
     (["1", "16", "64", "tanh", "adam", "0", "9", "1"], "units", "16", "8"),
     (["1", "8", "64", "relu", "adam", "0", "9", "1"], "activator", "relu", "tanh"),
     (["1", "8", "64", "tanh", "adam", "0", "9", "1", "--mode", "sliding"], "--mode", "sliding", "chunk"),
+    (["1", "8", "64", "tanh", "adam", "0", "9", "1", "--levels", "signed"], "--levels", "signed", "unit"),
 ])
 def test_resume_refuses_arguments_that_do_not_describe_the_model(runs, argv, name, given, saved):
     directory, base = runs
