@@ -44,6 +44,7 @@ EXP_LOW, EXP_HIGH = F(-87.3), F(88.0)  # outside: 0 or inf (2^k would leave floa
 @inline
 def exp(x):
     clamped = EXP_LOW if x < EXP_LOW else (EXP_HIGH if x > EXP_HIGH else x)
+    clamped = clamped if clamped == clamped else F(0)  # NaN: keep k finite, its int conversion defined
     k = np.floor(clamped * LOG2E + HALF)
     r = clamped - k * LN2_HIGH - k * LN2_LOW
     c0, c1, c2, c3, c4, c5 = EXP_POLYNOMIAL
@@ -55,6 +56,8 @@ def exp(x):
         result = F(np.inf)
     if x < EXP_LOW:
         result = F(0)
+    if x != x:
+        result = x
     return result
 
 

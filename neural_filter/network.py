@@ -97,23 +97,27 @@ class DenseStack:
         The network sees `sample * scale + offset` and its output means `(y - offset) / scale`. Both
         maps are affine, so the layers that read the input take the first (W -> scale W, b -> b +
         offset * sum of W's rows) and the linear layers that write the output the second, and
-        rendering makes no passes over the audio for them. (The output layer is linear: load_network
-        checks.)
+        rendering makes no passes over the audio for them. The output layer must be linear
+        (load_network refuses other models).
         """
         scale, offset = (np.float32(value) for value in spec.scale_offset)
+        if self.layers and self.layers[-1].activation != "linear":
+            raise ValueError(f"the output layer is {self.layers[-1].activation}: only a linear one can take the levels")
 
-        def reading_input(layer: Dense) -> Dense:
-            return Dense(layer.kernel * scale, layer.bias + offset * layer.kernel.sum(axis=0), layer.activation)
+        def folded(layer: Dense, reads_input: bool, writes_output: bool, subtract_offset: bool) -> Dense:
+            kernel, bias = layer.kernel, layer.bias
+            if reads_input:
+                bias = bias + offset * kernel.sum(axis=0)
+            if writes_output:
+                bias = (bias - offset if subtract_offset else bias) / scale
+            if reads_input != writes_output:  # a layer that does both keeps its kernel: the scales cancel
+                kernel = kernel * scale if reads_input else kernel / scale
+            return Dense(kernel, bias, layer.activation)
 
-        def writing_output(layer: Dense, subtract_offset: bool) -> Dense:
-            bias = layer.bias - offset if subtract_offset else layer.bias
-            return Dense(layer.kernel / scale, bias / scale, layer.activation)
-
-        layers = list(self.layers)
-        if layers:
-            layers[0] = reading_input(layers[0])
-            layers[-1] = writing_output(layers[-1], subtract_offset=self.linear_path is None)
-        linear_path = self.linear_path and writing_output(reading_input(self.linear_path), subtract_offset=True)
+        last = len(self.layers) - 1
+        layers = [folded(layer, index == 0, index == last, subtract_offset=self.linear_path is None)
+                  for index, layer in enumerate(self.layers)]
+        linear_path = self.linear_path and folded(self.linear_path, True, True, subtract_offset=True)
         return DenseStack(layers, linear_path)
 
     @property

@@ -7,6 +7,7 @@ renders the same samples gets the same numbers.
 """
 
 import concurrent.futures
+import contextlib
 import os
 import threading
 
@@ -75,7 +76,10 @@ def render_blocks(network, spec: FilterSpec, blocks):
     # use them all, each thread's matrix products then single-threaded (two thread pools competing
     # for the same cores ran at a third of the speed).
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool, \
-            threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+            threadpoolctl.threadpool_limits(limits=1, user_api="blas"), \
+            contextlib.ExitStack() as on_early_exit:
+        # A caller that stops reading (an error writing, Ctrl-C) should not wait for queued work.
+        on_early_exit.callback(pool.shutdown, wait=False, cancel_futures=True)
         samples_in = samples_out = 0
         previous = None
         for block in blocks:

@@ -213,24 +213,33 @@ def random_dense(rng, inputs, outputs, activation):
                          rng.normal(0, 0.3, outputs).astype(np.float32), activation)
 
 
-@pytest.mark.parametrize("layers, linear_path", [
-    (2, False),  # chunk: hidden and output layers
-    (2, True),  # sliding: the stack plus a linear path, summed
-    (0, True),  # a linear path alone (fir.fir_network)
+@pytest.mark.parametrize("hidden, output, linear_path", [
+    (2, True, False),  # chunk: hidden layers and a linear output layer
+    (2, True, True),  # sliding: the stack plus a linear path, summed
+    (0, True, False),  # one layer, reading the input and writing the output
+    (0, True, True),  # the same beside a linear path
+    (0, False, True),  # a linear path alone (fir.fir_network)
 ])
-def test_levels_folded_into_the_weights_give_the_same_numbers(layers, linear_path):
+def test_levels_folded_into_the_weights_give_the_same_numbers(hidden, output, linear_path):
     """on_full_scale moves `x * scale + offset` in and `(y - offset) / scale` out into the weights."""
     rng = np.random.default_rng(4)
-    stack = network.DenseStack(
-        [random_dense(rng, 6, 5, "tanh")] * (layers > 0) + [random_dense(rng, 5, 5, "gelu")] * (layers > 1)
-        + [random_dense(rng, 5, 1, "linear")] * (layers > 0),
-        random_dense(rng, 6, 1, "linear") if linear_path else None)
+    widths = [6] + [5] * hidden
+    layers = [random_dense(rng, inputs, outputs, activation)
+              for inputs, outputs, activation in zip(widths, widths[1:], ["tanh", "gelu"])]
+    layers += [random_dense(rng, widths[-1], 1, "linear")] if output else []
+    stack = network.DenseStack(layers, random_dense(rng, 6, 1, "linear") if linear_path else None)
     spec = FilterSpec(mode="sliding", window=6, levels="unit")
     scale, offset = (np.float32(value) for value in spec.scale_offset)
     assert (scale, offset) != (1, 0)
     rows = rng.uniform(-1, 1, (300, 6)).astype(np.float32)
     expected = (stack(rows * scale + offset) - offset) / scale
     np.testing.assert_allclose(stack.on_full_scale(spec)(rows), expected, rtol=0, atol=2e-6)
+
+
+def test_levels_cannot_be_folded_into_a_nonlinear_output_layer():
+    stack = network.DenseStack([random_dense(np.random.default_rng(5), 6, 1, "tanh")])
+    with pytest.raises(ValueError, match="the output layer is tanh"):
+        stack.on_full_scale(FilterSpec(mode="sliding", window=6, levels="unit"))
 
 
 def test_a_rows_function_gets_the_levels_applied_around_it():
@@ -246,6 +255,24 @@ def test_a_rows_function_gets_the_levels_applied_around_it():
     np.testing.assert_allclose(render.render(identity, spec, samples), samples, rtol=0, atol=1e-6)
     inputs = np.concatenate(seen).reshape(-1)[:1000]
     np.testing.assert_allclose(inputs, samples * np.float32(128 / 255) + np.float32(128 / 255), rtol=0, atol=1e-6)
+
+
+def test_an_activation_only_keras_knows_renders_through_keras(tmp_path, monkeypatch):
+    """The fallback: a model whose activation has no NumPy version renders through Keras's predict."""
+    from neural_filter import activations, audio
+
+    spec = FilterSpec(mode="sliding", window=8, levels="unit")
+    built = randomised(model.build_model(spec, 1, 8, "tanh", linear_path=True), seed=9)
+    path = saved(built, spec, tmp_path / "m.keras")
+    samples = song(3000)
+    audio.write_audio(tmp_path / "song.raw", samples, "f32le", 44100)
+    render.render_file(path, tmp_path / "song.raw", tmp_path / "ours.raw", format="f32le")
+    monkeypatch.delitem(activations.ACTIVATIONS, "tanh")
+    assert not network.load_network(path)[0].numpy_ready
+    render.render_file(path, tmp_path / "song.raw", tmp_path / "keras.raw", format="f32le")
+    ours, through_keras = (np.fromfile(tmp_path / name, np.float32) for name in ("ours.raw", "keras.raw"))
+    assert through_keras.shape == (3000,) and not np.array_equal(ours, through_keras)  # really another path
+    np.testing.assert_allclose(through_keras, ours, rtol=0, atol=2e-5)
 
 
 def test_a_model_ending_in_a_nonlinear_layer_is_refused(tmp_path):
