@@ -72,6 +72,19 @@ def render_blocks(network, spec: FilterSpec, blocks):
             future.result()
         return outputs.reshape(-1)
 
+    samples_in = 0
+
+    def jobs():
+        """Each block's ready rows handed to the workers, then the rest, padded with silence."""
+        nonlocal pending, samples_in
+        for block in blocks:
+            samples_in += len(block)
+            pending = np.concatenate([pending, np.asarray(block, np.float32)])
+            yield submit(final=False)
+        silence = (-len(pending)) % window if chunked else after  # pad the last chunk, or the window's future
+        pending = np.concatenate([pending, np.zeros(silence, np.float32)])
+        yield submit(final=True)
+
     # The activations, where most of the time goes, run on one core each: groups of rows in threads
     # use them all, each thread's matrix products then single-threaded (two thread pools competing
     # for the same cores ran at a third of the speed).
@@ -80,25 +93,14 @@ def render_blocks(network, spec: FilterSpec, blocks):
             contextlib.ExitStack() as on_early_exit:
         # A caller that stops reading (an error writing, Ctrl-C) should not wait for queued work.
         on_early_exit.callback(pool.shutdown, wait=False, cancel_futures=True)
-        samples_in = samples_out = 0
-        previous = None
-        for block in blocks:
-            samples_in += len(block)
-            pending = np.concatenate([pending, np.asarray(block, np.float32)])
-            job = submit(final=False)
+        samples_out, previous = 0, None
+        for job in jobs():  # the next block goes to the workers before the previous one is handed back
             if previous is not None:
                 output = finished(previous)
                 samples_out += len(output)
                 yield output
             previous = job
-        silence = (-len(pending)) % window if chunked else after  # pad the last chunk, or the window's future
-        pending = np.concatenate([pending, np.zeros(silence, np.float32)])
-        last = submit(final=True)
-        if previous is not None:
-            output = finished(previous)
-            samples_out += len(output)
-            yield output
-        yield finished(last)[: samples_in - samples_out]  # chunk mode: the padded last chunk's silence cut
+        yield finished(previous)[: samples_in - samples_out]  # chunk mode: the padded last chunk's silence cut
 
 
 def on_full_scale(network, spec: FilterSpec):
