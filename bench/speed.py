@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from neural_filter import audio, dataset, render, synth  # noqa: E402
+from neural_filter import audio, render, synth  # noqa: E402
 from neural_filter.network import FilterSpec, load_network  # noqa: E402
 
 RATE = 44100

@@ -67,13 +67,18 @@ def runs(tmp_path_factory):
 # --- --patience ----------------------------------------------------------------------------------
 
 
+def patience_run(directory, epochs: str, learning_rate: str, patience: str):
+    """fit.py's one-layer chunk model with --patience: what it printed, and its record."""
+    status, out, err, model = fit_run(directory, ["1", "8", "64", "tanh", "adam", "0", "9", epochs, "--no-plot",
+                                                  "--learning-rate", learning_rate, "--patience", patience])
+    assert (status, err) == (0, ""), err
+    return out, record_of(model)
+
+
 def test_patience_stops_when_validation_stops_improving(runs):
     directory, _ = runs
     # learning rate 0: the weights never move, so the validation loss is the same every epoch
-    status, out, err, model = fit_run(directory, ["1", "8", "64", "tanh", "adam", "0", "9", "20", "--no-plot",
-                                                  "--learning-rate", "0", "--patience", "1"])
-    assert (status, err) == (0, ""), err
-    record = record_of(model)
+    out, record = patience_run(directory, "20", "0", "1")
     assert record["epochs_run"] == 2  # the first epoch sets the best; the second does not beat it: stop
     assert len(record["history"]["val_loss"]) == 2 and len(set(record["history"]["val_loss"])) == 1
     assert record["settings"]["patience"] == 1 and record["settings"]["epochs"] == 20
@@ -83,10 +88,7 @@ def test_patience_stops_when_validation_stops_improving(runs):
 def test_patience_on_a_real_run_keeps_the_best_epoch(runs):
     """A learning rate that overshoots: the run stops `patience` epochs after its best one."""
     directory, _ = runs
-    status, _, err, model = fit_run(directory, ["1", "8", "64", "tanh", "adam", "0", "9", "40", "--no-plot",
-                                                "--learning-rate", "0.2", "--patience", "2"])
-    assert (status, err) == (0, ""), err
-    record = record_of(model)
+    _, record = patience_run(directory, "40", "0.2", "2")
     losses = record["history"]["val_loss"]
     assert record["epochs_run"] < 40  # measured: 5
     assert record["best_epoch"] == record["epochs_run"] - 2 == int(np.argmin(losses)) + 1
