@@ -50,5 +50,12 @@ def main(argv=None) -> None:
         print(f"ESR against {args.reference}: {stats['reference_esr']:.5f} ({stats['reference_esr_db']:.1f} dB)")
 
 
+SPELLING = {"window": "samples"}  # the package's names -> gen.py's words, in error messages
+
+
+def run(argv=None) -> int:
+    return cli.run(main, "gen.py", argv, SPELLING)
+
+
 if __name__ == "__main__":
-    sys.exit(cli.run(main, "gen.py"))
+    sys.exit(run())

@@ -23,7 +23,7 @@ import numpy as np
 
 from neural_filter import audio, cli, dataset, synth
 from neural_filter.files import atomic_output
-from neural_filter.errors import ArgumentError
+from neural_filter.errors import ArgumentError, DataError
 
 OUTPUTS = ("train_x.raw", "train_y.raw", "song.raw")
 
@@ -45,14 +45,14 @@ def parse_arguments(argv=None):
 def main(argv=None) -> None:
     args = parse_arguments(argv)
     synth.check_lowpass(args.cutoff, args.rolloff, args.rate)
-    for option, seconds in (("--seconds", args.seconds), ("--song-seconds", args.song_seconds)):
+    for option, seconds in (("seconds", args.seconds), ("song_seconds", args.song_seconds)):
         # at least one sample: less would write an empty file (and nan or inf none at all)
         if not (math.isfinite(seconds) and round(seconds * args.rate) >= 1):
-            raise ArgumentError(f"{option} {seconds:g}: give a length of at least one sample ({1 / args.rate:.2g} s "
-                                f"at {args.rate} Hz)")
+            raise ArgumentError(option, f"{seconds:g}", "not a usable length",
+                                f"give a length of at least one sample ({1 / args.rate:.2g} s at {args.rate} Hz)")
     existing = [name for name in OUTPUTS if Path(name).exists()]
     if existing and not args.force:
-        raise ArgumentError(f"{existing[0]} exists; pass --force to overwrite {', '.join(existing)}")
+        raise DataError(existing[0], "exists", f"pass --force to overwrite {', '.join(existing)}")
 
     rng = np.random.default_rng(args.seed)
     noise = synth.white_noise(args.seconds, args.rate, rng)
@@ -76,5 +76,9 @@ def main(argv=None) -> None:
           f"and song.raw ({len(song_samples) / args.rate:.1f} s)")
 
 
+def run(argv=None) -> int:
+    return cli.run(main, "make_data.py", argv)
+
+
 if __name__ == "__main__":
-    sys.exit(cli.run(main, "make_data.py"))
+    sys.exit(run())

@@ -89,5 +89,9 @@ def _cell(text, form: str, numeric: bool) -> str:
     return (text or "") if math.isnan(value) else form.format(value)
 
 
+def run(argv=None) -> int:
+    return cli.run(main, "report.py", argv)
+
+
 if __name__ == "__main__":
-    sys.exit(cli.run(main, "report.py"))
+    sys.exit(run())

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from neural_filter import audio, fir, metrics, render, synth  # noqa: E402
-from neural_filter.network import FilterSpec  # noqa: E402
+from neural_filter.spec import FilterSpec  # noqa: E402
 
 FILTERS = ((600, 6), (2000, 24))  # (cutoff Hz, roll-off dB/octave), the seed's two filters
 RUNS = {  # row name -> fit.py arguments

@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from neural_filter import audio, render, synth  # noqa: E402
-from neural_filter.network import FilterSpec, load_network  # noqa: E402
+from neural_filter.network import load_network  # noqa: E402
+from neural_filter.spec import FilterSpec  # noqa: E402
 
 RATE = 44100
 MODELS = {  # name -> (spec, layers, units, activation, linear path)
@@ -88,11 +89,11 @@ def make_model(folder: Path, name: str, definition) -> Path:
 import dataclasses, sys
 sys.path.insert(0, {str(ROOT)!r})
 from pathlib import Path
-from neural_filter import model, train
-from neural_filter.network import FilterSpec
+from neural_filter import model, model_file
+from neural_filter.spec import FilterSpec
 spec = FilterSpec(**{json.dumps(definition[0].__dict__)})
 keras_model = model.build_model(spec, {definition[1]}, {definition[2]}, {definition[3]!r}, {definition[4]})
-train.save_model(keras_model, Path({str(folder / name)!r}), {{"spec": dataclasses.asdict(spec)}})
+model_file.save_model(keras_model, Path({str(folder / name)!r}), {{"spec": dataclasses.asdict(spec)}})
 """
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
     return folder / name
@@ -158,9 +159,9 @@ def bench_preparation(folder: Path, runs: int) -> None:
     print("|---|---|---|")
     code = f"""
 import sys, time; sys.path.insert(0, {str(ROOT)!r})
-from neural_filter import dataset; from neural_filter.network import FilterSpec
+from neural_filter import dataset; from neural_filter.spec import FilterSpec
 started = time.perf_counter()
-dataset.prepare("train_x.raw", "train_y.raw", FilterSpec(window=9), 0.1, 1234, notice=lambda m: None)
+dataset.prepare("train_x.raw", "train_y.raw", FilterSpec(window=9), notice=lambda m: None)
 print(time.perf_counter() - started)
 """
     for label, clear in (("first (no cache)", True), ("cached", False)):
@@ -186,16 +187,17 @@ def bench_training(folder: Path) -> None:
     print("|---|---|---|")
     code = f"""
 import sys, time, statistics, keras; sys.path.insert(0, {str(ROOT)!r})
-from neural_filter import dataset, train; from neural_filter.network import FilterSpec
-spec = FilterSpec(**eval(sys.argv[1])); settings = train.TrainSettings(**eval(sys.argv[2]))
-prepared = dataset.prepare("train_x.raw", "train_y.raw", spec, 0.1, 1234, notice=lambda m: None)
+from neural_filter import dataset, train; from neural_filter.spec import FilterSpec
+from neural_filter.settings import TrainSettings
+spec = FilterSpec(**eval(sys.argv[1])); settings = TrainSettings(**eval(sys.argv[2]))
+prepared = dataset.prepare("train_x.raw", "train_y.raw", spec, notice=lambda m: None)
 times = []
 class Clock(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None): self.started = time.perf_counter()
     def on_epoch_end(self, epoch, logs=None): times.append(time.perf_counter() - self.started)
 original = keras.Model.fit
-keras.Model.fit = lambda self, *a, **k: original(self, *a, **{{**k, "callbacks": k["callbacks"] + [Clock()], "verbose": 0}})
-train.train(prepared, spec, settings)
+keras.Model.fit = lambda self, *a, **k: original(self, *a, **{{**k, "verbose": 0}})
+train.train(prepared, spec, settings, callbacks=[Clock()])
 work = prepared.train_x.size if spec.mode == "sliding" else len(prepared.train_x)
 print(statistics.median(times[1:]), work)
 """

@@ -75,7 +75,7 @@ def container_of(path, format: str | None = None) -> str:
     """'wav' for a .wav path, else 'raw'; `--format` applies to raw files only."""
     if Path(path).suffix.lower() == ".wav":
         if format is not None:
-            raise ArgumentError(f"--format {format}: {path} is a WAV file, which names its own format; drop --format")
+            raise ArgumentError("format", format, f"{path} is a WAV file, which names its own format", "drop {format}")
         return "wav"
     return "raw"
 
@@ -146,7 +146,7 @@ def open_audio(path, format: str | None = None, rate: int | None = None) -> Audi
         raise DataError(
             path,
             f"has {size} bytes, not a whole number of {dtype.itemsize}-byte {format} samples",
-            "check --format, or trim the file",
+            "check {format}, or trim the file",
         )
     return AudioSource(path, rate or DEFAULT_RATE, format, "raw", np.memmap(path, dtype=dtype, mode="r"))
 
@@ -174,7 +174,7 @@ def _open_wav(path: Path, rate: int | None) -> AudioSource:
     except Exception as error:  # scipy's parser breaks in many ways on a damaged header (struct.error, TypeError, ...)
         raise DataError(path, f"is not a readable WAV file ({error})", "re-export it as PCM or float WAV") from None
     if rate and rate != file_rate:
-        raise ArgumentError(f"--rate {rate}: {path} says its rate is {file_rate} Hz; drop --rate for WAV files")
+        raise ArgumentError("rate", rate, f"{path} says its rate is {file_rate} Hz", "drop {rate} for WAV files")
     if stored.size == 0:
         raise DataError(path, "holds no samples", "give a file with audio in it")
     if stored.dtype.kind == "f":
@@ -257,5 +257,5 @@ def write_audio(path, samples: np.ndarray, format: str, rate: int, container: st
 
 def check_format(format: str | None) -> str | None:
     if format is not None and format not in RAW_FORMATS:
-        raise ArgumentError(f"--format {format}: unknown raw format; use one of {', '.join(RAW_FORMATS)}")
+        raise ArgumentError("format", format, "unknown raw format", f"use one of {', '.join(RAW_FORMATS)}")
     return format

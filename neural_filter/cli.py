@@ -7,7 +7,7 @@ import importlib.util
 import os
 import sys
 
-from neural_filter.errors import NeuralFilterError
+from neural_filter.errors import NeuralFilterError, flag_spelling
 
 
 class Parser(argparse.ArgumentParser):
@@ -43,23 +43,6 @@ def fraction(text: str) -> float:
 
 def positive_int(text: str) -> int:
     return int(whole_number(text))
-
-
-def writable_folder(path, option: str):
-    """`path` as a folder that can be made or written, checked before hours of training; nothing is created."""
-    from pathlib import Path
-
-    from neural_filter.errors import ArgumentError
-
-    folder = Path(path)
-    existing = folder
-    while not existing.exists():  # the nearest existing ancestor is where the folder would be made
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ArgumentError(f"{option} {path}: {existing} is a file, not a folder; give another folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ArgumentError(f"{option} {path}: {existing} cannot be written to; give another folder")
-    return folder
 
 
 def progress_bar(total: int, enabled: bool):
@@ -121,18 +104,25 @@ def _stderr_silenced():
         os.close(null)
 
 
-def run(main, prog: str, argv=None) -> int:
+def run(main, prog: str, argv=None, spelling: dict | None = None) -> int:
     """Run a script's main(); a user's error becomes one line on stderr and exit status 2.
 
-    argparse's own exits (--help: 0, a bad argument: 2) come back as the status too, so that a
-    caller in the same process (a test) gets a number rather than SystemExit.
+    The line names options as the script's users type them: `spelling` maps the package's name
+    of an option to the script's word for it (fit.py's "samples" for the package's "window");
+    any other option is spelled as a flag ("format" -> "--format"). argparse's own exits (--help:
+    0, a bad argument: 2) come back as the status too, so that a caller in the same process (a
+    test) gets a number rather than SystemExit.
     """
+
+    def spell(option: str) -> str:
+        return (spelling or {}).get(option) or flag_spelling(option)
+
     try:
         main(argv)
     except SystemExit as exit:
         return exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
     except NeuralFilterError as error:
-        print(f"{prog}: {' '.join(str(error).splitlines())}", file=sys.stderr)  # one line, whatever a library said
+        print(f"{prog}: {' '.join(error.worded(spell).splitlines())}", file=sys.stderr)  # one line, whatever a library said
         return error.exit_status
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; nothing was written", file=sys.stderr)

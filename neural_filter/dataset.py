@@ -25,14 +25,35 @@ import numpy as np
 from neural_filter.audio import Audio, check_readable, open_audio
 from neural_filter.errors import ArgumentError, DataError, LengthMismatchError
 from neural_filter.files import atomic_output
-from neural_filter.network import FilterSpec
+from neural_filter.settings import DEFAULTS
+from neural_filter.spec import FilterSpec
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: full-scale arrays (the levels are the spec's, applied when training)
+
+
+@dataclasses.dataclass(frozen=True)
+class DataSettings:
+    """How the pair is read and split; everything but `progress` is part of the cache key."""
+
+    validation: float = 0.1  # fraction of the pair, from its end, held out for validation
+    seed: int = DEFAULTS.seed  # chunk mode: the shuffle of the training chunks
+    format: str | None = None  # sample encoding of raw files (None: u8); WAV files name their own
+    rate: int | None = None  # sample rate of raw files (None: audio.DEFAULT_RATE)
+    progress: bool = False  # a progress bar while reading (on a terminal)
+
+    def cache_key(self, x_path, y_path, spec: FilterSpec) -> str:
+        def source(path):
+            status = check_readable(path).stat()  # a missing file is the user's DataError, not a traceback
+            return {"path": os.path.abspath(path), "size": status.st_size, "mtime_ns": status.st_mtime_ns}
+
+        settings = {key: value for key, value in dataclasses.asdict(self).items() if key != "progress"}
+        return json.dumps({"version": CACHE_VERSION, "sources": [source(x_path), source(y_path)],
+                           "spec": {"mode": spec.mode, "window": spec.window}, **settings}, sort_keys=True)
 
 
 @dataclasses.dataclass
 class Prepared:
-    """Network-scale float32 arrays: chunk mode (chunks, window) each, sliding mode 1-D signals."""
+    """Full-scale float32 arrays: chunk mode (chunks, window) each, sliding mode 1-D signals."""
 
     train_x: np.ndarray
     train_y: np.ndarray
@@ -42,18 +63,18 @@ class Prepared:
     from_cache: bool = False
 
 
-def prepare(x_path, y_path, spec: FilterSpec, validation: float, seed: int, format: str | None = None,
-            rate: int | None = None, cache_dir=".", notice=None, progress: bool = False) -> Prepared:
+def prepare(x_path, y_path, spec: FilterSpec, settings: DataSettings = DataSettings(), cache_dir=".",
+            notice=None) -> Prepared:
     """The training arrays for `spec`, from the caches when they are current, else from the files."""
     notice = notice or (lambda message: print(message, file=sys.stderr))
-    key = _cache_key(x_path, y_path, spec, validation, seed, format, rate)
+    key = settings.cache_key(x_path, y_path, spec)
     caches = Path(cache_dir) / "train_x.npy", Path(cache_dir) / "train_y.npy"
     loaded = [_load_cache(path, key) for path in caches]
     if all(part is not None for part, _ in loaded):
         ((train_x, validation_x, data_rate), _), ((train_y, validation_y, _), _) = loaded
         return Prepared(train_x, train_y, validation_x, validation_y, data_rate, from_cache=True)
 
-    prepared = _prepare_from_files(x_path, y_path, spec, validation, seed, format, rate, progress)
+    prepared = _prepare_from_files(x_path, y_path, spec, settings)
     _save_cache(caches[0], key, prepared.train_x, prepared.validation_x, prepared.rate)
     _save_cache(caches[1], key, prepared.train_y, prepared.validation_y, prepared.rate)
     problems = [problem for _, problem in loaded if problem]
@@ -62,12 +83,12 @@ def prepare(x_path, y_path, spec: FilterSpec, validation: float, seed: int, form
     return prepared
 
 
-def read_pair(x_path, y_path, format: str | None = None, rate: int | None = None, progress: bool = False):
+def read_pair(x_path, y_path, settings: DataSettings = DataSettings()):
     """Both files of the pair as full-scale Audio, refused unless they line up sample for sample."""
     from neural_filter.cli import progress_bar
 
-    sources = open_audio(x_path, format, rate), open_audio(y_path, format, rate)
-    with progress_bar(len(sources[0]) + len(sources[1]), progress) as bar:
+    sources = open_audio(x_path, settings.format, settings.rate), open_audio(y_path, settings.format, settings.rate)
+    with progress_bar(len(sources[0]) + len(sources[1]), settings.progress) as bar:
         x, y = (Audio(source.read(bar), source.rate, source.format, source.container) for source in sources)
     if x.rate != y.rate:
         raise DataError(y_path, f"is at {y.rate} Hz but {x_path} is at {x.rate} Hz", "resample one to match the other")
@@ -92,29 +113,13 @@ def known_filter(y_path) -> dict | None:
     return None
 
 
-def _prepare_from_files(x_path, y_path, spec, validation, seed, format, rate, progress) -> Prepared:
-    x, y = read_pair(x_path, y_path, format, rate, progress)
-    scale, offset = (np.float32(value) for value in spec.scale_offset)
-    x_signal = x.samples * scale + offset
-    y_signal = y.samples * scale + offset
-
-    unit = spec.window if spec.mode == "chunk" else 1  # split on a chunk boundary in chunk mode
-    units = len(x_signal) // unit
-    held_out = round(units * validation)
-    if validation > 0:
-        held_out = max(held_out, 1 if spec.mode == "chunk" else spec.window)
-    needed = (1 if spec.mode == "chunk" else spec.window) + held_out
-    if units < needed or spec.window > len(x_signal):
-        raise ArgumentError(
-            f"samples: window {spec.window} needs at least {needed * unit} samples with --val {validation}, "
-            f"but {x_path} has {len(x_signal)}; use a smaller window or a longer training pair"
-        )
-    split = (units - held_out) * unit
-    end = units * unit  # trailing samples that fill no chunk are dropped
-    train_x, validation_x = x_signal[:split], x_signal[split:end]
-    train_y, validation_y = y_signal[:split], y_signal[split:end]
+def _prepare_from_files(x_path, y_path, spec: FilterSpec, settings: DataSettings) -> Prepared:
+    x, y = read_pair(x_path, y_path, settings)
+    split, end = _split(len(x.samples), spec, settings.validation, x_path)
+    train_x, validation_x = x.samples[:split], x.samples[split:end]
+    train_y, validation_y = y.samples[:split], y.samples[split:end]
     if spec.mode == "chunk":
-        order = np.random.default_rng(seed).permutation(split // spec.window)
+        order = np.random.default_rng(settings.seed).permutation(split // spec.window)
         train_x = train_x.reshape(-1, spec.window)[order]
         train_y = train_y.reshape(-1, spec.window)[order]
         validation_x = validation_x.reshape(-1, spec.window)
@@ -122,17 +127,22 @@ def _prepare_from_files(x_path, y_path, spec, validation, seed, format, rate, pr
     return Prepared(train_x, train_y, validation_x, validation_y, x.rate)
 
 
-def _cache_key(x_path, y_path, spec, validation, seed, format, rate) -> str:
-    def source(path):
-        status = check_readable(path).stat()  # a missing file is the user's DataError, not a traceback
-        return {"path": os.path.abspath(path), "size": status.st_size, "mtime_ns": status.st_mtime_ns}
+def _split(length: int, spec: FilterSpec, validation: float, x_path) -> tuple[int, int]:
+    """Where training ends and validation begins, and where both end, for a pair of `length` samples.
 
-    return json.dumps({
-        "version": CACHE_VERSION,
-        "sources": [source(x_path), source(y_path)],
-        "spec": {"mode": spec.mode, "window": spec.window, "levels": spec.levels},
-        "validation": validation, "seed": seed, "format": format, "rate": rate,
-    }, sort_keys=True)
+    Chunk mode splits on a chunk boundary and drops the trailing samples that fill no chunk.
+    """
+    unit = spec.window if spec.mode == "chunk" else 1
+    units = length // unit
+    held_out = round(units * validation)
+    if validation > 0:
+        held_out = max(held_out, 1 if spec.mode == "chunk" else spec.window)
+    needed = (1 if spec.mode == "chunk" else spec.window) + held_out
+    if units < needed or spec.window > length:
+        raise ArgumentError("window", None, f"window {spec.window} needs at least {needed * unit} samples with "
+                            f"{validation:.0%} held out for validation, but {x_path} has {length}",
+                            "use a smaller window or a longer training pair")
+    return (units - held_out) * unit, units * unit
 
 
 def _load_cache(path: Path, key: str):

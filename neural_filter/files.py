@@ -4,7 +4,7 @@ import contextlib
 import os
 from pathlib import Path
 
-from neural_filter.errors import DataError
+from neural_filter.errors import ArgumentError, DataError
 
 
 @contextlib.contextmanager
@@ -27,3 +27,16 @@ def atomic_output(path):
     finally:
         if temporary.exists():
             temporary.unlink()
+
+
+def writable_folder(path, option: str) -> Path:
+    """`path` as a folder that can be made or written, checked before hours of training; nothing is created."""
+    folder = Path(path)
+    existing = folder
+    while not existing.exists():  # the nearest existing ancestor is where the folder would be made
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ArgumentError(option, path, f"{existing} is a file, not a folder", "give another folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ArgumentError(option, path, f"{existing} cannot be written to", "give another folder")
+    return folder

@@ -16,7 +16,7 @@ Keras is imported here and only here (with train.py), so that gen.py never pays 
 import keras
 
 from neural_filter.errors import ArgumentError
-from neural_filter.network import FilterSpec
+from neural_filter.spec import FilterSpec
 
 # name -> (Keras class, settings) as the original project chose them; sgd's schedule is built below
 OPTIMISERS = {
@@ -38,16 +38,15 @@ def check_activation(name: str) -> str:
     try:
         keras.activations.get(name)
     except (ValueError, TypeError):
-        raise ArgumentError(
-            f"activator {name!r}: not a Keras activation; use one of tanh, gelu, relu, elu, selu, sigmoid, "
-            "softsign, swish (any name in keras.activations)"
-        ) from None
+        raise ArgumentError("activation", repr(name), "not a Keras activation",
+                            "use one of tanh, gelu, relu, elu, selu, sigmoid, softsign, swish "
+                            "(any name in keras.activations)") from None
     return name
 
 
 def check_optimiser(name: str) -> str:
     if name not in OPTIMISERS:
-        raise ArgumentError(f"optimiser {name!r}: unknown; use one of {', '.join(OPTIMISERS)}")
+        raise ArgumentError("optimiser", repr(name), "unknown", f"use one of {', '.join(OPTIMISERS)}")
     return name
 
 

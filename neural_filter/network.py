@@ -1,4 +1,4 @@
-"""A trained filter as plain NumPy: its self-description (`FilterSpec`) and its forward pass.
+"""A trained filter as plain NumPy: its forward pass, read from a model file without a framework.
 
 Rendering needs no gradients and no framework: a `.keras` file is a zip of `config.json` and
 `model.weights.h5`, so NumPy, json and h5py read it in a fraction of a second, where importing
@@ -10,36 +10,15 @@ one output sample it ends at (or is centred on), plus an optional linear path (a
 import dataclasses
 import io
 import json
+import threading
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from neural_filter.errors import ModelFileError
-
-SPEC_ENTRY = "neural_filter.json"  # our self-description, stored inside the .keras zip
-LEVELS = {"unit": (128 / 255, 128 / 255), "signed": (1.0, 0.0)}  # name -> (scale, offset)
-
-
-@dataclasses.dataclass
-class FilterSpec:
-    """What a model is, beyond its weights: enough for gen.py to use it without being told."""
-
-    mode: str = "chunk"  # "chunk": window in, window out; "sliding": window in, one sample out
-    window: int = 9  # input samples seen at once
-    align: str = "causal"  # sliding: output at the window's last sample, or "centre"
-    levels: str = "unit"  # network input = full-scale sample * scale + offset (see LEVELS)
-    rate: int = 44100  # sample rate of the training data
-
-    @property
-    def scale_offset(self) -> tuple[float, float]:
-        return LEVELS[self.levels]
-
-    @property
-    def padding(self) -> tuple[int, int]:
-        """Samples of silence a sliding model needs before and after the signal."""
-        before = self.window - 1 if self.align == "causal" else (self.window - 1) // 2
-        return before, self.window - 1 - before
+from neural_filter.model_file import read_record
+from neural_filter.spec import FilterSpec
 
 
 @dataclasses.dataclass
@@ -68,10 +47,12 @@ class DenseStack:
 
     layers: list
     linear_path: Dense | None = None
+    # each thread's reused output arrays; see _workspace
+    _workspaces: threading.local = dataclasses.field(default_factory=threading.local, repr=False, compare=False)
 
-    def __call__(self, rows: np.ndarray, workspace: list | None = None) -> np.ndarray:
-        """(rows, window) -> (rows, outputs); with a `workspace` for this many rows, the result is a view into it."""
-        outs = workspace or [None] * (len(self.layers) + 1)
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        """(rows, window) -> (rows, outputs): a view into this thread's workspace, valid until its next call."""
+        outs = self._workspace(len(rows))
         result = rows.T  # a view: the matrix products read it in place
         for layer, out in zip(self.layers, outs):
             result = layer(result, out)
@@ -82,20 +63,24 @@ class DenseStack:
             result = linear
         return result.T
 
-    def workspace(self, rows: int) -> list:
-        """Arrays for every layer's output, for `rows` rows at a time.
+    def _workspace(self, rows: int) -> list:
+        """This thread's arrays for every layer's output, for `rows` rows at a time.
 
         Reused from call to call, they spare the page faults of fresh arrays, which cost a quarter
         of the time of a block (the allocator hands memory this size back to the system on free).
         The layers take turns between two arrays, each reading the one the layer before wrote, so
-        that a core's working set stays in its own cache.
+        that a core's working set stays in its own cache. Each thread has its own: render runs row
+        groups on several threads at once.
         """
-        widest = max((layer.kernel.shape[1] for layer in self.layers), default=0)
-        pair = [np.empty((widest, rows), np.float32) for _ in range(2)]
-        outs = [pair[index % 2][: layer.kernel.shape[1]] for index, layer in enumerate(self.layers)]
-        if self.linear_path is not None:
-            outs.append(np.empty((self.linear_path.kernel.shape[1], rows), np.float32))
-        return outs
+        cached = self._workspaces
+        if getattr(cached, "rows", None) != rows:
+            widest = max((layer.kernel.shape[1] for layer in self.layers), default=0)
+            pair = [np.empty((widest, rows), np.float32) for _ in range(2)]
+            cached.arrays = [pair[index % 2][: layer.kernel.shape[1]] for index, layer in enumerate(self.layers)]
+            if self.linear_path is not None:
+                cached.arrays.append(np.empty((self.linear_path.kernel.shape[1], rows), np.float32))
+            cached.rows = rows
+        return cached.arrays
 
     def on_full_scale(self, spec: FilterSpec) -> "DenseStack":
         """The same network taking and giving full-scale samples: its levels folded into its weights.
@@ -133,18 +118,6 @@ class DenseStack:
         return all(layer.activation in ACTIVATIONS for layer in self.layers)
 
 
-def read_spec(path) -> dict:
-    """The metadata stored inside one of our .keras files."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return json.loads(archive.read(SPEC_ENTRY))
-    except KeyError:
-        raise ModelFileError(path, "is a Keras model but not one made by fit.py (no neural_filter.json inside)",
-                             "render it with a model trained by fit.py") from None
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
-        raise ModelFileError(path, f"is not a readable .keras model file ({error})", "retrain it with fit.py") from None
-
-
 def load_network(path) -> tuple[DenseStack, FilterSpec, dict]:
     """Read a model made by fit.py (.keras) or by the original project (SavedModel directory)."""
     path = Path(path)
@@ -157,7 +130,7 @@ def load_network(path) -> tuple[DenseStack, FilterSpec, dict]:
         stack = DenseStack([Dense(kernel, bias, activation) for kernel, bias, activation in layers])
         spec, metadata = FilterSpec(mode="chunk", window=window), {}
     else:
-        metadata = read_spec(path)
+        metadata = read_record(path)
         spec = FilterSpec(**metadata["spec"])
         try:
             with zipfile.ZipFile(path) as archive:

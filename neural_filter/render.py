@@ -9,13 +9,13 @@ renders the same samples gets the same numbers.
 import concurrent.futures
 import contextlib
 import os
-import threading
 
 import numpy as np
 import threadpoolctl
 from numpy.lib.stride_tricks import sliding_window_view
 
-from neural_filter.network import DenseStack, FilterSpec
+from neural_filter.network import DenseStack
+from neural_filter.spec import FilterSpec
 
 BLOCK_ROWS = 4096  # rows per network call: enough for fast matrix products, few enough that a layer fits in cache
 
@@ -28,87 +28,104 @@ def render(network, spec: FilterSpec, samples: np.ndarray) -> np.ndarray:
 def render_blocks(network, spec: FilterSpec, blocks):
     """Stream version of `render`: full-scale blocks in, full-scale blocks out, same total length.
 
-    Rows reach the network in groups of BLOCK_ROWS counted from the start of the signal, whatever
-    the input blocks are, so rendering in blocks gives the same bytes as rendering in one pass.
     Each block's rows are handed to the worker threads before the previous block's output is
     given back, so the caller's reading, encoding and writing overlap the network's work.
     """
     network = on_full_scale(network, spec)
-    window, chunked = spec.window, spec.mode == "chunk"
-    step = window if chunked else 1  # input samples consumed per row
-    before, after = (0, 0) if chunked else spec.padding
-    pending = np.zeros(before, np.float32)  # input not yet turned into rows, after the silence before it
-    workspaces = threading.local()  # each worker thread's own, reused from group to group
+    outputs_per_row = spec.window if spec.mode == "chunk" else 1
+    with _worker_pool() as pool:
 
-    def apply(rows, outputs, start):
-        group = np.ascontiguousarray(rows[start : start + BLOCK_ROWS])
-        workspace = None
-        if isinstance(network, DenseStack):
-            if getattr(workspaces, "rows", None) != len(group):
-                workspaces.rows, workspaces.arrays = len(group), network.workspace(len(group))
-            workspace = workspaces.arrays
-        outputs[start : start + BLOCK_ROWS] = network(group, workspace)
+        def start(frame):
+            rows, keep = frame
+            outputs = np.empty((len(rows), outputs_per_row), np.float32)
+            futures = [pool.submit(_apply, network, rows, outputs, first) for first in range(0, len(rows), BLOCK_ROWS)]
+            return outputs, keep, futures
 
-    def submit(final: bool):
-        """Hand the rows of `pending` that are ready to the workers: (outputs to be, their futures)."""
-        nonlocal pending
-        rows_ready = (len(pending) // window) if chunked else max(len(pending) - window + 1, 0)
-        if not final:
-            rows_ready -= rows_ready % BLOCK_ROWS
-        outputs = np.empty((rows_ready, window if chunked else 1), np.float32)
-        if rows_ready == 0:
-            return outputs, []
-        if chunked:
-            rows = pending[: rows_ready * window].reshape(rows_ready, window)  # (chunks, window)
-        else:
-            rows = sliding_window_view(pending[: rows_ready + window - 1], window)  # (samples, window), a view
-        futures = [pool.submit(apply, rows, outputs, start) for start in range(0, rows_ready, BLOCK_ROWS)]
-        pending = pending[rows_ready * step :]  # a new view: the workers' rows stay as they are
-        return outputs, futures
+        def finish(started) -> np.ndarray:
+            outputs, keep, futures = started
+            for future in futures:
+                future.result()
+            return outputs.reshape(-1)[:keep]
 
-    def finished(job) -> np.ndarray:
-        outputs, futures = job
-        for future in futures:
-            future.result()
-        return outputs.reshape(-1)
+        yield from one_ahead(frames(spec, blocks), start, finish)
 
-    samples_in = 0
 
-    def jobs():
-        """Each block's ready rows handed to the workers, then the rest, padded with silence."""
-        nonlocal pending, samples_in
-        for block in blocks:
-            samples_in += len(block)
-            pending = np.concatenate([pending, np.asarray(block, np.float32)])
-            yield submit(final=False)
-        silence = (-len(pending)) % window if chunked else after  # pad the last chunk, or the window's future
-        pending = np.concatenate([pending, np.zeros(silence, np.float32)])
-        yield submit(final=True)
+def frames(spec: FilterSpec, blocks, group_rows: int = BLOCK_ROWS):
+    """Framing: full-scale blocks in, (rows, keep) out: the network's input rows and how many of their outputs to keep.
 
-    # The activations, where most of the time goes, run on one core each: groups of rows in threads
-    # use them all, each thread's matrix products then single-threaded (two thread pools competing
-    # for the same cores ran at a third of the speed).
+    Chunk mode's rows are consecutive chunks, the last one padded with silence (its padding's
+    outputs are not kept); sliding mode's are one window per output sample, a strided view over
+    the signal with `spec.padding` samples of silence around it. Every frame but the last holds a
+    whole number of groups of `group_rows` counted from the start of the signal, whatever the
+    blocks are, so rendering in blocks gives the same bytes as rendering in one pass.
+    """
+    before, after = spec.padding
+    pending = np.zeros(before, np.float32)  # input not yet turned into rows
+    samples_in = kept = 0
+    for block in blocks:
+        samples_in += len(block)
+        pending = np.concatenate([pending, np.asarray(block, np.float32)])
+        rows, pending = _rows(spec, pending, group_rows)
+        if len(rows):
+            outputs = rows.size if spec.mode == "chunk" else len(rows)  # a chunk row gives a chunk, a window one sample
+            kept += outputs
+            yield rows, outputs
+    silence = (-len(pending)) % spec.window if spec.mode == "chunk" else after  # the last chunk, or the future
+    rows, _ = _rows(spec, np.concatenate([pending, np.zeros(silence, np.float32)]), group_rows=1)
+    yield rows, samples_in - kept
+
+
+def _rows(spec: FilterSpec, pending: np.ndarray, group_rows: int):
+    """The whole groups of rows `pending` holds, and what is left of it for later rows."""
+    window = spec.window
+    if spec.mode == "chunk":
+        count = len(pending) // window
+        count -= count % group_rows
+        return pending[: count * window].reshape(count, window), pending[count * window :]
+    count = max(len(pending) - window + 1, 0)
+    count -= count % group_rows
+    if count == 0:
+        return np.empty((0, window), np.float32), pending
+    # (count, window): a view; the remainder is a new view too, so these rows stay as they are
+    return sliding_window_view(pending[: count + window - 1], window), pending[count:]
+
+
+def one_ahead(items, start, finish):
+    """start(item) for each item, and finish() of each one item behind: item n+1 works while n is handed back."""
+    previous = None
+    for item in items:
+        started = start(item)
+        if previous is not None:
+            yield finish(previous)
+        previous = started
+    if previous is not None:
+        yield finish(previous)
+
+
+def _apply(network, rows: np.ndarray, outputs: np.ndarray, first: int) -> None:
+    """One group of rows through the network, on a worker thread."""
+    outputs[first : first + BLOCK_ROWS] = network(np.ascontiguousarray(rows[first : first + BLOCK_ROWS]))
+
+
+@contextlib.contextmanager
+def _worker_pool():
+    """Threads for the row groups, one per core, each doing its matrix products single-threaded.
+
+    The activations, where most of the time goes, run on one core each: groups of rows in threads
+    use them all (two thread pools competing for the same cores ran at a third of the speed). A
+    caller that stops reading (an error writing, Ctrl-C) does not wait for queued work.
+    """
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool, \
-            threadpoolctl.threadpool_limits(limits=1, user_api="blas"), \
-            contextlib.ExitStack() as on_early_exit:
-        # A caller that stops reading (an error writing, Ctrl-C) should not wait for queued work.
+            threadpoolctl.threadpool_limits(limits=1, user_api="blas"), contextlib.ExitStack() as on_early_exit:
         on_early_exit.callback(pool.shutdown, wait=False, cancel_futures=True)
-        samples_out, previous = 0, None
-        for job in jobs():  # the next block goes to the workers before the previous one is handed back
-            if previous is not None:
-                output = finished(previous)
-                samples_out += len(output)
-                yield output
-            previous = job
-        yield finished(previous)[: samples_in - samples_out]  # chunk mode: the padded last chunk's silence cut
+        yield pool
 
 
 def on_full_scale(network, spec: FilterSpec):
     """`network` as a function of full-scale rows, giving full-scale rows: the model's levels applied."""
     if isinstance(network, DenseStack):
         return network.on_full_scale(spec)  # folded into the weights: no passes over the audio
-    scale, offset = (np.float32(value) for value in spec.scale_offset)
-    return lambda rows, workspace=None: (network(rows * scale + offset) - offset) / scale
+    return lambda rows: spec.from_network(network(spec.to_network(rows)))
 
 
 def keras_rows_function(model, spec: FilterSpec):
@@ -132,7 +149,7 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
     """
     import time
 
-    from neural_filter.audio import audio_sink, decode, encode, open_audio
+    from neural_filter.audio import audio_sink, open_audio
     from neural_filter.cli import progress_bar
     from neural_filter.errors import ArgumentError, DataError
     from neural_filter.network import load_network
@@ -140,7 +157,7 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
     started = time.perf_counter()
     network, spec, _ = load_network(model_path)
     if window is not None and window != spec.window:
-        raise ArgumentError(f"samples {window}: {model_path} was trained on windows of {spec.window}; "
+        raise ArgumentError("window", window, f"{model_path} was trained on windows of {spec.window}",
                             f"drop the argument or give {spec.window}")
     song = open_audio(song_path, format, rate)
     target = open_audio(reference, format, rate) if reference else None
@@ -152,28 +169,44 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
 
         network = keras_rows_function(keras.models.load_model(model_path, compile=False), spec)
 
-    error_energy = target_energy = 0.0
+    score = _ReferenceScore(target, song.format) if target is not None else None
     with audio_sink(out_path, song.format, song.rate, len(song), song.container) as sink, \
             progress_bar(len(song), progress) as bar:
-        position = 0
         for output in render_blocks(network, spec, song.blocks(READ_SAMPLES)):
             sink.write(output)
-            if target is not None:
-                heard = decode(encode(output, song.format), song.format).astype(np.float64)
-                wanted = target.samples(position, len(output)).astype(np.float64)
-                error_energy += float(np.dot(heard - wanted, heard - wanted))
-                target_energy += float(np.dot(wanted, wanted))
-            position += len(output)
+            if score is not None:
+                score.add(output)
             bar.update(len(output))
     seconds = time.perf_counter() - started
     stats = {"samples": len(song), "audio_seconds": song.seconds, "seconds": seconds,
              "realtime_factor": song.seconds / seconds if seconds else float("inf")}
-    if target is not None:
+    if score is not None:
+        stats["reference_esr"], stats["reference_esr_db"] = score.esr()
+    return stats
+
+
+class _ReferenceScore:
+    """The ESR of the output as written (after its own rounding) against a reference file, block by block."""
+
+    def __init__(self, target, format: str):
+        self.target, self.format = target, format
+        self.position = 0
+        self.error_energy = self.target_energy = 0.0
+
+    def add(self, output: np.ndarray) -> None:
+        from neural_filter.audio import decode, encode
+
+        heard = decode(encode(output, self.format), self.format).astype(np.float64)
+        wanted = self.target.samples(self.position, len(output)).astype(np.float64)
+        self.error_energy += float(np.dot(heard - wanted, heard - wanted))
+        self.target_energy += float(np.dot(wanted, wanted))
+        self.position += len(output)
+
+    def esr(self) -> tuple[float, float]:
         from neural_filter import metrics
 
-        stats["reference_esr"] = error_energy / target_energy if target_energy else float("inf")
-        stats["reference_esr_db"] = metrics.decibels(stats["reference_esr"])
-    return stats
+        ratio = self.error_energy / self.target_energy if self.target_energy else float("inf")
+        return ratio, metrics.decibels(ratio)
 
 
 READ_SAMPLES = 1 << 20  # samples read from the song at a time: 4 MB of float32, many row groups for the threads

@@ -84,6 +84,16 @@ def read_results(csv_path) -> list[dict]:
         raise DataError(path, f"cannot be read ({error})") from None
 
 
+def results_row(path, record: dict) -> dict:
+    """A run's record (model_file.run_record) as one row of models/results.csv."""
+    spec, settings, scores = record["spec"], record["settings"], record["metrics"]
+    return {"model": Path(path).stem, "mode": spec["mode"], "window": spec["window"], "align": spec["align"],
+            "layers": settings["layers"], "units": settings["units"], "batch_size": settings["batch_size"],
+            "activation": settings["activation"], "optimiser": settings["optimiser"], "epochs": settings["epochs"],
+            "epochs_run": record["epochs_run"], "seed": settings["seed"], "val_mse": scores["mse"],
+            "esr": scores["esr"], "esr_db": scores["esr_db"], "training_seconds": record["training_seconds"]}
+
+
 def _text(value) -> str:
     if isinstance(value, float):
         return f"{value:.{FLOAT_DIGITS}g}"

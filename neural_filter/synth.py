@@ -35,13 +35,11 @@ def check_lowpass(cutoff: float, rolloff: int, rate: int) -> None:
     """Refuse, as lowpass.ny does, a cutoff it cannot filter at or a roll-off it does not offer."""
     nyquist = rate / 2
     if not MIN_CUTOFF <= cutoff < nyquist:
-        raise ArgumentError(
-            f"--cutoff {cutoff:g} Hz is out of range at {rate} Hz; "
-            f"give a frequency from {MIN_CUTOFF:g} Hz up to (not including) {nyquist:g} Hz")
+        raise ArgumentError("cutoff", f"{cutoff:g} Hz", f"out of range at {rate} Hz",
+                            f"give a frequency from {MIN_CUTOFF:g} Hz up to (not including) {nyquist:g} Hz")
     if rolloff not in ROLLOFFS:
-        raise ArgumentError(
-            f"--rolloff {rolloff} dB/octave is not one lowpass.ny offers; "
-            f"use one of {', '.join(map(str, ROLLOFFS))}")
+        raise ArgumentError("rolloff", f"{rolloff} dB/octave", "not one that lowpass.ny offers",
+                            f"use one of {', '.join(map(str, ROLLOFFS))}")
 
 
 def _biquad(cutoff: float, q: float, rate: int) -> tuple[np.ndarray, np.ndarray]:

@@ -80,7 +80,7 @@ def test_encode_rounds_and_clips(format, sample, stored):
 
 def test_u8_through_network_levels_and_back_is_exact():
     """Bytes -> full scale -> the 'unit' levels the network sees (byte/255) -> back: every byte survives."""
-    from neural_filter.network import LEVELS
+    from neural_filter.spec import LEVELS
 
     scale, offset = (np.float32(value) for value in LEVELS["unit"])
     stored = np.arange(256, dtype=np.uint8)
@@ -226,7 +226,7 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, monke
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(audio.AudioSink, "write", write_half_then_fail)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="^disk on fire$"):
         audio.write_audio(path, np.ones(10, np.float32), "s16le", RATE)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.wav"]
@@ -243,7 +243,7 @@ def test_write_into_a_folder_that_is_a_file_is_a_data_error(tmp_path):
 def test_atomic_output_replaces_only_on_success(tmp_path):
     path = tmp_path / "model.keras"
     path.write_bytes(b"old")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^writer broke midway$"):
         with files.atomic_output(path) as temporary:
             temporary.write_bytes(b"new but unfinished")
             raise ValueError("writer broke midway")
@@ -287,7 +287,7 @@ def test_streamed_write_and_read_in_blocks_equal_the_whole(tmp_path):
 
 
 def test_a_sink_given_fewer_samples_than_promised_writes_nothing(tmp_path):
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="9 samples written, 10 promised"):
         with audio.audio_sink(tmp_path / "short.wav", "s16le", RATE, 10) as sink:
             sink.write(np.zeros(9, np.float32))
     assert list(tmp_path.iterdir()) == []

@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT, leftovers, one_line
 from neural_filter import dataset
 from neural_filter.errors import ArgumentError, DataError, LengthMismatchError
-from neural_filter.network import FilterSpec
+from neural_filter.spec import FilterSpec
 
 
 def write_pair(directory, length, seed=0):
@@ -22,10 +22,9 @@ def write_pair(directory, length, seed=0):
     return x
 
 
-def prepare(directory, window=9, validation=0.1, seed=1234, levels="unit", notices=None):
-    return dataset.prepare(directory / "train_x.raw", directory / "train_y.raw",
-                           FilterSpec(mode="chunk", window=window, levels=levels), validation, seed,
-                           cache_dir=directory, notice=(notices.append if notices is not None else _no_notice))
+def prepare(directory, window=9, validation=0.1, seed=1234, notices=None):
+    return dataset.prepare(directory / "train_x.raw", directory / "train_y.raw", FilterSpec(mode="chunk", window=window),
+                           dataset.DataSettings(validation=validation, seed=seed), cache_dir=directory, notice=(notices.append if notices is not None else _no_notice))
 
 
 def _no_notice(message):
@@ -52,16 +51,10 @@ def test_chunk_counts(tmp_path, length, window, validation, train_chunks, valida
     assert prepared.rate == 44100 and not prepared.from_cache
 
 
-def test_unit_levels_are_bytes_over_255(tmp_path):
+def test_arrays_are_full_scale_whatever_the_levels(tmp_path):
+    # the levels are the spec's, applied when training: one cache serves every scale
     x = write_pair(tmp_path, 900)
-    prepared = prepare(tmp_path, window=9, validation=0.0, seed=5)
-    values = np.sort(prepared.train_x.ravel())
-    np.testing.assert_allclose(values, np.sort(x / 255.0), rtol=0, atol=1e-7)
-
-
-def test_signed_levels_are_full_scale(tmp_path):
-    x = write_pair(tmp_path, 900)
-    prepared = prepare(tmp_path, window=9, validation=0.0, levels="signed")
+    prepared = prepare(tmp_path, window=9, validation=0.0)
     np.testing.assert_array_equal(np.sort(prepared.train_x.ravel()), np.sort((x.astype(np.float32) - 128) / 128))
 
 
@@ -69,8 +62,8 @@ def test_shuffled_in_unison_and_validation_is_the_tail_in_order(tmp_path):
     window, length = 9, 1000  # 111 chunks: 100 train (shuffled), 11 validation (the tail), 1 sample dropped
     x = write_pair(tmp_path, length)
     prepared = prepare(tmp_path, window, validation=0.1)
-    chunks_x = (x[: 111 * window] / 255.0).reshape(111, window)
-    chunks_y = ((255 - x[: 111 * window]) / 255.0).reshape(111, window)
+    chunks_x = ((x[: 111 * window].astype(float) - 128) / 128.0).reshape(111, window)
+    chunks_y = ((255 - x[: 111 * window].astype(float) - 128) / 128.0).reshape(111, window)
     close = dict(rtol=0, atol=1e-7)
 
     np.testing.assert_allclose(prepared.validation_x, chunks_x[100:], **close)
@@ -131,7 +124,8 @@ def test_window_larger_than_the_data_names_samples(tmp_path, length, window, val
     write_pair(tmp_path, length)
     with pytest.raises(ArgumentError) as caught:
         prepare(tmp_path, window, validation)
-    message = one_line(str(caught.value))
+    message = one_line(caught.value.worded(lambda option: {"window": "samples"}.get(option, "--" + option)))
+    assert caught.value.option == "window"
     assert message.startswith(f"samples: window {window} needs at least ")
     assert f"has {length}" in message
     assert not (tmp_path / "train_x.npy").exists()
@@ -175,7 +169,6 @@ def touch_only(directory):
     (None, {"validation": 0.2}),  # another validation share
     (None, {"validation": 0.0}),  # no validation
     (None, {"seed": 99}),  # another shuffle
-    (None, {"levels": "signed"}),  # another scale
 ])
 def test_cache_is_rebuilt_with_one_notice_when_anything_changed(tmp_path, change, settings):
     write_pair(tmp_path, 1000)
@@ -236,7 +229,7 @@ def test_stale_cache_says_nothing_when_the_data_is_refused(tmp_path):
     write_pair(tmp_path, 1000)
     prepare(tmp_path)
     notices = []
-    with pytest.raises(ArgumentError, match=r"^samples: window 2000 "):
+    with pytest.raises(ArgumentError, match=r"^--window: window 2000 "):
         prepare(tmp_path, window=2000, notices=notices)
     assert notices == []
 

@@ -22,11 +22,10 @@ import pytest
 
 from conftest import ROOT, SONG_SAMPLES, leftovers, make_training_files, one_line
 
-sys.path.insert(0, str(ROOT))  # fit.py and gen.py are scripts at the top, not package modules
-import fit  # noqa: E402
-import gen  # noqa: E402
+import fit
+import gen
 
-from neural_filter import cli, network  # noqa: E402
+from neural_filter import cli, model_file, network
 
 DEFAULTS = {"layers": "6", "units": "32", "batches": "999", "activator": "gelu", "optimiser": "adam",
             "cpu_only": "0", "samples": "9", "epoches": "64"}
@@ -34,9 +33,9 @@ FIT_ARGS = ["2", "8", "64", "tanh", "adam", "0", "9", "2", "--learning-rate", "0
 NAME = re.compile(r"tanh_adam_2_8_64_9_2_a(\d\.\d\d)")
 
 
-def run(main, prog, argv, capsys):
-    """A script in this process: (exit status, stdout, stderr)."""
-    status = cli.run(main, prog, argv)
+def run(script, argv, capsys):
+    """A script (fit or gen) in this process: (exit status, stdout, stderr)."""
+    status = script.run(argv)
     captured = capsys.readouterr()
     return status, captured.out, captured.err
 
@@ -63,12 +62,12 @@ def test_fit_positionals_and_defaults(argv, given):
     assert (args.mode, args.val, args.seed, args.learning_rate, args.models) == ("chunk", 0.1, 1234, None, "models")
 
 
-@pytest.mark.parametrize("main, prog, names", [
-    (fit.main, "fit.py", list(DEFAULTS)),  # the eight positionals
-    (gen.main, "gen.py", ["model", "song", "samples"]),
+@pytest.mark.parametrize("script, prog, names", [
+    (fit, "fit.py", list(DEFAULTS)),  # the eight positionals
+    (gen, "gen.py", ["model", "song", "samples"]),
 ])
-def test_help_exits_0_and_names_every_argument(capsys, main, prog, names):
-    status, out, err = run(main, prog, ["--help"], capsys)
+def test_help_exits_0_and_names_every_argument(capsys, script, prog, names):
+    status, out, err = run(script, ["--help"], capsys)
     assert (status, err) == (0, "")
     assert out.startswith(f"usage: {prog}")
     for name in names:
@@ -76,7 +75,7 @@ def test_help_exits_0_and_names_every_argument(capsys, main, prog, names):
 
 
 def test_fit_help_gives_the_defaults(capsys):
-    _, out, _ = run(fit.main, "fit.py", ["--help"], capsys)
+    _, out, _ = run(fit, ["--help"], capsys)
     assert "6 32 999 gelu adam 0 9 64" in out
     for name, default in DEFAULTS.items():
         assert re.search(rf"^\s+{name}\s.*?\(default {default}\)", out, re.MULTILINE | re.DOTALL), name
@@ -98,7 +97,7 @@ def test_fit_help_gives_the_defaults(capsys):
     (["--mode", "overlap"], "--mode"),  # not a mode
 ])
 def test_fit_bad_argument_is_one_line_and_exit_2(workdir, capsys, argv, name):
-    status, out, err = run(fit.main, "fit.py", argv, capsys)
+    status, out, err = run(fit, argv, capsys)
     line = one_line(err)
     assert (status, out) == (2, "")
     assert line.startswith("fit.py: ") and line.endswith("; see fit.py --help")
@@ -141,7 +140,7 @@ def test_fit_refuses_with_one_line(workdir, capsys, damage, argv, message):
     if damage:
         damage(workdir)
     before = sorted(path.name for path in workdir.iterdir())
-    status, out, err = run(fit.main, "fit.py", argv, capsys)
+    status, out, err = run(fit, argv, capsys)
     assert status == 2 and one_line(err).startswith(message), err
     assert sorted(path.name for path in workdir.iterdir()) == before  # no cache, no models/
 
@@ -166,7 +165,7 @@ def test_run_turns_a_user_error_into_one_line(capsys):
 
 def test_fit_refuses_an_unwritable_models_folder_before_training(workdir, capsys):
     (workdir / "models").write_bytes(b"a file where the folder should be")
-    status, out, err = run(fit.main, "fit.py", ["1", "4", "999", "tanh", "adam", "0", "9", "1"], capsys)
+    status, out, err = run(fit, ["1", "4", "999", "tanh", "adam", "0", "9", "1"], capsys)
     assert status == 2
     assert one_line(err) == "fit.py: --models models: models is a file, not a folder; give another folder"
     assert "Epoch" not in out  # refused before any training
@@ -202,7 +201,7 @@ def fitted(tmp_path_factory):
         for _ in range(2):
             out, err = io.StringIO(), io.StringIO()
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                status = cli.run(fit.main, "fit.py", FIT_ARGS)
+                status = fit.run(FIT_ARGS)
             runs.append((status, out.getvalue(), err.getvalue()))
     return Fitted(directory, runs)
 
@@ -236,7 +235,7 @@ def test_fit_record_describes_the_run(fitted):
     assert (settings["layers"], settings["units"], settings["batch_size"], settings["activation"],
             settings["optimiser"], settings["epochs"], settings["seed"], settings["learning_rate"]) == (
         2, 8, 64, "tanh", "adam", 2, 1234, 0.01)
-    assert network.read_spec(fitted.model()) == record  # the same record inside the .keras
+    assert model_file.read_record(fitted.model()) == record  # the same record inside the .keras
 
 
 def test_fit_loss_falls(fitted):
@@ -289,7 +288,7 @@ def test_same_arguments_and_seed_give_the_same_model(fitted):
 ])
 def test_gen_reproduces_fits_render_byte_for_byte(fitted, tmp_path, monkeypatch, capsys, extra):
     monkeypatch.chdir(tmp_path)
-    status, out, err = run(gen.main, "gen.py", [str(fitted.model()), str(fitted.directory / "song.raw"), *extra],
+    status, out, err = run(gen, [str(fitted.model()), str(fitted.directory / "song.raw"), *extra],
                            capsys)
     assert (status, err) == (0, "")
     assert out.startswith(f"rendered {fitted.directory / 'song.raw'} -> outputs/song.raw: 1001 samples")
@@ -300,7 +299,7 @@ def test_gen_reproduces_fits_render_byte_for_byte(fitted, tmp_path, monkeypatch,
 def keras_without_spec(fitted, path):
     with zipfile.ZipFile(fitted.model()) as source, zipfile.ZipFile(path, "w") as target:
         for entry in source.namelist():
-            if entry != network.SPEC_ENTRY:
+            if entry != model_file.SPEC_ENTRY:
                 target.writestr(entry, source.read(entry))
 
 
@@ -325,7 +324,7 @@ def test_gen_on_a_broken_model_is_one_line_and_writes_nothing(fitted, tmp_path, 
     if old_output is not None:
         (tmp_path / "outputs").mkdir()
         (tmp_path / "outputs" / "song.raw").write_bytes(old_output)
-    status, out, err = run(gen.main, "gen.py", ["x.keras", "song.raw"], capsys)
+    status, out, err = run(gen, ["x.keras", "song.raw"], capsys)
     assert (status, out) == (2, "")
     assert one_line(err).startswith(f"gen.py: x.keras: {message}"), err
     if old_output is None:
@@ -347,7 +346,7 @@ def test_gen_refuses_with_one_line(fitted, tmp_path, monkeypatch, capsys, argv, 
     monkeypatch.chdir(tmp_path)
     shutil.copy(fitted.directory / "song.raw", tmp_path / "song.raw")
     model = str(fitted.model())
-    status, out, err = run(gen.main, "gen.py", [arg.format(model=model) for arg in argv], capsys)
+    status, out, err = run(gen, [arg.format(model=model) for arg in argv], capsys)
     assert (status, out) == (2, "")
     assert one_line(err).startswith(message.format(model=model)), err
     assert sorted(path.name for path in tmp_path.rglob("*")) == ["song.raw"]

@@ -17,23 +17,22 @@ from scipy.io import wavfile
 
 from conftest import ROOT, leftovers, make_training_files, one_line
 
-sys.path.insert(0, str(ROOT))  # fit.py and gen.py are scripts at the top, not package modules
-import fit  # noqa: E402
-import gen  # noqa: E402
+import fit
+import gen
 
-from neural_filter import audio, cli, network  # noqa: E402
+from neural_filter import audio, cli, network
 
 TRAIN_SAMPLES = 11025  # a quarter of a second: enough for two quick epochs
 SONG_SAMPLES = 1001  # not a multiple of the window (9)
 FIT = ["1", "8", "64", "tanh", "adam", "0", "9", "2", "--learning-rate", "0.01", "--no-plot"]
 
 
-def run(main, prog, directory, argv):
+def run(script, directory, argv):
     """A script in `directory`, in this process: (exit status, stdout, stderr)."""
     out, err = io.StringIO(), io.StringIO()
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         patch.chdir(directory)
-        status = cli.run(main, prog, argv)
+        status = script.run(argv)
     return status, out.getvalue(), err.getvalue()
 
 
@@ -60,7 +59,7 @@ def u8_and_s8(tmp_path_factory):
             for name in ("train_x.raw", "train_y.raw", "song.raw"):
                 data = np.fromfile(directory / name, np.uint8)
                 (directory / name).write_bytes((data ^ 0x80).tobytes())
-        status, out, err = run(fit.main, "fit.py", directory, [*FIT, *(["--format", "s8"] if format == "s8" else [])])
+        status, out, err = run(fit, directory, [*FIT, *(["--format", "s8"] if format == "s8" else [])])
         assert (status, err) == (0, ""), err
         trained[format] = directory, saved_model(directory, out)
     return trained
@@ -90,7 +89,7 @@ def test_s8_render_is_the_u8_render_stored_signed(u8_and_s8):
 
 def test_gen_reproduces_the_s8_render(u8_and_s8, tmp_path):
     directory, model = u8_and_s8["s8"]
-    status, out, err = run(gen.main, "gen.py", tmp_path, [str(model), str(directory / "song.raw"), "--format", "s8"])
+    status, out, err = run(gen, tmp_path, [str(model), str(directory / "song.raw"), "--format", "s8"])
     assert (status, err) == (0, "")
     assert (tmp_path / "outputs" / "song.raw").read_bytes() == model.with_suffix(".raw").read_bytes()
 
@@ -101,7 +100,7 @@ def test_s8_pair_with_a_wav_song(u8_and_s8):
     directory, s8_model = u8_and_s8["s8"]
     samples = audio.decode(np.fromfile(directory / "song.raw", np.int8), "s8")
     audio.write_audio(directory / "song.wav", samples, "s16le", 48000)
-    status, out, err = run(fit.main, "fit.py", directory, [*FIT, "--format", "s8", "--song", "song.wav",
+    status, out, err = run(fit, directory, [*FIT, "--format", "s8", "--song", "song.wav",
                                                            "--models", "with_wav"])
     assert (status, err) == (0, ""), err
     model = saved_model(directory, out)
@@ -126,7 +125,7 @@ def test_u8_model_renders_other_formats_at_the_right_levels(u8_and_s8, tmp_path,
     samples = audio.decode(np.fromfile(directory / "song.raw", np.uint8), "u8")  # exact in every format
     wav = name.endswith(".wav")
     audio.write_audio(tmp_path / name, samples, format, 44100)
-    status, _, err = run(gen.main, "gen.py", tmp_path, [str(model), name, "--out", f"out{'.wav' if wav else ''}",
+    status, _, err = run(gen, tmp_path, [str(model), name, "--out", f"out{'.wav' if wav else ''}",
                                                         *([] if wav else ["--format", format])])
     assert (status, err) == (0, "")
     rendered = audio.read_audio(tmp_path / f"out{'.wav' if wav else ''}", None if wav else format)
@@ -157,7 +156,7 @@ WAV_FIT = [*FIT, "--train-x", "train_x.wav", "--train-y", "train_y.wav", "--song
 
 def test_wav_pair_and_song_render_a_wav_like_the_song(tmp_path):
     wav_files(tmp_path)
-    status, out, err = run(fit.main, "fit.py", tmp_path, WAV_FIT)
+    status, out, err = run(fit, tmp_path, WAV_FIT)
     assert (status, err) == (0, ""), err
     model = saved_model(tmp_path, out)
     assert f"rendered song.wav -> models/{model.stem}.wav" in out
@@ -168,7 +167,7 @@ def test_wav_pair_and_song_render_a_wav_like_the_song(tmp_path):
     assert len(np.unique(stored)) > 100  # a real 16-bit render, not silence or 8-bit steps
 
     (tmp_path / "elsewhere").mkdir()
-    status, out, err = run(gen.main, "gen.py", tmp_path / "elsewhere", [str(model), str(tmp_path / "song.wav")])
+    status, out, err = run(gen, tmp_path / "elsewhere", [str(model), str(tmp_path / "song.wav")])
     assert (status, err) == (0, "")
     assert (tmp_path / "elsewhere" / "outputs" / "song.wav").read_bytes() == model.with_suffix(".wav").read_bytes()
 
@@ -185,7 +184,7 @@ def test_wav_pair_and_song_render_a_wav_like_the_song(tmp_path):
 def test_wav_pair_that_does_not_match_is_refused(tmp_path, rates, argv, message):
     wav_files(tmp_path, *rates)
     before = sorted(path.name for path in tmp_path.iterdir())
-    status, out, err = run(fit.main, "fit.py", tmp_path, [*WAV_FIT, *argv])
+    status, out, err = run(fit, tmp_path, [*WAV_FIT, *argv])
     assert (status, out) == (2, "")
     assert one_line(err).startswith(message), err
     assert sorted(path.name for path in tmp_path.iterdir()) == before  # no cache, no models/
@@ -197,7 +196,7 @@ def test_u8_model_on_a_wav_song_keeps_its_rate_and_width(u8_and_s8, tmp_path):
     directory, model = u8_and_s8["u8"]
     samples = audio.decode(np.fromfile(directory / "song.raw", np.uint8), "u8")
     audio.write_audio(tmp_path / "mine.wav", samples, "s16le", 48000)
-    status, out, err = run(gen.main, "gen.py", tmp_path, [str(model), "mine.wav"])
+    status, out, err = run(gen, tmp_path, [str(model), "mine.wav"])
     assert (status, err) == (0, "")
     assert out.startswith(f"rendered mine.wav -> outputs/mine.wav: {SONG_SAMPLES} samples")
     rate, stored = wavfile.read(tmp_path / "outputs" / "mine.wav")

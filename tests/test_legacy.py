@@ -17,8 +17,8 @@ from scipy.special import erf
 
 pytest.importorskip("tf_keras")
 
-from neural_filter.errors import ModelFileError  # noqa: E402
-from neural_filter.legacy import load_legacy_model  # noqa: E402
+from neural_filter.errors import ModelFileError
+from neural_filter.legacy import load_legacy_model
 
 # The 2021 models were trained with the Keras 2 OptimizerV2 Adam ('adam' in TF <= 2.10), whose slot
 # variables are what make tf.saved_model.load fail without tf_keras; tf_keras 2.21 calls it
@@ -129,7 +129,7 @@ def test_gen_renders_an_original_model_directory(saved, tmp_path, monkeypatch, c
     song = np.random.default_rng(4).integers(0, 256, 50, dtype=np.uint8)  # 50: not a multiple of 9
     song.tofile(tmp_path / "song.raw")
     monkeypatch.chdir(tmp_path)
-    status = cli.run(gen.main, "gen.py", [str(saved / "model"), "song.raw", "9"])  # the README's command line
+    status = gen.run([str(saved / "model"), "song.raw", "9"])  # the README's command line
     assert status == 0, capsys.readouterr().err
     rendered = np.fromfile(tmp_path / "outputs" / "song.raw", np.uint8)
     # The original's levels: byte / 255 in, value * 255 out; the last chunk padded with silence (128).
@@ -145,7 +145,7 @@ def test_gen_refuses_a_window_the_original_model_does_not_have(saved, tmp_path, 
 
     np.zeros(20, np.uint8).tofile(tmp_path / "song.raw")
     monkeypatch.chdir(tmp_path)
-    assert cli.run(gen.main, "gen.py", [str(saved / "model"), "song.raw", "18"]) == 2
+    assert gen.run([str(saved / "model"), "song.raw", "18"]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "samples 18" in error and "windows of 9" in error
     assert not (tmp_path / "outputs").exists()

@@ -25,11 +25,10 @@ import pytest
 
 from conftest import ROOT, SONG_SAMPLES, leftovers, make_training_files, one_line
 
-sys.path.insert(0, str(ROOT))  # fit.py and gen.py are scripts at the top, not package modules
-import fit  # noqa: E402
-import gen  # noqa: E402
+import fit
+import gen
 
-from neural_filter import audio, cli, metrics, network, render  # noqa: E402
+from neural_filter import audio, cli, metrics, network, render
 
 TRAIN_SAMPLES = 11025  # a quarter of a second: 1225 chunks of 9, 18 steps an epoch at batch 64
 BASE = ["1", "8", "64", "tanh", "adam", "0", "9", "2", "--learning-rate", "0.01", "--no-plot"]
@@ -40,7 +39,7 @@ def fit_run(directory, argv):
     out, err = io.StringIO(), io.StringIO()
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         patch.chdir(directory)
-        status = cli.run(fit.main, "fit.py", argv)
+        status = fit.run(argv)
     saved = re.search(r"^saved (\S+\.keras)$", out.getvalue(), re.MULTILINE)
     return status, out.getvalue(), err.getvalue(), directory / saved.group(1) if saved else None
 
@@ -166,7 +165,7 @@ def test_diverging_run_says_so_and_saves_nothing(runs, tmp_path, argv):
     status, _, err, model = fit_run(directory, [*argv, "--no-plot"])
     assert status == 2 and model is None
     assert one_line(err) == ("fit.py: training diverged: the loss became NaN or infinite in epoch 1; nothing was "
-                             "saved. Try a smaller --learning-rate, another optimiser or another activation")
+                             "saved; try a smaller --learning-rate, another optimiser or another activation")
     new = set(listing(directory)) - set(before)
     assert new <= {"train_x.npy", "train_y.npy"}  # the data cache at most; no model, render or row
     assert leftovers(directory) == []
@@ -260,7 +259,7 @@ def test_ctrl_c_in_process(runs, tmp_path, monkeypatch, presses):
 def gen_run(directory, argv, capsys):
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(directory)
-        status = cli.run(gen.main, "gen.py", argv)
+        status = gen.run(argv)
     captured = capsys.readouterr()
     return status, captured.out, captured.err
 

@@ -14,10 +14,9 @@ from scipy.io import wavfile
 
 from conftest import ROOT, one_line
 
-sys.path.insert(0, str(ROOT))  # make_data.py is a script at the top, not a package module
-import make_data  # noqa: E402
+import make_data
 
-from neural_filter import audio, cli, synth  # noqa: E402
+from neural_filter import audio, cli, synth
 
 RATE = 44100
 SMALL = ["--seconds", "0.5", "--song-seconds", "0.5"]  # 22050 samples of each: fast, yet a real filter
@@ -33,7 +32,7 @@ def cwd(tmp_path, monkeypatch):
 
 def run(argv, capsys):
     """make_data.py in this process: (exit status, stdout, stderr)."""
-    status = cli.run(make_data.main, "make_data.py", argv)
+    status = make_data.run(argv)
     captured = capsys.readouterr()
     return status, captured.out, captured.err
 
@@ -98,19 +97,19 @@ def test_same_seed_same_bytes_another_seed_other_bytes(tmp_path, monkeypatch, ca
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--cutoff", "0.05"], "make_data.py: --cutoff 0.05 Hz is out of range at 44100 Hz"),  # below lowpass.ny's 0.1
-    (["--cutoff", "22050"], "make_data.py: --cutoff 22050 Hz is out of range at 44100 Hz"),  # Nyquist itself
-    (["--cutoff", "4000", "--rate", "8000"], "make_data.py: --cutoff 4000 Hz is out of range at 8000 Hz"),
-    (["--cutoff", "nan"], "make_data.py: --cutoff nan Hz is out of range"),  # not a frequency at all
-    (["--rolloff", "18"], "make_data.py: --rolloff 18 dB/octave is not one lowpass.ny offers; use one of 6, 12,"),
+    (["--cutoff", "0.05"], "make_data.py: --cutoff 0.05 Hz: out of range at 44100 Hz"),  # below lowpass.ny's 0.1
+    (["--cutoff", "22050"], "make_data.py: --cutoff 22050 Hz: out of range at 44100 Hz"),  # Nyquist itself
+    (["--cutoff", "4000", "--rate", "8000"], "make_data.py: --cutoff 4000 Hz: out of range at 8000 Hz"),
+    (["--cutoff", "nan"], "make_data.py: --cutoff nan Hz: out of range"),  # not a frequency at all
+    (["--rolloff", "18"], "make_data.py: --rolloff 18 dB/octave: not one that lowpass.ny offers; use one of 6, 12,"),
     (["--rolloff", "6.5"], "make_data.py: argument --rolloff: invalid int value: '6.5'"),
     (["--song", "missing.wav"], "make_data.py: missing.wav: no such file"),
-    (["--seconds", "0"], "make_data.py: --seconds 0: give a length of at least one sample"),  # no noise at all
-    (["--song-seconds", "-1"], "make_data.py: --song-seconds -1: give a length of at least one sample"),
-    (["--seconds", "0.00001"], "make_data.py: --seconds 1e-05: give a length of at least one sample"),  # was 0 bytes
-    (["--song-seconds", "0.00001"], "make_data.py: --song-seconds 1e-05: give"),  # was an empty song.raw
-    (["--seconds", "nan"], "make_data.py: --seconds nan: give a length"),  # was a traceback
-    (["--seconds", "inf"], "make_data.py: --seconds inf: give a length"),  # was a traceback
+    (["--seconds", "0"], "make_data.py: --seconds 0: not a usable length; give a length of at least one sample"),  # no noise at all
+    (["--song-seconds", "-1"], "make_data.py: --song-seconds -1: not a usable length; give a length of at least one sample"),
+    (["--seconds", "0.00001"], "make_data.py: --seconds 1e-05: not a usable length; give a length of at least one sample"),  # was 0 bytes
+    (["--song-seconds", "0.00001"], "make_data.py: --song-seconds 1e-05: not a usable length; give"),  # was an empty song.raw
+    (["--seconds", "nan"], "make_data.py: --seconds nan: not a usable length; give a length"),  # was a traceback
+    (["--seconds", "inf"], "make_data.py: --seconds inf: not a usable length; give a length"),  # was a traceback
 ])
 def test_refusals_are_one_line_exit_2_and_write_nothing(cwd, capsys, argv, message):
     status, out, err = run([*SMALL, *argv], capsys)
@@ -131,7 +130,7 @@ def test_existing_files_are_kept_without_force(cwd, capsys, existing):
     (cwd / existing).write_bytes(b"the user's own recording")
     status, out, err = run(SMALL, capsys)
     assert (status, out) == (2, "")
-    assert one_line(err) == f"make_data.py: {existing} exists; pass --force to overwrite {existing}"
+    assert one_line(err) == f"make_data.py: {existing}: exists; pass --force to overwrite {existing}"
     assert contents(cwd) == {existing: b"the user's own recording"}  # untouched, and nothing beside it
 
     status, _, err = run([*SMALL, "--force"], capsys)
@@ -144,7 +143,7 @@ def test_all_three_existing_are_named_and_kept(cwd, capsys):
     before = contents(cwd)
     status, _, err = run([*SMALL, "--seed", "2", "--cutoff", "900"], capsys)
     assert status == 2
-    assert one_line(err) == ("make_data.py: train_x.raw exists; "
+    assert one_line(err) == ("make_data.py: train_x.raw: exists; "
                              "pass --force to overwrite train_x.raw, train_y.raw, song.raw")
     assert contents(cwd) == before
 

@@ -148,11 +148,11 @@ def test_response_table_leaves_out_frequencies_at_or_above_half_the_rate():
     assert set(rows[0]) == {"hz", "learned_db", "target_db"}
 
 
-@pytest.mark.parametrize("output, frequencies", [
-    (np.zeros(99), [100]),     # lengths differ
-    (np.zeros(100), [30000]),  # above half the rate
-    (np.zeros(100), [-1]),     # negative
+@pytest.mark.parametrize("output, frequencies, message", [
+    (np.zeros(99), [100], "input has 100 samples but output has 99"),  # lengths differ
+    (np.zeros(100), [30000], "frequencies must lie from 0 to 22050 Hz"),  # above half the rate
+    (np.zeros(100), [-1], "frequencies must lie from 0 to 22050 Hz"),  # negative
 ])
-def test_magnitude_response_refuses(output, frequencies):
-    with pytest.raises(ValueError):
+def test_magnitude_response_refuses(output, frequencies, message):
+    with pytest.raises(ValueError, match=message):
         metrics.magnitude_response(np.zeros(100), output, RATE, frequencies)

@@ -10,9 +10,10 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from neural_filter import model, network, render, train  # noqa: E402
-from neural_filter.errors import ArgumentError, DataError  # noqa: E402
-from neural_filter.network import FilterSpec  # noqa: E402
+import fit
+from neural_filter import model, model_file, network, render, train
+from neural_filter.errors import ArgumentError, DataError
+from neural_filter.spec import FilterSpec
 
 
 def same_activation(saved, asked):
@@ -104,7 +105,10 @@ def test_activation_builds(activation):
 def test_unknown_names_are_refused(check, name, message):
     with pytest.raises(ArgumentError) as caught:
         check(name)
-    assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+    # the error names the package's option; fit.py words it with the original's name for it
+    assert (caught.value.option, caught.value.value) == (check.__name__.removeprefix("check_"), repr(name))
+    worded = caught.value.worded(lambda option: fit.SPELLING[option])
+    assert worded.startswith(message) and "\n" not in worded
 
 
 # --- NumPy rendering agrees with Keras ---------------------------------------------------------
@@ -123,7 +127,7 @@ def randomised(built, seed):
 
 
 def saved(built, spec, path):
-    train.save_model(built, path, {"spec": dataclasses.asdict(spec)})
+    model_file.save_model(built, path, {"spec": dataclasses.asdict(spec)})
     return path
 
 
@@ -289,11 +293,11 @@ def test_saved_model_carries_its_record(tmp_path):
     spec = FilterSpec(mode="chunk", window=5, rate=22050)
     record = {"spec": dataclasses.asdict(spec), "note": "anything"}
     path = tmp_path / "m.keras"
-    train.save_model(model.build_model(spec, 0, 2, "tanh"), path, record)
-    assert network.read_spec(path) == record
+    model_file.save_model(model.build_model(spec, 0, 2, "tanh"), path, record)
+    assert model_file.read_record(path) == record
     assert json.loads(path.with_suffix(".json").read_text()) == record
     with zipfile.ZipFile(path) as archive:
-        assert {"config.json", "model.weights.h5", network.SPEC_ENTRY} <= set(archive.namelist())
+        assert {"config.json", "model.weights.h5", model_file.SPEC_ENTRY} <= set(archive.namelist())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.keras"]
 
 
@@ -306,7 +310,7 @@ def test_failed_save_leaves_nothing(tmp_path):
     path = tmp_path / "m.keras"
     path.write_bytes(b"an older model")
     with pytest.raises(DataError) as caught:
-        train.save_model(BreaksMidway(), path, {"spec": {}})
+        model_file.save_model(BreaksMidway(), path, {"spec": {}})
     assert str(caught.value) == f"{path}: cannot be written (disk full); check that its folder can be created and written to"
     assert path.read_bytes() == b"an older model"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras"]

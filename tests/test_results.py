@@ -114,7 +114,7 @@ def write_sweep(path):
 
 
 def run_report(capsys, *argv):
-    status = cli.run(report.main, "report.py", list(argv))
+    status = report.run(list(argv))
     captured = capsys.readouterr()
     return status, captured.out, captured.err
 

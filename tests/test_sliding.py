@@ -16,12 +16,12 @@ from scipy import signal
 
 from conftest import ROOT, one_line
 
-sys.path.insert(0, str(ROOT))  # fit.py and gen.py are scripts at the top, not package modules
-import fit  # noqa: E402
-import gen  # noqa: E402
+import fit
+import gen
 
-from neural_filter import audio, cli, fir, metrics, network, render  # noqa: E402
-from neural_filter.network import Dense, DenseStack, FilterSpec  # noqa: E402
+from neural_filter import audio, cli, fir, metrics, network, render
+from neural_filter.network import Dense, DenseStack
+from neural_filter.spec import FilterSpec
 
 RATE = 44100
 ROWS = render.BLOCK_ROWS  # rows per network call
@@ -275,7 +275,7 @@ def fir_pair(tmp_path_factory):
 def fit_in(directory, argv, monkeypatch, capsys):
     """fit.py in `directory`: (its record, the model's path, stdout)."""
     monkeypatch.chdir(directory)
-    status = cli.run(fit.main, "fit.py", argv)
+    status = fit.run(argv)
     out, err = capsys.readouterr()
     assert (status, err) == (0, ""), err
     saved = re.search(r"^saved (\S+\.keras)$", out, re.MULTILINE)
@@ -303,7 +303,7 @@ def test_fit_on_a_fir_target_reaches_the_u8_floor(fir_pair, monkeypatch, capsys,
     assert (spec.mode, spec.window, spec.align, spec.levels) == ("sliding", 16, align, "signed")
     assert stack.linear_path is not None and len(stack.layers) == 3  # hidden_0, hidden_1, output
     monkeypatch.chdir(tmp_path)
-    status = cli.run(gen.main, "gen.py", [str(path), str(directory / "song.raw"), "--out", "out.raw"])
+    status = gen.run([str(path), str(directory / "song.raw"), "--out", "out.raw"])
     assert (status, capsys.readouterr().err) == (0, "")
     rendered = (tmp_path / "out.raw").read_bytes()
     assert len(rendered) == SONG_SAMPLES
@@ -314,7 +314,7 @@ def test_fit_on_a_fir_target_reaches_the_u8_floor(fir_pair, monkeypatch, capsys,
     assert np.abs(audio.decode(np.frombuffer(rendered, np.uint8), "u8") - exact).max() < 2 / 128
 
     # the window given to gen.py must be the model's
-    status = cli.run(gen.main, "gen.py", [str(path), str(directory / "song.raw"), "9", "--out", "nine.raw"])
+    status = gen.run([str(path), str(directory / "song.raw"), "9", "--out", "nine.raw"])
     assert status == 2
     assert one_line(capsys.readouterr().err) == (f"gen.py: samples 9: {path} was trained on windows of 16; "
                                                  "drop the argument or give 16")

@@ -89,9 +89,11 @@ def test_check_lowpass_refuses(cutoff, rolloff, option):
     with pytest.raises(ArgumentError) as caught:
         synth.check_lowpass(cutoff, rolloff, RATE)
     message = str(caught.value)
-    assert option in message and "\n" not in message
-    with pytest.raises(ArgumentError):
+    assert caught.value.option == option.removeprefix("--")  # the package's name; a command line spells it
+    assert message.startswith(option) and "\n" not in message
+    with pytest.raises(ArgumentError) as again:
         synth.audacity_lowpass(np.zeros(10), cutoff, rolloff, RATE)
+    assert str(again.value) == message
 
 
 @pytest.mark.parametrize("cutoff, rolloff", [

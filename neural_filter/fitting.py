@@ -1,0 +1,133 @@
+"""One training run, start to end: the one place fit.py, sweeps and benchmarks train through.
+
+`fit` takes a `FitRequest` (what fit.py's command line says, as data) and does what a run does,
+in this order: check every input that can be checked without Keras (a mistake costs no start-up),
+read the pair, train (or resume), name the model, save it with its record, append the results
+row, write the plots and render the song. It returns a `FitOutcome`; printing is the caller's.
+A caller may pass Keras callbacks, which see every epoch (an Optuna trial reports through one).
+"""
+
+import dataclasses
+from pathlib import Path
+
+from neural_filter.dataset import DataSettings
+from neural_filter.settings import TrainSettings
+from neural_filter.spec import FilterSpec
+
+
+@dataclasses.dataclass(frozen=True)
+class FitRequest:
+    """Everything a run needs; `typed` names the model (the original's positional arguments as typed)."""
+
+    settings: TrainSettings = TrainSettings()
+    mode: str = "chunk"  # chunk or sliding
+    window: int = 9  # samples the network sees at once
+    align: str | None = None  # sliding: causal or centre; None: causal, or the resumed model's
+    levels: str | None = None  # unit or signed; None: unit for chunk, signed for sliding, or the resumed model's
+    data: DataSettings = DataSettings()
+    train_x: str = "train_x.raw"
+    train_y: str = "train_y.raw"
+    song: str | None = None  # rendered after training, when given
+    models: str = "models"  # folder for models, renders, plots and results.csv
+    resume: str | None = None  # a .keras model to continue training
+    plot: bool = True  # spectrum, loss and waveform PNGs, when matplotlib is installed
+    typed: tuple[str, ...] = ()  # the name's parts; default: made from the settings
+
+    def spec(self) -> FilterSpec:
+        levels = self.levels or ("unit" if self.mode == "chunk" else "signed")
+        return FilterSpec(mode=self.mode, window=self.window, align=self.align or "causal", levels=levels)
+
+    def name_parts(self) -> list[str]:
+        s = self.settings
+        return list(self.typed) or [s.activation, s.optimiser, str(s.layers), str(s.units), str(s.batch_size),
+                                    str(self.window), str(s.epochs)]
+
+
+@dataclasses.dataclass
+class FitOutcome:
+    path: Path  # the saved .keras model
+    record: dict  # what model_file.run_record stored in it and beside it
+    result: object  # train.TrainResult: the Keras model, history, metrics, scored arrays
+    plots: list  # PNGs written
+    rendered: Path | None  # the song through the model, when there was a song
+
+
+def fit(request: FitRequest, callbacks=(), notice=None) -> FitOutcome:
+    """Run `request` to the end; a user's mistake raises a NeuralFilterError before anything is written."""
+    _check_inputs(request)
+    from neural_filter import dataset, model, model_file, results, train  # imports Keras: seconds
+
+    model.check_activation(request.settings.activation)
+    model.check_optimiser(request.settings.optimiser)
+    spec, resumed = request.spec(), None
+    if request.resume:
+        resumed, spec = model_file.load_for_resume(request.resume, spec, request.settings,
+                                                   typed={"align": request.align, "levels": request.levels})
+    prepared = dataset.prepare(request.train_x, request.train_y, spec, request.data, notice=notice)
+    spec.rate = prepared.rate
+    result = train.train(prepared, spec, request.settings, model=resumed, callbacks=callbacks)
+
+    models = Path(request.models)
+    path = model_file.unused_path(models / f"{model_file.model_name(request.name_parts(), spec, result.metrics['score'])}.keras")
+    record = model_file.run_record(result, spec, request.settings, data=_data_record(request, prepared.rate))
+    target_filter = record["data"]["target_filter"]
+    if target_filter:
+        record["metrics"]["response"] = _response(result, target_filter, prepared.rate)
+    model_file.save_model(result.model, path, record)
+    results.append_result(models / "results.csv", results.results_row(path, record))
+    plots = _plots(path, result, prepared.rate) if request.plot else []
+    rendered = _render_song(path, request) if request.song else None
+    return FitOutcome(path, record, result, plots, rendered)
+
+
+def _check_inputs(request: FitRequest) -> None:
+    """Everything that can be checked without Keras, so that a mistake costs no start-up."""
+    from neural_filter import audio, files, model_file
+
+    audio.check_format(request.data.format)
+    for path in (request.train_x, request.train_y):
+        audio.check_readable(path)
+        audio.container_of(path, request.data.format)  # a format given for a WAV file of the pair is refused
+    if request.song:
+        audio.check_readable(request.song)
+    if request.resume:
+        model_file.check_resumable(request.resume)
+    files.writable_folder(request.models, "models")
+
+
+def _data_record(request: FitRequest, rate: int) -> dict:
+    from neural_filter.dataset import known_filter
+
+    return {"train_x": request.train_x, "train_y": request.train_y, "format": request.data.format or "u8",
+            "validation": request.data.validation, "rate": rate, "target_filter": known_filter(request.train_y),
+            "resumed_from": request.resume}
+
+
+def _response(result, target_filter: dict, rate: int) -> list:
+    from neural_filter import metrics
+
+    return metrics.response_table(result.scored["input"], result.scored["prediction"],
+                                  target_filter["cutoff"], target_filter["rolloff"], rate)
+
+
+def _plots(path: Path, result, rate: int) -> list:
+    from neural_filter import metrics, plots
+
+    if not plots.available():
+        return []
+    title = f"{path.stem}: ESR {metrics.decibels(result.metrics['esr']):.1f} dB"
+    return plots.write_plots(path.with_suffix(""), title, rate, result.scored["input"], result.scored["target"],
+                             result.scored["prediction"], result.history)
+
+
+def _render_song(path: Path, request: FitRequest) -> Path:
+    """The song through the saved model, beside it, as gen.py would render it (same bytes)."""
+    from neural_filter import audio, render
+
+    song_is_wav = audio.container_of(request.song) == "wav"
+    out = path.with_suffix(".wav" if song_is_wav else ".raw")
+    # the data settings' format and rate describe raw files (the pair's): a WAV song names its own
+    raw = request.data
+    render.render_file(path, request.song, out, None if song_is_wav else raw.format, None if song_is_wav else raw.rate,
+                       progress=raw.progress)
+    return out

@@ -1,0 +1,29 @@
+"""The hyperparameters of a training run, with the original's defaults: written here once.
+
+fit.py's positional arguments take their defaults from `TrainSettings()` (and the window's from
+`FilterSpec()`), and so does any other caller (a sweep, a benchmark). Importing this module costs
+nothing: no framework.
+"""
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainSettings:
+    """fit.py's hyperparameters, as the original named and defaulted them."""
+
+    layers: int = 6  # hidden Dense layers after the first one
+    units: int = 32  # units in every hidden layer
+    batch_size: int = 999  # chunk mode: chunks per batch; sliding mode: segments per batch
+    activation: str = "gelu"  # any Keras activation name, for every hidden layer
+    optimiser: str = "adam"  # a key of model.OPTIMISERS
+    epochs: int = 64
+    seed: int = 1234  # data shuffle and weight initialisation: same arguments, same model
+    learning_rate: float | None = None  # None keeps the optimiser's original rate
+    linear_path: bool = False  # sliding mode: an FIR beside the stack
+    segment: int = 1024  # sliding mode: output samples per training segment
+    fir_start: bool = True  # sliding mode: start the linear path at the least-squares FIR
+    patience: int = 0  # stop after this many epochs without a better validation loss; 0 = never
+
+
+DEFAULTS = TrainSettings()

@@ -1,0 +1,65 @@
+"""fitting.fit: one training run as a function, the way fit.py, sweeps and benchmarks call it."""
+
+import csv
+import json
+
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from neural_filter import fitting, model_file
+from neural_filter.dataset import DataSettings
+from neural_filter.errors import DataError
+from neural_filter.settings import TrainSettings
+
+
+class EpochLog(keras.callbacks.Callback):
+    """What a sweep's callback sees: every epoch's validation loss, as it happens."""
+
+    def __init__(self):
+        super().__init__()
+        self.val_losses = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.val_losses.append(logs["val_loss"])
+
+
+def request(**changes):
+    settings = TrainSettings(layers=1, units=4, batch_size=8, activation="tanh", epochs=3, linear_path=True)
+    return fitting.FitRequest(**{"settings": settings, "mode": "sliding", "window": 8, "plot": False,
+                                 "song": "song.raw", **changes})
+
+
+def test_fit_returns_what_it_saved_and_a_callback_sees_every_epoch(workdir):
+    log = EpochLog()
+    outcome = fitting.fit(request(), callbacks=[log])
+    assert len(log.val_losses) == 3 == outcome.record["epochs_run"]
+    assert log.val_losses == pytest.approx(outcome.result.history["val_loss"])  # the same epochs, in order
+    assert outcome.path.name == f"tanh_adam_1_4_8_8_3_sliding_a{outcome.record['metrics']['score']:.2f}.keras"
+    assert json.loads(outcome.path.with_suffix(".json").read_text()) == model_file.read_record(outcome.path)
+    assert model_file.read_record(outcome.path) == json.loads(json.dumps(outcome.record))
+    with open(workdir / "models" / "results.csv") as file:
+        (row,) = csv.DictReader(file)
+    assert row["model"] == outcome.path.stem and float(row["esr"]) == pytest.approx(outcome.record["metrics"]["esr"])
+    assert outcome.rendered == outcome.path.with_suffix(".raw")
+    assert len(outcome.rendered.read_bytes()) == len((workdir / "song.raw").read_bytes())
+    assert outcome.plots == []
+
+
+def test_typed_arguments_name_the_model(workdir):
+    outcome = fitting.fit(request(typed=("tanh", "adam", "01", "4", "8", "8", "3"), song=None))
+    assert outcome.path.name.startswith("tanh_adam_01_4_8_8_3_sliding_a") and outcome.rendered is None
+
+
+@pytest.mark.parametrize("changes, path", [
+    ({"train_x": "missing.raw"}, "missing.raw"),
+    ({"song": "nosong.raw"}, "nosong.raw"),
+    ({"data": DataSettings(format="s16le"), "train_x": "odd.raw"}, "odd.raw"),  # 3 bytes: no whole s16 sample
+])
+def test_a_bad_request_is_refused_before_anything_is_written(workdir, changes, path):
+    (workdir / "odd.raw").write_bytes(b"abc")
+    before = sorted(entry.name for entry in workdir.iterdir())
+    with pytest.raises(DataError) as caught:
+        fitting.fit(request(**changes))
+    assert caught.value.path == path
+    assert sorted(entry.name for entry in workdir.iterdir()) == before
