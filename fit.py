@@ -109,6 +109,12 @@ def _print_report(request, outcome, scored_on: str) -> None:
           f"doing nothing scores {m['dry_esr']:.4f} ({m['dry_esr_db']:.1f} dB), {m['improvement_db']:.1f} dB better")
     print(f"  best epoch {result.best_epoch} of {len(result.history.get('loss', []))}, "
           f"{result.seconds:.1f} s of training")
+    start = outcome.record["start"]
+    if start:
+        settings = request.settings
+        what = ("the least-squares FIR it started from" if request.resume is None and settings.linear_path
+                and settings.fir_start and request.mode == "sliding" else "its starting weights")
+        print(f"  {what} scored {start['esr_db']:.1f} dB: training added {start['esr_db'] - m['esr_db']:.1f} dB")
     for row in m.get("response", []):
         print(f"  response at {row['hz']:7.0f} Hz: learned {row['learned_db']:6.1f} dB, "
               f"target {row['target_db']:6.1f} dB")

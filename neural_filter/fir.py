@@ -36,3 +36,35 @@ def least_squares_fir(x: np.ndarray, y: np.ndarray, window: int, before: int) ->
 def fir_network(taps: np.ndarray, bias: float) -> DenseStack:
     """The FIR as a network render.render can run in sliding mode (no hidden layers)."""
     return DenseStack([], Dense(taps.reshape(-1, 1).astype(np.float32), np.array([bias], np.float32)))
+
+
+TAIL_SHARE = 1e-4  # energy share of the oldest eighth of the taps above which the window cuts the response off
+
+
+def tail_share(taps: np.ndarray) -> float:
+    """The share of the FIR's energy in its oldest eighth of taps (at least two): ~0 when the response fits."""
+    taps = np.asarray(taps, np.float64)
+    oldest = taps[: max(2, len(taps) // 8)]  # tap 0 weighs the oldest input sample of the window
+    energy = float(np.dot(taps, taps))
+    return float(np.dot(oldest, oldest)) / energy if energy > 0 else 0.0
+
+
+def window_that_fits(x: np.ndarray, y: np.ndarray, window: int, before) -> int | None:
+    """None when the least-squares FIR of `window` taps dies out inside the window; else a window that holds it.
+
+    On white-noise training data the least-squares FIR is the filter's impulse response cut to the
+    window, so taps that still carry energy at the oldest end mean the response goes on beyond it.
+    The window is doubled until its FIR dies out (up to a sixteenth of the data, 8192 at most);
+    `before(window)` gives each window's taps before the output (FilterSpec.padding[0]).
+    """
+    taps, _ = least_squares_fir(x, y, window, before(window))
+    if tail_share(taps) <= TAIL_SHARE:
+        return None
+    longest = min(8192, len(x) // 16)
+    candidate = window * 2
+    while candidate <= longest:
+        taps, _ = least_squares_fir(x, y, candidate, before(candidate))
+        if tail_share(taps) <= TAIL_SHARE:
+            break
+        candidate *= 2
+    return min(candidate, max(longest, window * 2))

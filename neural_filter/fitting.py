@@ -52,8 +52,12 @@ class FitOutcome:
     rendered: Path | None  # the song through the model, when there was a song
 
 
-def fit(request: FitRequest, callbacks=(), notice=None) -> FitOutcome:
-    """Run `request` to the end; a user's mistake raises a NeuralFilterError before anything is written."""
+def fit(request: FitRequest, callbacks=(), notice=None, inform=print) -> FitOutcome:
+    """Run `request` to the end; a user's mistake raises a NeuralFilterError before anything is written.
+
+    `notice` takes the one-line notices for stderr (a cache rebuilt), `inform` the lines for
+    stdout that a user should read before training ends (a window too short for the filter).
+    """
     _check_inputs(request)
     from neural_filter import dataset, model, model_file, results, train  # imports Keras: seconds
 
@@ -65,6 +69,8 @@ def fit(request: FitRequest, callbacks=(), notice=None) -> FitOutcome:
                                                    typed={"align": request.align, "levels": request.levels})
     prepared = dataset.prepare(request.train_x, request.train_y, spec, request.data, notice=notice)
     spec.rate = prepared.rate
+    if spec.mode == "sliding":
+        _advise_on_window(prepared, spec, inform)
     result = train.train(prepared, spec, request.settings, model=resumed, callbacks=callbacks)
 
     models = Path(request.models)
@@ -93,6 +99,19 @@ def _check_inputs(request: FitRequest) -> None:
     if request.resume:
         model_file.check_resumable(request.resume)
     files.writable_folder(request.models, "models")
+
+
+def _advise_on_window(prepared, spec: FilterSpec, inform) -> None:
+    """Say, before training, when the filter's response does not fit in the window (not an error)."""
+    from neural_filter import fir
+
+    def before(window):
+        return FilterSpec(mode="sliding", window=window, align=spec.align).padding[0]
+
+    fits = fir.window_that_fits(prepared.train_x, prepared.train_y, spec.window, before)
+    if fits:
+        inform(f"window {spec.window} is too short for this filter: its least-squares FIR still carries energy "
+               f"in its oldest taps; a window of {fits} samples would hold the response")
 
 
 def _data_record(request: FitRequest, rate: int) -> dict:

@@ -36,9 +36,18 @@ def verdict(ratio: float) -> str:
     return "poor"
 
 
+SCORE_RANGE = (0.0, 99.9)  # the name's figure: dB below the target's energy, three digits
+
+
 def score(ratio: float) -> float:
-    """The model name's `_a` figure: 1 - ESR clipped to 0..1, higher is better (the original's shape)."""
-    return float(np.clip(1.0 - ratio, 0.0, 1.0)) if np.isfinite(ratio) else 0.0
+    """The model name's `_a` figure: -ESR in dB, clipped to 0..99.9; higher is better.
+
+    The original's `_a` was a Keras accuracy (meaningless here); 1 - ESR, as before, gave every
+    good sliding model `_a1.00`. Decibels rank them: 0.5 dB apart means different names.
+    """
+    if not ratio > 0:  # 0 (perfect) or NaN
+        return SCORE_RANGE[1] if ratio == 0 else SCORE_RANGE[0]
+    return float(np.clip(-decibels(ratio), *SCORE_RANGE)) + 0.0  # + 0.0: never "-0.0" in a name
 
 
 def summary(prediction, target, dry) -> dict:

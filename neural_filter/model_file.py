@@ -22,11 +22,15 @@ SPEC_ENTRY = "neural_filter.json"  # the record, stored inside the .keras zip
 
 
 def model_name(typed: list[str], spec: FilterSpec, score: float) -> str:
-    """The original's name from the positional arguments as typed, then `_a<score>`; sliding models say so."""
+    """The original's name from the positional arguments as typed, then `_a<score>`; sliding models say so.
+
+    The score (metrics.score: -ESR in dB) is written with one decimal and zero-padded to four
+    characters, `_a07.9` to `_a99.9`, so that names sort by quality in a listing.
+    """
     name = "_".join(typed)
     if spec.mode == "sliding":
         name += "_sliding" + ("_centre" if spec.align == "centre" else "")
-    return f"{name}_a{score:.2f}"
+    return f"{name}_a{score:04.1f}"
 
 
 def unused_path(path: Path) -> Path:
@@ -40,8 +44,9 @@ def unused_path(path: Path) -> Path:
 
 def run_record(result, spec: FilterSpec, settings: TrainSettings, data: dict) -> dict:
     """Everything worth knowing about a run (a train.TrainResult): stored in the .keras file and as .json."""
+    start = result.start_metrics or {}
     return {"spec": dataclasses.asdict(spec), "settings": dataclasses.asdict(settings), "data": data,
-            "metrics": result.metrics, "history": result.history, "best_epoch": result.best_epoch,
+            "metrics": result.metrics, "start": {key: start[key] for key in ("esr", "esr_db") if key in start}, "history": result.history, "best_epoch": result.best_epoch,
             "epochs_run": len(result.history.get("loss", [])), "interrupted": result.interrupted,
             "training_seconds": result.seconds, "versions": versions()}
 

@@ -33,6 +33,7 @@ class TrainResult:
     interrupted: bool  # Ctrl-C stopped training; the model is the best one so far
     metrics: dict  # metrics.summary on validation data (training data when there is none)
     scored: dict  # full-scale 1-D "input", "target", "prediction" the metrics were computed on
+    start_metrics: dict | None = None  # metrics.summary of the starting weights on the same data
 
 
 def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings, model=None,
@@ -58,6 +59,7 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
         # sliding mode: the validation tail follows the training signal, whose last samples are its past
         validation = _model_arrays(prepared.validation_x, prepared.validation_y, spec, segment=None,
                                    past=prepared.train_x)
+    start = _scored(model, validation or (train_x, train_y), spec)
     keep_best, stop_on_ctrl_c = KeepBest(validation), StopOnCtrlC()
     ours = [keras.callbacks.TerminateOnNaN(), keep_best, stop_on_ctrl_c]
     if settings.patience:
@@ -74,7 +76,8 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
     history = keep_best.history
     best_epoch = keep_best.best_epoch if validation else len(history.get("loss", []))
     return TrainResult(model, history, best_epoch, seconds, stop_on_ctrl_c.interrupted,
-                       metrics.summary(scored["prediction"], scored["target"], scored["input"]), scored)
+                       metrics.summary(scored["prediction"], scored["target"], scored["input"]), scored,
+                       metrics.summary(start["prediction"], start["target"], start["input"]))
 
 
 def _new_model(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings):

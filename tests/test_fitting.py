@@ -35,7 +35,7 @@ def test_fit_returns_what_it_saved_and_a_callback_sees_every_epoch(workdir):
     outcome = fitting.fit(request(), callbacks=[log])
     assert len(log.val_losses) == 3 == outcome.record["epochs_run"]
     assert log.val_losses == pytest.approx(outcome.result.history["val_loss"])  # the same epochs, in order
-    assert outcome.path.name == f"tanh_adam_1_4_8_8_3_sliding_a{outcome.record['metrics']['score']:.2f}.keras"
+    assert outcome.path.name == f"tanh_adam_1_4_8_8_3_sliding_a{outcome.record['metrics']['score']:04.1f}.keras"
     assert json.loads(outcome.path.with_suffix(".json").read_text()) == model_file.read_record(outcome.path)
     assert model_file.read_record(outcome.path) == json.loads(json.dumps(outcome.record))
     with open(workdir / "models" / "results.csv") as file:
@@ -63,3 +63,20 @@ def test_a_bad_request_is_refused_before_anything_is_written(workdir, changes, p
         fitting.fit(request(**changes))
     assert caught.value.path == path
     assert sorted(entry.name for entry in workdir.iterdir()) == before
+
+
+@pytest.mark.parametrize("cutoff, said", [
+    (100.0, ["window 8 is too short for this filter: its least-squares FIR still carries energy in its oldest "
+             "taps; a window of 512 samples would hold the response"]),
+    (8000.0, []),  # the fixture's gentle filter fits in 8 samples: nothing to say
+])
+def test_a_window_too_short_for_the_filter_is_said_before_training(workdir, cutoff, said):
+    from neural_filter import audio, synth
+
+    dry = audio.read_audio("train_x.raw").samples
+    audio.write_audio("train_y.raw", synth.audacity_lowpass(dry, cutoff, 6, 44100), "u8", 44100)
+    lines = []
+    outcome = fitting.fit(request(song=None), inform=lines.append)
+    assert lines == said
+    # the record keeps the start's score beside the model's, and training never hands back worse than its start
+    assert outcome.record["metrics"]["esr"] <= outcome.record["start"]["esr"] * (1 + 1e-6)

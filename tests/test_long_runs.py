@@ -200,7 +200,7 @@ def test_ctrl_c_saves_the_best_model_so_far(tmp_path):
     assert out.rstrip().endswith("training was interrupted: the model above is the best one reached before Ctrl-C")
 
     (model,) = (tmp_path / "models").glob("*.keras")
-    assert re.fullmatch(r"tanh_adam_1_8_64_9_200_a\d\.\d\d", model.stem)  # the normal name
+    assert re.fullmatch(r"tanh_adam_1_8_64_9_200_a\d\d\.\d", model.stem)  # the normal name
     stack, spec, _ = network.load_network(model)
     assert spec.window == 9 and [layer.kernel.shape for layer in stack.layers] == [(9, 8), (8, 8), (8, 9)]
     record = record_of(model)

@@ -57,17 +57,6 @@ def test_verdict(ratio, expected):
     assert metrics.verdict(ratio) == expected
 
 
-@pytest.mark.parametrize("ratio, expected", [
-    (0.0, 1.0),
-    (0.01, 0.99),
-    (1.0, 0.0),
-    (1.5, 0.0),            # worse than silence is clipped, not negative
-    (float("inf"), 0.0),
-])
-def test_score(ratio, expected):
-    assert metrics.score(ratio) == pytest.approx(expected, abs=1e-15)
-
-
 def test_summary_against_a_silent_dry_baseline():
     result = metrics.summary(0.9 * TARGET, TARGET, np.zeros(3))
     assert result["mse"] == pytest.approx(2.0)  # error energy 6 over 3 samples
@@ -77,7 +66,7 @@ def test_summary_against_a_silent_dry_baseline():
     assert result["dry_esr"] == pytest.approx(1.0)
     assert result["dry_esr_db"] == pytest.approx(0.0)
     assert result["improvement_db"] == pytest.approx(20.0)
-    assert result["score"] == pytest.approx(0.99)
+    assert result["score"] == pytest.approx(20.0)
 
 
 def test_summary_of_a_model_worse_than_doing_nothing():
@@ -156,3 +145,20 @@ def test_response_table_leaves_out_frequencies_at_or_above_half_the_rate():
 def test_magnitude_response_refuses(output, frequencies, message):
     with pytest.raises(ValueError, match=message):
         metrics.magnitude_response(np.zeros(100), output, RATE, frequencies)
+
+
+@pytest.mark.parametrize("ratio, figure, name_part", [
+    (1e-4, 40.0, "40.0"),  # -40 dB
+    (10 ** -3.65, 36.5, "36.5"),
+    (10 ** -3.60, 36.0, "36.0"),  # half a dB worse: another name
+    (0.16, 7.96, "08.0"),  # zero-padded, so that names sort by quality
+    (1.0, 0.0, "00.0"),  # as bad as silence
+    (5.0, 0.0, "00.0"),  # worse than silence: clipped
+    (0.0, 99.9, "99.9"),  # perfect: the top of the range
+    (1e-12, 99.9, "99.9"),
+    (float("nan"), 0.0, "00.0"),
+    (float("inf"), 0.0, "00.0"),
+])
+def test_score_is_decibels_below_the_target(ratio, figure, name_part):
+    assert metrics.score(ratio) == pytest.approx(figure, abs=0.01)
+    assert f"{metrics.score(ratio):04.1f}" == name_part

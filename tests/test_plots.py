@@ -31,8 +31,8 @@ def run():
     {},                                                               # nothing recorded at all
 ])
 def test_writes_three_pngs(tmp_path, run, history):
-    paths = plots.write_plots(tmp_path / "model_a0.99", "model_a0.99, ESR -20.0 dB", RATE, *run, history)
-    assert paths == [tmp_path / f"model_a0.99_{kind}.png" for kind in KINDS]
+    paths = plots.write_plots(tmp_path / "model_a20.0", "model_a20.0, ESR -20.0 dB", RATE, *run, history)
+    assert paths == [tmp_path / f"model_a20.0_{kind}.png" for kind in KINDS]
     for path in paths:
         content = path.read_bytes()
         assert content.startswith(PNG_SIGNATURE), path
