@@ -35,6 +35,9 @@ def parse_arguments(argv=None):
     parser.add_argument("--rolloff", type=int, default=6, help="dB per octave: 6, 12, 24, 36 or 48 (default 6)")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the noise pair (default 30)")
     parser.add_argument("--rate", type=cli.positive_int, default=audio.DEFAULT_RATE, help="sample rate (default 44100)")
+    parser.add_argument("--format", choices=audio.RAW_FORMATS, default="u8",
+                        help="sample encoding of the three raw files: u8 (default, the original's), s8, s16le, f32le; "
+                             "give fit.py and gen.py the same --format")
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise and the synthetic song (default 0)")
     parser.add_argument("--song", default=None, help="a WAV file to write as song.raw (default: a synthetic piece)")
     parser.add_argument("--song-seconds", type=float, default=20.0, help="length of the synthetic song (default 20)")
@@ -67,9 +70,10 @@ def main(argv=None) -> None:
         song_samples = synth.synthetic_song(args.song_seconds, args.rate, rng)
 
     for name, samples in zip(OUTPUTS, (noise, filtered, song_samples)):
-        audio.write_audio(name, np.asarray(samples, dtype=np.float32), "u8", args.rate, container="raw")
+        audio.write_audio(name, np.asarray(samples, dtype=np.float32), args.format, args.rate, container="raw")
     # fit.py compares the learned response with this filter's when the note still fits train_y.raw
-    note = {"cutoff": args.cutoff, "rolloff": args.rolloff, "rate": args.rate, "bytes": len(filtered)}
+    note = {"cutoff": args.cutoff, "rolloff": args.rolloff, "rate": args.rate, "format": args.format,
+            "bytes": Path("train_y.raw").stat().st_size}
     with atomic_output(dataset.filter_note_path("train_y.raw")) as temporary:
         temporary.write_text(json.dumps(note) + "\n")
     print(f"wrote train_x.raw and train_y.raw ({args.seconds:g} s, {args.cutoff:g} Hz at {args.rolloff} dB/octave) "

@@ -1,19 +1,21 @@
 """Quality benchmark: how close each mode gets to the real filter, on music it never heard.
 
-For each target filter, make_data.py's recipe builds the training pair (30 s of u8 noise and the
-same noise through Audacity's low-pass) and a held-out synthetic song (another seed). Each row
-trains with fit.py as a user would (a subprocess, whole command line), renders the song to u8,
-and scores it against the exact filter applied to the song in float64:
+For each case (a low-pass, optionally followed by saturation, in a sample format), make_data.py's
+recipe builds the training pair (30 s of noise and the same noise through Audacity's low-pass and
+the saturation) and a held-out synthetic song (another seed). Each row trains with fit.py as a
+user would (a subprocess, whole command line), renders the song in the pair's format, and scores
+it against the exact target applied to the song in float64:
 
 - dry: the song itself (doing nothing);
-- u8 floor: the exact target rounded to u8 (no u8 output can beat it);
+- floor: the exact target rounded to the format (no output in that format can beat it);
 - lstsq FIR: the linear least-squares FIR of the same window, learned from the noise pair;
-- chunk: the original's design (README example arguments);
-- sliding: the sliding-window network (documented arguments).
+- chunk: the original's design (README example arguments; the two original filters only);
+- sliding: the sliding-window network (the README's command).
 
-    python3 bench/quality.py            # both filters, about 5 minutes on 2 cores
-    python3 bench/quality.py --quick    # fewer epochs, for a smoke run
-    python3 bench/quality.py --alternatives   # + sliding mode without each design choice (20 minutes)
+    python3 bench/quality.py            # every case, about 25 minutes on 2 cores
+    python3 bench/quality.py --only u8  # the u8 cases (--only s16le, --only drive, ...: a word of the case name)
+    python3 bench/quality.py --quick    # 2 epochs per run, for a smoke run
+    python3 bench/quality.py --alternatives   # + sliding mode without each design choice
 """
 
 import argparse
@@ -32,7 +34,17 @@ sys.path.insert(0, str(ROOT))
 from neural_filter import audio, fir, metrics, render, synth  # noqa: E402
 from neural_filter.spec import FilterSpec  # noqa: E402
 
-FILTERS = ((600, 6), (2000, 24))  # (cutoff Hz, roll-off dB/octave), the seed's two filters
+CASES = {  # name -> make_data.py options; the format is also fit.py's --format
+    "600 Hz 6 dB/oct, u8": ["--cutoff", "600", "--rolloff", "6"],  # the seed's two filters
+    "2000 Hz 24 dB/oct, u8": ["--cutoff", "2000", "--rolloff", "24"],
+    "2000 Hz 24 dB/oct + soft drive 10 dB, u8": ["--cutoff", "2000", "--rolloff", "24", "--drive", "10"],
+    "2000 Hz 24 dB/oct + asymmetric drive 10 dB, u8": ["--cutoff", "2000", "--rolloff", "24", "--drive", "10",
+                                                       "--shape", "asymmetric"],
+    "600 Hz 6 dB/oct, s16le": ["--cutoff", "600", "--rolloff", "6", "--format", "s16le"],
+    "2000 Hz 24 dB/oct, s16le": ["--cutoff", "2000", "--rolloff", "24", "--format", "s16le"],
+    "2000 Hz 24 dB/oct + soft drive 10 dB, s16le": ["--cutoff", "2000", "--rolloff", "24", "--drive", "10",
+                                                    "--format", "s16le"],
+}
 RUNS = {  # row name -> fit.py arguments
     "chunk": ["6", "32", "999", "tanh", "adam", "1", "9", "32"],
     "sliding": ["6", "32", "32", "tanh", "adam", "1", "64", "40", "--mode", "sliding"],
@@ -45,44 +57,60 @@ ALTERNATIVES = {  # the design choices sliding mode made, each undone (--alterna
 RATE = 44100
 
 
-def score(rendered_u8: np.ndarray, target: np.ndarray) -> float:
-    return metrics.decibels(metrics.esr(audio.decode(rendered_u8, "u8"), target))
+def option(arguments: list[str], name: str, default: str) -> str:
+    return arguments[arguments.index(name) + 1] if name in arguments else default
 
 
-def bench_filter(cutoff: int, rolloff: int, quick: bool, alternatives: bool) -> list[tuple[str, float, float]]:
+def exact_target(case: list[str], song: np.ndarray) -> np.ndarray:
+    """The song through the case's filter and saturation, in float64: what a perfect model outputs."""
+    filtered = synth.audacity_lowpass(song, float(option(case, "--cutoff", "600")), int(option(case, "--rolloff", "6")),
+                                      RATE)
+    return synth.saturate(filtered, float(option(case, "--drive", "0")), option(case, "--shape", "soft"))
+
+
+def decibels(output: np.ndarray, target: np.ndarray) -> float:
+    return metrics.decibels(metrics.esr(output, target))
+
+
+def bench_case(name: str, case: list[str], quick: bool, alternatives: bool) -> list[tuple[str, float, float]]:
+    format = option(case, "--format", "u8")
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        subprocess.run([sys.executable, str(ROOT / "make_data.py"), "--cutoff", str(cutoff), "--rolloff", str(rolloff)],
-                       cwd=folder, check=True, capture_output=True)
-        song = synth.synthetic_song(30, RATE, np.random.default_rng(99))
-        song_u8 = audio.encode(song.astype(np.float32), "u8")
-        song_u8.tofile(folder / "song.raw")
-        heard = audio.decode(song_u8, "u8").astype(np.float64)  # what the model is given
-        target = synth.audacity_lowpass(heard, cutoff, rolloff, RATE)
-        rows.append(("dry", metrics.decibels(metrics.esr(heard, target)), 0.0))
-        rows.append(("u8 floor", score(audio.encode(target.astype(np.float32), "u8"), target), 0.0))
+        subprocess.run([sys.executable, str(ROOT / "make_data.py"), *case], cwd=folder, check=True, capture_output=True)
+        song = audio.encode(synth.synthetic_song(30, RATE, np.random.default_rng(99)).astype(np.float32), format)
+        song.tofile(folder / "song.raw")
+        heard = audio.decode(song, format).astype(np.float64)  # what the model is given
+        target = exact_target(case, heard)
+        rows.append(("dry", decibels(heard, target), 0.0))
+        rows.append((f"{format} floor", decibels(audio.decode(audio.encode(target.astype(np.float32), format), format),
+                                                 target), 0.0))
 
-        x = audio.decode(np.fromfile(folder / "train_x.raw", np.uint8), "u8")
-        y = audio.decode(np.fromfile(folder / "train_y.raw", np.uint8), "u8")
+        x = audio.decode(np.fromfile(folder / "train_x.raw", audio.SAMPLE_FORMATS[format][0]), format)
+        y = audio.decode(np.fromfile(folder / "train_y.raw", audio.SAMPLE_FORMATS[format][0]), format)
         started = time.perf_counter()
         taps, bias = fir.least_squares_fir(x, y, 64, 63)
         seconds = time.perf_counter() - started
         output = render.render(fir.fir_network(taps, bias), FilterSpec(mode="sliding", window=64, levels="signed"),
                                heard.astype(np.float32))
-        rows.append(("lstsq FIR 64 (float out)", metrics.decibels(metrics.esr(output, target)), seconds))
-        rows.append(("lstsq FIR 64 (u8 out)", score(audio.encode(output, "u8"), target), seconds))
+        rows.append(("lstsq FIR 64 (float out)", decibels(output, target), seconds))
+        rows.append((f"lstsq FIR 64 ({format} out)", decibels(audio.decode(audio.encode(output, format), format), target),
+                     seconds))
 
-        for name, arguments in {**RUNS, **(ALTERNATIVES if alternatives else {})}.items():
-            arguments = list(arguments) + ["--no-plot"]
+        runs = dict(RUNS) if format == "u8" and "drive" not in name else {"sliding": RUNS["sliding"]}
+        for row, arguments in {**runs, **(ALTERNATIVES if alternatives else {})}.items():
+            arguments = list(arguments) + ["--no-plot", "--format", format]
             if quick:
                 arguments[7] = "2"
             subprocess.run([sys.executable, str(ROOT / "fit.py"), *arguments], cwd=folder, check=True,
                            capture_output=True)
             record_path = max((folder / "models").glob("*.json"), key=lambda p: p.stat().st_mtime)
             record = json.loads(record_path.read_text())
-            rendered = np.fromfile(record_path.with_suffix(".raw"), np.uint8)
-            rows.append((f"{name}: fit.py {' '.join(arguments)}", score(rendered, target), record["training_seconds"]))
+            rendered = audio.decode(np.fromfile(record_path.with_suffix(".raw"), audio.SAMPLE_FORMATS[format][0]), format)
+            command = " ".join(arguments).replace(" --no-plot", "").replace(" --format u8", "")
+            rows.append((f"{row}: fit.py {command} (best epoch {record['best_epoch']}, start "
+                         f"{record['start'].get('esr_db', float('nan')):.1f} dB on validation)",
+                         decibels(rendered, target), record["training_seconds"]))
             for cache in folder.glob("*.npy"):
                 cache.unlink()
     return rows
@@ -91,14 +119,16 @@ def bench_filter(cutoff: int, rolloff: int, quick: bool, alternatives: bool) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 epochs per run")
+    parser.add_argument("--only", default="", help="only the cases whose name holds this text")
     parser.add_argument("--alternatives", action="store_true",
                         help="also train sliding mode with each of its design choices undone")
     args = parser.parse_args()
-    print("| filter | row | ESR on held-out song | training s |")
+    print("| case | row | ESR on held-out song | training s |")
     print("|---|---|---|---|")
-    for cutoff, rolloff in FILTERS:
-        for name, decibels, seconds in bench_filter(cutoff, rolloff, args.quick, args.alternatives):
-            print(f"| {cutoff} Hz {rolloff} dB/oct | {name} | {decibels:.1f} dB | {seconds:.1f} |", flush=True)
+    for name, case in CASES.items():
+        if args.only in name:
+            for row, value, seconds in bench_case(name, case, args.quick, args.alternatives):
+                print(f"| {name} | {row} | {value:.1f} dB | {seconds:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -103,11 +103,11 @@ def filter_note_path(y_path) -> Path:
 
 
 def known_filter(y_path) -> dict | None:
-    """The make_data.py filter that made `y_path` ({cutoff, rolloff, rate}), if its note still fits the file."""
+    """The make_data.py filter that made `y_path` ({cutoff, rolloff, rate, format}), if its note still fits the file."""
     try:
         note = json.loads(filter_note_path(y_path).read_text())
         if note["bytes"] == Path(y_path).stat().st_size:
-            return {key: note[key] for key in ("cutoff", "rolloff", "rate")}
+            return {"format": "u8", **{key: note[key] for key in ("cutoff", "rolloff", "rate", "format") if key in note}}
     except (OSError, ValueError, KeyError, TypeError):
         pass  # no note, or not ours: the target is simply unknown
     return None

@@ -94,6 +94,7 @@ def _check_inputs(request: FitRequest) -> None:
     for path in (request.train_x, request.train_y):
         audio.check_readable(path)
         audio.container_of(path, request.data.format)  # a format given for a WAV file of the pair is refused
+    _check_noted_format(request)
     if request.song:
         audio.check_readable(request.song)
     if request.resume:
@@ -112,6 +113,19 @@ def _advise_on_window(prepared, spec: FilterSpec, inform) -> None:
     if fits:
         inform(f"window {spec.window} is too short for this filter: its least-squares FIR still carries energy "
                f"in its oldest taps; a window of {fits} samples would hold the response")
+
+
+def _check_noted_format(request: FitRequest) -> None:
+    """Never read a raw pair in another format than make_data.py wrote it (its note says which)."""
+    from neural_filter import audio, dataset
+    from neural_filter.errors import ArgumentError
+
+    note = dataset.known_filter(request.train_y)
+    given = request.data.format or "u8"
+    if note and audio.container_of(request.train_y) == "raw" and note["format"] != given:
+        raise ArgumentError("format", given, f"{request.train_y} is {note['format']} (make_data.py's note "
+                            f"{dataset.filter_note_path(request.train_y)} says so)",
+                            f"give {{format}} {note['format']}")
 
 
 def _data_record(request: FitRequest, rate: int) -> dict:

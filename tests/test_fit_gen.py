@@ -133,6 +133,9 @@ def shorten(name):
     (None, ["2", "8", "64", "tanh", "adamw"], "fit.py: optimiser 'adamw': unknown; use one of adam, sgd,"),
     (remove("song.raw"), ["--song", "song.raw"], "fit.py: song.raw: no such file"),  # asked for, not there
     (None, ["--format", "s24le"], "fit.py: --format s24le: unknown raw format"),
+    (lambda directory: (directory / "train_y.json").write_text(  # make_data.py's note: an s16le pair
+        '{"cutoff": 8000, "rolloff": 6, "rate": 44100, "format": "s16le", "bytes": 44100}'), [],
+     "fit.py: --format u8: train_y.raw is s16le (make_data.py's note train_y.json says so); give --format s16le"),
     (lambda directory: (directory / "train_x.npy").write_bytes(b"stale"),  # a stale cache adds no second line
      ["2", "8", "64", "tanh", "adam", "0", "50000", "1"], "fit.py: samples: window 50000 needs at least"),
 ])

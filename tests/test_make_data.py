@@ -41,13 +41,13 @@ def contents(directory):
     return {path.name: path.read_bytes() for path in sorted(directory.iterdir())}
 
 
-def recipe(seed, seconds=0.5, song_seconds=0.5, cutoff=600.0, rolloff=6, rate=RATE):
+def recipe(seed, seconds=0.5, song_seconds=0.5, cutoff=600.0, rolloff=6, rate=RATE, format="u8"):
     """The three files' bytes computed here from synth directly, as make_data.py is meant to compute them."""
     rng = np.random.default_rng(seed)
     noise = synth.white_noise(seconds, rate, rng)
     filtered = synth.audacity_lowpass(noise, cutoff, rolloff, rate)
     song = synth.synthetic_song(song_seconds, rate, rng)  # the same generator, after the noise
-    return {name: audio.encode(samples, "u8").tobytes()
+    return {name: audio.encode(samples, format).tobytes()
             for name, samples in (("train_x.raw", noise), ("train_y.raw", filtered), ("song.raw", song))}
 
 
@@ -59,7 +59,7 @@ def test_writes_the_pair_the_song_and_the_note(cwd, capsys):
     for name in ("train_x.raw", "train_y.raw", "song.raw"):
         assert (cwd / name).stat().st_size == SAMPLES == 22050, name  # u8: one byte a sample
     assert json.loads((cwd / "train_y.json").read_text()) == {"cutoff": 600.0, "rolloff": 6, "rate": 44100,
-                                                              "bytes": 22050}
+                                                              "format": "u8", "bytes": 22050}
 
 
 @pytest.mark.parametrize("argv, cutoff, rolloff, rate", [
@@ -77,7 +77,7 @@ def test_bytes_are_audacitys_recipe_computed_exactly(cwd, capsys, argv, cutoff, 
         assert len(written[name]) == round(0.5 * rate), name
         assert written[name] == expected[name], name
     assert json.loads(written["train_y.json"]) == {"cutoff": cutoff, "rolloff": rolloff, "rate": rate,
-                                                   "bytes": round(0.5 * rate)}
+                                                   "format": "u8", "bytes": round(0.5 * rate)}
     # the target really is filtered: a low-pass takes most of white noise's energy away
     x, y = (audio.decode(np.frombuffer(written[name], np.uint8), "u8") for name in ("train_x.raw", "train_y.raw"))
     assert np.dot(y, y) < 0.5 * np.dot(x, x)
@@ -180,3 +180,15 @@ def test_song_at_another_rate_gets_a_one_line_note(cwd, capsys):
     assert status == 0
     assert one_line(err) == "make_data.py: note: mine.wav is at 22050 Hz, the training pair at 44100 Hz"
     assert (cwd / "song.raw").stat().st_size == 3001
+
+
+@pytest.mark.parametrize("format, width", [("s16le", 2), ("f32le", 4), ("s8", 1)])
+def test_another_format_writes_every_file_in_it(cwd, capsys, format, width):
+    status, _, err = run([*SMALL, "--seed", "5", "--format", format], capsys)
+    assert (status, err) == (0, "")
+    written = contents(cwd)
+    for name, expected in recipe(5, format=format).items():
+        assert written[name] == expected, name
+        assert len(written[name]) == SAMPLES * width
+    assert json.loads(written["train_y.json"])["format"] == format
+    assert json.loads(written["train_y.json"])["bytes"] == SAMPLES * width
