@@ -27,7 +27,7 @@ POSITIONALS = (  # name, default, help: the original's order and defaults
     ("optimiser", DEFAULTS.optimiser,
      "adam, sgd, momentum, nesterov, nadam, adagrad, rmsprop, adadelta, adamax or ftrl"),
     ("cpu_only", 0, "1 hides every GPU from the backend"),
-    ("samples", FilterSpec().window, "window: samples in (and, in chunk mode, out of) the network"),
+    ("samples", FilterSpec.window, "window: samples in (and, in chunk mode, out of) the network"),
     ("epoches", DEFAULTS.epochs, "training epochs"),
 )
 NUMERIC = {"layers": cli.whole_number, "units": cli.whole_number, "batches": cli.whole_number,
@@ -43,7 +43,7 @@ def parse_arguments(argv=None):
     for name, default, help in POSITIONALS:
         parser.add_argument(name, nargs="?", default=str(default), type=NUMERIC.get(name, str),
                             help=f"{help} (default {default})")
-    parser.add_argument("--mode", choices=("chunk", "sliding"), default="chunk",
+    parser.add_argument("--mode", choices=("chunk", "sliding"), default=FilterSpec.mode,
                         help="chunk: the original's non-overlapping chunks; sliding: one output per window (default chunk)")
     parser.add_argument("--align", choices=("causal", "centre"), default=None,
                         help="sliding mode: output at the window's last sample or its centre (default causal)")

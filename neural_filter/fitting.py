@@ -20,8 +20,8 @@ class FitRequest:
     """Everything a run needs; `typed` names the model (the original's positional arguments as typed)."""
 
     settings: TrainSettings = TrainSettings()
-    mode: str = "chunk"  # chunk or sliding
-    window: int = 9  # samples the network sees at once
+    mode: str = FilterSpec.mode  # chunk or sliding
+    window: int = FilterSpec.window  # samples the network sees at once
     align: str | None = None  # sliding: causal or centre; None: causal, or the resumed model's
     levels: str | None = None  # unit or signed; None: unit for chunk, signed for sliding, or the resumed model's
     data: DataSettings = DataSettings()
