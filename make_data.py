@@ -2,12 +2,14 @@
 
 Writes, in the working directory, `train_x.raw` (white noise, uniform on +-0.8, as Audacity's
 Generate > Noise), `train_y.raw` (the same noise through Audacity's Effect > Low-Pass Filter with
-the same cutoff and roll-off) and `song.raw` (a WAV you give, mixed to mono, or a short synthetic
-piece with bass, chords and percussion), all unsigned 8-bit PCM without a header, and
-`train_y.json`, a note of the filter, so that fit.py can compare the learned response with it.
+the same cutoff and roll-off, then through a saturation if `--drive` is given) and `song.raw` (a
+WAV you give, mixed to mono, or a short synthetic piece with bass, chords and percussion), all
+unsigned 8-bit PCM without a header, and `train_y.json`, a note of the filter, so that fit.py can
+compare the learned response with it.
 
     python3 make_data.py                              # 30 s of noise, 600 Hz at 6 dB/octave
     python3 make_data.py --cutoff 2000 --rolloff 24 --force
+    python3 make_data.py --cutoff 2000 --rolloff 24 --drive 10 --shape soft --force
     python3 make_data.py --song my_song.wav --force
 
 The 8-bit export rounds to the nearest step without dither (Audacity dithers, so two of its exports
@@ -33,6 +35,11 @@ def parse_arguments(argv=None):
                         formatter_class=cli.argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--cutoff", type=float, default=600.0, help="low-pass cutoff in Hz (default 600)")
     parser.add_argument("--rolloff", type=int, default=6, help="dB per octave: 6, 12, 24, 36 or 48 (default 6)")
+    parser.add_argument("--drive", type=float, default=0.0,
+                        help="saturation after the filter, in dB of gain for quiet signals over full scale "
+                             "(default 0: none)")
+    parser.add_argument("--shape", choices=synth.SHAPES, default="soft",
+                        help="saturation curve: soft (symmetric tanh) or asymmetric (diode-like; default soft)")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the noise pair (default 30)")
     parser.add_argument("--rate", type=cli.positive_int, default=audio.DEFAULT_RATE, help="sample rate (default 44100)")
     parser.add_argument("--format", choices=audio.RAW_FORMATS, default="u8",
@@ -48,6 +55,7 @@ def parse_arguments(argv=None):
 def main(argv=None) -> None:
     args = parse_arguments(argv)
     synth.check_lowpass(args.cutoff, args.rolloff, args.rate)
+    synth.check_saturation(args.drive, args.shape)
     for option, seconds in (("seconds", args.seconds), ("song_seconds", args.song_seconds)):
         # at least one sample: less would write an empty file (and nan or inf none at all)
         if not (math.isfinite(seconds) and round(seconds * args.rate) >= 1):
@@ -59,7 +67,7 @@ def main(argv=None) -> None:
 
     rng = np.random.default_rng(args.seed)
     noise = synth.white_noise(args.seconds, args.rate, rng)
-    filtered = synth.audacity_lowpass(noise, args.cutoff, args.rolloff, args.rate)
+    filtered = synth.saturate(synth.audacity_lowpass(noise, args.cutoff, args.rolloff, args.rate), args.drive, args.shape)
     if args.song:
         song = audio.read_audio(audio.check_readable(args.song))
         if song.rate != args.rate:
@@ -72,12 +80,13 @@ def main(argv=None) -> None:
     for name, samples in zip(OUTPUTS, (noise, filtered, song_samples)):
         audio.write_audio(name, np.asarray(samples, dtype=np.float32), args.format, args.rate, container="raw")
     # fit.py compares the learned response with this filter's when the note still fits train_y.raw
-    note = {"cutoff": args.cutoff, "rolloff": args.rolloff, "rate": args.rate, "format": args.format,
-            "bytes": Path("train_y.raw").stat().st_size}
+    note = {"cutoff": args.cutoff, "rolloff": args.rolloff, "drive": args.drive, "shape": args.shape, "rate": args.rate,
+            "format": args.format, "bytes": Path("train_y.raw").stat().st_size}
     with atomic_output(dataset.filter_note_path("train_y.raw")) as temporary:
         temporary.write_text(json.dumps(note) + "\n")
-    print(f"wrote train_x.raw and train_y.raw ({args.seconds:g} s, {args.cutoff:g} Hz at {args.rolloff} dB/octave) "
-          f"and song.raw ({len(song_samples) / args.rate:.1f} s)")
+    saturation = f", {args.shape} saturation {args.drive:g} dB" if args.drive else ""
+    print(f"wrote train_x.raw and train_y.raw ({args.seconds:g} s, {args.cutoff:g} Hz at {args.rolloff} dB/octave"
+          f"{saturation}) and song.raw ({len(song_samples) / args.rate:.1f} s)")
 
 
 def run(argv=None) -> int:

@@ -103,11 +103,12 @@ def filter_note_path(y_path) -> Path:
 
 
 def known_filter(y_path) -> dict | None:
-    """The make_data.py filter that made `y_path` ({cutoff, rolloff, rate, format}), if its note still fits the file."""
+    """The make_data.py recipe that made `y_path` ({cutoff, rolloff, drive, shape, rate, format}), if its note fits the file."""
     try:
         note = json.loads(filter_note_path(y_path).read_text())
         if note["bytes"] == Path(y_path).stat().st_size:
-            return {"format": "u8", **{key: note[key] for key in ("cutoff", "rolloff", "rate", "format") if key in note}}
+            recipe = {"drive": 0.0, "shape": "soft", "format": "u8"}  # what notes from before these options meant
+            return {**recipe, **{key: note[key] for key in ("cutoff", "rolloff", "rate", *recipe) if key in note}}
     except (OSError, ValueError, KeyError, TypeError):
         pass  # no note, or not ours: the target is simply unknown
     return None

@@ -77,7 +77,7 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print) -> FitOutc
     path = model_file.unused_path(models / f"{model_file.model_name(request.name_parts(), spec, result.metrics['score'])}.keras")
     record = model_file.run_record(result, spec, request.settings, data=_data_record(request, prepared.rate))
     target_filter = record["data"]["target_filter"]
-    if target_filter:
+    if target_filter and not target_filter["drive"]:  # a saturated target has no one gain per frequency
         record["metrics"]["response"] = _response(result, target_filter, prepared.rate)
     model_file.save_model(result.model, path, record)
     results.append_result(models / "results.csv", results.results_row(path, record))

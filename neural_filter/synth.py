@@ -8,7 +8,7 @@ float arrays; reading and writing files belongs elsewhere.
 """
 
 import numpy as np
-from scipy import signal
+from scipy import optimize, signal
 
 from neural_filter.errors import ArgumentError
 
@@ -73,6 +73,45 @@ def audacity_lowpass(samples: np.ndarray, cutoff: float, rolloff: int, rate: int
     for b, a in lowpass_coefficients(cutoff, rolloff, rate):
         out = signal.lfilter(b, a, out)
     return out
+
+
+SHAPES = ("soft", "asymmetric")
+
+
+def check_saturation(drive_db: float, shape: str) -> None:
+    if not (np.isfinite(drive_db) and drive_db >= 0):
+        raise ArgumentError("drive", f"{drive_db:g} dB", "not a drive", "give 0 (no saturation) or more")
+    if shape not in SHAPES:
+        raise ArgumentError("shape", repr(shape), "unknown", f"use one of {', '.join(SHAPES)}")
+
+
+def _knee(drive_db: float) -> float:
+    """k with k / tanh(k) = 10**(drive_db / 20): how hard tanh(k x) is driven for that much drive."""
+    gain = 10 ** (drive_db / 20)
+    return optimize.brentq(lambda k: k / np.tanh(k) - gain, max(gain - 1, 1e-9), gain + 1, xtol=1e-12)
+
+
+def saturate(samples: np.ndarray, drive_db: float, shape: str = "soft") -> np.ndarray:
+    """Memoryless saturation after the filter, as float64; drive 0 dB returns the samples unchanged.
+
+    soft: y = tanh(k x) / tanh(k), a symmetric (odd) soft clip. Full scale stays full scale, and
+    small signals come out `drive_db` louder than that: k / tanh(k) = 10**(drive_db / 20). (The
+    drive is the gain a quiet signal gets over a full-scale one; 10 dB is nearly 0.9 tanh(3 x).)
+    asymmetric: a diode-like stage, both halves tanh with unit slope at 0, the positive half
+    driven twice as hard (k+ = 2 k-, it flattens near half scale) and the negative half the soft
+    curve of this drive (it reaches full scale). Even harmonics, and a DC offset that follows the
+    level, are part of the sound: no DC is removed, since a DC blocker (a high-pass) would give the
+    stage a memory far longer than any window.
+    """
+    check_saturation(drive_db, shape)
+    x = np.asarray(samples, dtype=np.float64)
+    if drive_db == 0:
+        return x.copy()
+    k = _knee(drive_db)
+    if shape == "soft":
+        return np.tanh(k * x) / np.tanh(k)
+    up = 2 * k  # the positive half: twice the drive
+    return np.where(x > 0, np.tanh(up * x) / up, np.tanh(k * x) / k) * (k / np.tanh(k))
 
 
 def _notes(t: np.ndarray, beat: float, freqs: list[float], beats_per_note: int) -> np.ndarray:

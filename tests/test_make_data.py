@@ -58,8 +58,9 @@ def test_writes_the_pair_the_song_and_the_note(cwd, capsys):
     assert sorted(path.name for path in cwd.iterdir()) == OUTPUTS  # no temporary left behind
     for name in ("train_x.raw", "train_y.raw", "song.raw"):
         assert (cwd / name).stat().st_size == SAMPLES == 22050, name  # u8: one byte a sample
-    assert json.loads((cwd / "train_y.json").read_text()) == {"cutoff": 600.0, "rolloff": 6, "rate": 44100,
-                                                              "format": "u8", "bytes": 22050}
+    assert json.loads((cwd / "train_y.json").read_text()) == {"cutoff": 600.0, "rolloff": 6, "drive": 0.0,
+                                                              "shape": "soft", "rate": 44100, "format": "u8",
+                                                              "bytes": 22050}
 
 
 @pytest.mark.parametrize("argv, cutoff, rolloff, rate", [
@@ -76,11 +77,23 @@ def test_bytes_are_audacitys_recipe_computed_exactly(cwd, capsys, argv, cutoff, 
     for name in ("train_x.raw", "train_y.raw", "song.raw"):
         assert len(written[name]) == round(0.5 * rate), name
         assert written[name] == expected[name], name
-    assert json.loads(written["train_y.json"]) == {"cutoff": cutoff, "rolloff": rolloff, "rate": rate,
-                                                   "format": "u8", "bytes": round(0.5 * rate)}
+    assert json.loads(written["train_y.json"]) == {"cutoff": cutoff, "rolloff": rolloff, "drive": 0.0, "shape": "soft",
+                                                   "rate": rate, "format": "u8", "bytes": round(0.5 * rate)}
     # the target really is filtered: a low-pass takes most of white noise's energy away
     x, y = (audio.decode(np.frombuffer(written[name], np.uint8), "u8") for name in ("train_x.raw", "train_y.raw"))
     assert np.dot(y, y) < 0.5 * np.dot(x, x)
+
+
+def test_drive_saturates_the_target_and_is_noted(cwd, capsys):
+    status, out, _ = run([*SMALL, "--seed", "5", "--drive", "10", "--shape", "asymmetric"], capsys)
+    assert status == 0 and "asymmetric saturation 10 dB" in out
+    rng = np.random.default_rng(5)
+    noise = synth.white_noise(0.5, RATE, rng)
+    target = synth.saturate(synth.audacity_lowpass(noise, 600.0, 6, RATE), 10, "asymmetric")
+    assert (cwd / "train_y.raw").read_bytes() == audio.encode(target, "u8").tobytes()
+    assert json.loads((cwd / "train_y.json").read_text()) == {"cutoff": 600.0, "rolloff": 6, "rate": RATE,
+                                                              "format": "u8", "bytes": SAMPLES, "drive": 10.0,
+                                                              "shape": "asymmetric"}
 
 
 def test_same_seed_same_bytes_another_seed_other_bytes(tmp_path, monkeypatch, capsys):

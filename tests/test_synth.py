@@ -114,3 +114,39 @@ def test_synthetic_song_level_and_spectrum():
     assert power[freqs < 150].sum() / power.sum() > 0.1    # bass and kick
     assert power[freqs > 2000].sum() / power.sum() > 0.01  # hats
     np.testing.assert_array_equal(song, synth.synthetic_song(5.0, RATE, np.random.default_rng(6)))
+
+
+@pytest.mark.parametrize("shape", synth.SHAPES)
+def test_saturate_at_0_db_is_the_identity(shape):
+    x = np.linspace(-1.2, 1.2, 101)
+    np.testing.assert_array_equal(synth.saturate(x, 0, shape), x)
+
+
+@pytest.mark.parametrize("drive", [1.0, 10.0, 20.0])
+def test_saturate_soft_keeps_full_scale_and_gives_quiet_signals_the_drive(drive):
+    x = np.array([-1.0, -1e-6, 0.0, 1e-6, 1.0])
+    y = synth.saturate(x, drive, "soft")
+    assert y[[0, 4]] == pytest.approx([-1, 1], abs=1e-12)  # full scale stays full scale
+    assert 20 * np.log10(y[3] / x[3]) == pytest.approx(drive, abs=1e-6)  # quiet signals: drive_db louder
+    np.testing.assert_allclose(synth.saturate(-x, drive, "soft"), -y)  # odd: no even harmonics, no DC
+
+
+def test_saturate_asymmetric_bends_the_positive_half_harder():
+    x = np.array([-1.0, -0.5, -1e-6, 1e-6, 0.5, 1.0])
+    y = synth.saturate(x, 10, "asymmetric")
+    assert y[0] == pytest.approx(-1) and y[5] == pytest.approx(0.5, abs=0.01)  # the top flattens near half scale
+    assert 20 * np.log10(y[3] / x[3]) == pytest.approx(10, abs=1e-6)  # both halves leave 0 with the same slope
+    assert 20 * np.log10(y[2] / x[2]) == pytest.approx(10, abs=1e-6)
+    noise = np.random.default_rng(1).uniform(-0.8, 0.8, 10000)
+    assert np.mean(synth.saturate(noise, 10, "asymmetric")) < -0.05  # the DC it creates is kept
+
+
+@pytest.mark.parametrize("drive, shape, message", [
+    (-1, "soft", "--drive -1 dB: not a drive; give 0 (no saturation) or more"),  # a cut is not a drive
+    (np.nan, "soft", "--drive nan dB: not a drive"),
+    (3, "hard", "--shape 'hard': unknown; use one of soft, asymmetric"),
+])
+def test_saturate_refuses(drive, shape, message):
+    with pytest.raises(ArgumentError) as caught:
+        synth.saturate(np.zeros(3), drive, shape)
+    assert str(caught.value).startswith(message)
