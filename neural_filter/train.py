@@ -50,10 +50,11 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
         tf.config.experimental.enable_op_determinism()
     if model is None:
         model = _new_model(prepared, spec, settings)
-    model.compile(optimizer=make_optimiser(settings.optimiser, settings.epochs, spec.window, settings.learning_rate),
-                  loss="mse")
-
     train_x, train_y = _model_arrays(prepared.train_x, prepared.train_y, spec, settings.segment)
+    # sliding mode: the rate follows a cosine to zero over the run's steps
+    steps = settings.epochs * -(-len(train_x) // settings.batch_size) if spec.mode == "sliding" else None
+    model.compile(optimizer=make_optimiser(settings.optimiser, settings.epochs, spec.window, settings.learning_rate,
+                                           steps), loss="mse")
     validation = None
     if len(prepared.validation_x):
         # sliding mode: the validation tail follows the training signal, whose last samples are its past
