@@ -180,7 +180,7 @@ def open_study(storage_url: str, study_name: str, create: bool = True):
         storage = optuna.storages.RDBStorage(storage_url, heartbeat_interval=HEARTBEAT_SECONDS,
                                              grace_period=GRACE_SECONDS)
         if not create:
-            return optuna.load_study(study_name=study_name, storage=storage)
+            return optuna.load_study(study_name=study_name or _only_study(storage, storage_url), storage=storage)
         pruner = optuna.pruners.MedianPruner(n_startup_trials=STARTUP_TRIALS, n_warmup_steps=WARMUP_EPOCHS)
         return optuna.create_study(study_name=study_name, storage=storage, direction="minimize",
                                    pruner=pruner, load_if_exists=True)
@@ -194,6 +194,17 @@ def open_study(storage_url: str, study_name: str, create: bool = True):
             raise ArgumentError("storage", storage_url, f"cannot be opened ({_first_line(error)})",
                                 "check that the database server runs and the URL is right") from None
         raise
+
+
+def _only_study(storage, storage_url: str) -> str:
+    """The study a database holds, when no name is given: its only one, or the default name."""
+    import optuna
+
+    names = optuna.get_all_study_names(storage)
+    if len(names) == 1 or DEFAULT_STUDY in names:
+        return names[0] if len(names) == 1 else DEFAULT_STUDY
+    raise ArgumentError("study", None, f"is needed: {storage_url} holds " + (", ".join(names) or "no study"),
+                        "name one with {study}")
 
 
 def _first_line(error: Exception) -> str:
