@@ -273,3 +273,13 @@ def test_two_workers_share_one_study_on_postgresql(workdir):
         assert sorted(numbers) == list(range(trials))
         the_study._storage.remove_session()
         the_study._storage._backend.engine.dispose()  # the server stops next: close our connections first
+
+
+def test_fit_gen_and_the_plain_report_never_import_optuna():
+    """Optuna and the database drivers cost start-up time: only sweep.py and report.py --html load them."""
+    code = ("import sys, fit, gen, report, neural_filter.fitting, neural_filter.render, neural_filter.study; "
+            "fit.parse_arguments([]); gen.parse_arguments(['model.keras', 'song.raw']); "
+            "print(sorted(name for name in ('optuna', 'sqlalchemy', 'psycopg', 'keras') if name in sys.modules))")
+    found = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == "[]"
