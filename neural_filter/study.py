@@ -81,6 +81,17 @@ class Values:
             return str(trial.suggest_categorical(self.name, [int(choice) for choice in self.choices]))
         return trial.suggest_categorical(self.name, list(self.choices))
 
+    def distribution(self):
+        """Optuna's distribution of what `suggest` asks for (None when fixed: Optuna is not asked)."""
+        from optuna import distributions
+
+        if self.fixed is not None:
+            return None
+        if self.low is not None:
+            return distributions.IntDistribution(self.low, self.high, log=self.name in LOG_SCALE)
+        return distributions.CategoricalDistribution([int(choice) for choice in self.choices]
+                                                     if self.name in NUMBERS else list(self.choices))
+
     def __str__(self) -> str:
         return f"{self.low}:{self.high}" if self.low is not None else ",".join(self.choices)
 
@@ -145,6 +156,32 @@ class Space:
         """Every hyperparameter for `trial` (mode first: the default batches and window depend on it)."""
         mode = self.values("mode", "sliding").suggest(trial)
         return {"mode": mode, **{name: self.values(name, mode).suggest(trial) for name in HYPERPARAMETERS[1:]}}
+
+    def check_study(self, study) -> None:
+        """Refuse choices that differ from those the study's trials already searched (Optuna cannot mix them).
+
+        A range may change between runs (Optuna draws from the new one); a choice's values may not,
+        nor may a hyperparameter switch between a range and a choice.
+        """
+        from optuna.distributions import check_distribution_compatibility
+
+        searched = {}
+        for trial in study.get_trials(deepcopy=False):
+            searched.update(trial.distributions)
+        for mode in self.values("mode", "sliding").choices:
+            for name in HYPERPARAMETERS:
+                values = self.values(name, mode)
+                new = values.distribution()
+                if new is None or name not in searched:
+                    continue
+                try:
+                    check_distribution_compatibility(searched[name], new)
+                except ValueError:
+                    old = searched[name]
+                    before = (",".join(str(choice) for choice in old.choices) if hasattr(old, "choices")
+                              else f"{old.low}:{old.high}")
+                    raise ArgumentError(name, str(values), f"differs from what study {study.study_name} searched ({before})",
+                                        "give the same choices, or a new {study}") from None
 
     def describe(self) -> str:
         modes = self.values("mode", "sliding").choices
@@ -277,6 +314,7 @@ def run_worker(study, space: Space, trials: int, options: list[str], request_fro
 
     from neural_filter import trials as trial_runs
 
+    space.check_study(study)
     ran, failures_in_a_row = [], 0
     while failures_in_a_row < trials:
         with claim_lock(study):

@@ -78,6 +78,11 @@ def test_a_sqlite_sweep_runs_exactly_the_trials_asked_and_honours_a_fixed_value(
     assert sweep.run(["--trials", "4", "--units", "2:5", "--optimiser", "adam,nadam", "--epoches", "1", *TINY]) == 0
     assert "this worker ran 1 trials; the study has 4 complete" in capsys.readouterr().out
     check_study_matches_disk(the_study, workdir / "models", 4)
+    # other choices than the study searched: refused before any trial, the study untouched
+    assert sweep.run(["--trials", "5", "--units", "2:5", "--optimiser", "adam,sgd", "--epoches", "1", *TINY]) == 2
+    assert one_line(capsys.readouterr().err) == ("sweep.py: --optimiser adam,sgd: differs from what study neural_filter "
+                                                 "searched (adam,nadam); give the same choices, or a new --study")
+    assert len(the_study.trials) == 4
 
 
 @pytest.mark.parametrize("argv, line", [
@@ -182,7 +187,7 @@ def sweep_process(argv, cwd, **popen):
 
 
 def test_ctrl_c_marks_the_trial_failed_and_the_same_command_continues_the_study(workdir):
-    argv = ["--trials", "1", "--units", "3", "--epoches", "400", *TINY]
+    argv = ["--trials", "1", "--units", "3", "--epoches", "20", *TINY]
     worker = sweep_process(argv, workdir)
     seen = ""
     for line in worker.stdout:  # Keras prints a line an epoch (not a terminal): wait for training
@@ -199,9 +204,8 @@ def test_ctrl_c_marks_the_trial_failed_and_the_same_command_continues_the_study(
     assert not list((workdir / "models").glob("*.keras")) and not (workdir / "models" / "results.csv").exists()
     assert leftovers(workdir) == []
 
-    again = subprocess.run([sys.executable, str(ROOT / "sweep.py"), *argv[:-5], "--epoches", "2", *TINY[:-1]],
-                           cwd=workdir, capture_output=True, text=True, timeout=300)
-    # (fewer epochs, to be quick: a new command line, the same study)
+    again = subprocess.run([sys.executable, str(ROOT / "sweep.py"), *argv], cwd=workdir, capture_output=True,
+                           text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     assert [trial.state.name for trial in the_study.trials] == ["FAIL", "COMPLETE"]
     check_study_matches_disk(the_study, workdir / "models", 1)
