@@ -36,7 +36,7 @@ class Browser:
         commands_read, self.commands = os.pipe()  # we write commands; Chromium reads them as fd 3
         self.replies, replies_write = os.pipe()  # Chromium writes fd 4; we read
         commands_read, replies_write = _above_four(commands_read), _above_four(replies_write)
-        flags = ["--headless", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        flags = ["--headless", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                  "--no-default-browser-check", "--mute-audio", "--autoplay-policy=no-user-gesture-required",
                  f"--user-data-dir={self.profile}", f"--window-size={width},{height}", "about:blank"]
         # bash (dash takes no descriptor above 9) puts the two pipes on descriptors 3 and 4, then becomes Chromium
@@ -115,6 +115,11 @@ class Browser:
         self.send("Page.enable")
         self.send("Page.navigate", {"url": url})
         self.wait_for("Page.loadEventFired")
+        deadline = time.monotonic() + self.timeout  # that event may have been about:blank's: wait for ours
+        while self.evaluate("document.readyState + ' ' + location.href") != f"complete {url}":
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url} did not load")
+            time.sleep(0.1)
 
     def evaluate(self, expression: str):
         """The value of a JavaScript expression in the page (a promise is awaited)."""
