@@ -353,7 +353,8 @@ def run_worker(study, space: Space, trials: int, options: list[str], request_fro
             study.tell(trial, value)
             ran.append((trial.number, "COMPLETE", value, model))
             failures_in_a_row = 0
-            say(f"trial {trial.number}: {value:.2f} dB, {model}")
+            again = trial.user_attrs.get("duplicate_of")
+            say(f"trial {trial.number}: {value:.2f} dB, {model}" + ("" if again is None else f" (as trial {again})"))
             if ctrl_c.requested:  # Ctrl-C after training, while it was saved: the trial is whole
                 raise SweepInterrupted(trial.number, finished=True)
     tally = counts(study)
