@@ -38,6 +38,7 @@ class Sound:
     label: str
     href: str  # relative to report.html
     seconds: float
+    filter: tuple | None = None  # a computed reference: the (cutoff, rolloff) it applies; a card shows its own
 
 
 @dataclasses.dataclass
@@ -114,7 +115,7 @@ def _render(models: Path, staging: Path, stem: str, record: dict | None) -> Soun
     """The model's render as WAV: a WAV render as it is, a raw one converted (its encoding is the pair's)."""
     wav = models / f"{stem}.wav"
     if wav.is_file():
-        return Sound("render", _href(wav.name), audio.open_audio(wav).seconds)
+        return Sound("this model's render", _href(wav.name), audio.open_audio(wav).seconds)
     raw = models / f"{stem}.raw"
     if not raw.is_file():
         return None
@@ -122,7 +123,7 @@ def _render(models: Path, staging: Path, stem: str, record: dict | None) -> Soun
     samples = audio.read_audio(raw, data.get("format") or "u8", data.get("rate"))
     out = staging / f"{stem}.wav"
     audio.write_audio(out, samples.samples, WAV_FORMAT, samples.rate, container="wav")
-    return Sound("render", _href(ASSETS, out.name), samples.seconds)
+    return Sound("this model's render", _href(ASSETS, out.name), samples.seconds)
 
 
 def _song_and_references(staging: Path, shown: list, song, song_format, song_rate, reference) -> list:
@@ -146,9 +147,11 @@ def _song_and_references(staging: Path, shown: list, song, song_format, song_rat
                 filters[(float(target["cutoff"]), int(target["rolloff"]))] = True
         for cutoff, rolloff in filters:
             filtered = synth.audacity_lowpass(dry.samples, cutoff, rolloff, dry.rate)
-            sounds.append(_write_sound(staging, f"reference_{cutoff:g}hz_{rolloff}db.wav",
-                                       f"reference: the song through the real filter ({cutoff:g} Hz, {rolloff} dB/oct)",
-                                       filtered, dry.rate))
+            sound = _write_sound(staging, f"reference_{cutoff:g}hz_{rolloff}db.wav",
+                                 f"reference: the song through the real filter ({cutoff:g} Hz, {rolloff} dB/oct)",
+                                 filtered, dry.rate)
+            sound.filter = (cutoff, rolloff)
+            sounds.append(sound)
     return sounds
 
 
@@ -236,7 +239,7 @@ def _page(title, rows, shown, listening, study, trial_rows, study_pictures, by_m
                      + (f"<td>{e(trials)}</td>" if study is not None else "") + "</tr>")
     parts.append("</table>")
     for card in shown:
-        parts.append(_card(card))
+        parts.append(_card(card, listening))
     if study is not None:
         parts.append(_study_section(study, trial_rows, study_pictures))
     parts.append("</body></html>\n")
@@ -257,9 +260,12 @@ def _player(sound: Sound) -> str:
             f'</audio></div>')
 
 
-def _card(card: Shown) -> str:
+def _card(card: Shown, listening: list) -> str:
+    """A model's card: its numbers, players of the song, its reference and its render side by side, its pictures."""
     e, row = html.escape, card.row
     record = card.record or {}
+    target = (record.get("data") or {}).get("target_filter")
+    own = (float(target["cutoff"]), int(target["rolloff"])) if target else None
     metrics = record.get("metrics", {})
     lines = [f'<section class=model id="model-{card.rank}"><h3>#{card.rank} {e(row.get("model", ""))}</h3>']
     facts = [f"ESR {_number(row.get('esr_db', ''), 'esr_db')} dB"]
@@ -271,6 +277,7 @@ def _card(card: Shown) -> str:
         facts.append("study trial " + ", ".join(str(number) for number in card.trials))
     lines.append(f"<p>{e('; '.join(facts))}</p>")
     if card.render:
+        lines += [_player(sound) for sound in listening if sound.filter is None or sound.filter == own]
         lines.append(_player(card.render))
     for caption, href in card.pictures:
         lines.append(f'<figure><img src="{e(href)}" alt="{e(caption)}">'

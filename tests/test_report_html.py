@@ -85,8 +85,9 @@ def test_every_picture_and_sound_is_a_relative_file_beside_the_page(swept):
     ranked = [row["model"] for row in sorted(rows, key=lambda row: float(row["esr"]))]
     assert [heading.split(" ", 1)[1] for heading in page.headings] == ranked  # one card a model, best first
     sounds = [source for source, _ in page.audio]
-    assert sounds[:2] == ["report/song.wav", "report/reference_8000hz_6db.wav"]
-    assert len(sounds) == 2 + len(ranked)  # the song, the reference, and every model's render
+    listen = ["report/song.wav", "report/reference_8000hz_6db.wav"]
+    # the song and the reference at the top, then with each model's render on its card, to compare by ear
+    assert sounds == listen + [sound for model in ranked for sound in (*listen, f"report/{model}.wav")]
     pictures = {source for tag, source in page.sources if tag == "img"}
     assert {"report/optuna_history.png", "report/optuna_importances.png"} <= pictures
     for model in ranked:
@@ -151,7 +152,7 @@ def test_the_page_in_headless_chromium(swept):
     assert len(seen["images"]) == 2 + 3 * models  # Optuna's two, and three of each model's
     for image in seen["images"]:
         assert image["width"] > 100 and image["height"] > 100, image  # decoded: the file was found and is a PNG
-    assert len(seen["sounds"]) == 2 + models  # the song, the reference and every render
+    assert len(seen["sounds"]) == 2 + 3 * models  # the song and the reference, again on each card beside its render
     for sound in seen["sounds"]:
         assert sound != "timeout" and sound["error"] is None, sound
         assert sound["duration"] == pytest.approx(sound["expected"], abs=0.01), sound  # the player read the header
