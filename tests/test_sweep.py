@@ -181,6 +181,19 @@ def test_each_epoch_reports_the_validation_esr_in_decibels(workdir):
     assert to_db(record["history"]["val_loss"][record["best_epoch"] - 1]) == pytest.approx(value, abs=0.01)
 
 
+def test_a_dead_worker_s_trial_is_failed_and_its_place_taken(workdir, monkeypatch, capsys):
+    """A worker killed outright leaves its trial running; once its heartbeat is stale, another takes its place."""
+    monkeypatch.setattr(study, "GRACE_SECONDS", 1)
+    (workdir / "models").mkdir()
+    the_study = study.open_study(study.default_storage("models"), study.DEFAULT_STUDY)
+    orphan = the_study.ask()  # as a worker would, which then died
+    the_study._storage.record_heartbeat(orphan._trial_id)
+    time.sleep(2.5)  # SQLite keeps the heartbeat to the second: stale once 2 whole seconds have passed
+    assert sweep.run(["--trials", "1", "--units", "2", "--optimiser", "adam", "--epoches", "1", *TINY]) == 0
+    assert "this worker ran 1 trials; the study has 1 complete, 1 fail" in capsys.readouterr().out
+    assert [trial.state.name for trial in the_study.trials] == ["FAIL", "COMPLETE"]
+
+
 def sweep_process(argv, cwd, **popen):
     """sweep.py as a user starts it, in its own process."""
     return subprocess.Popen([sys.executable, str(ROOT / "sweep.py"), *argv], cwd=cwd, text=True,
@@ -264,7 +277,7 @@ def postgres_cluster():
 
 def test_two_workers_share_one_study_on_postgresql(workdir):
     pytest.importorskip("psycopg")
-    trials = 5
+    trials = 4
     with postgres_cluster() as url:
         argv = ["--trials", str(trials), "--storage", url, "--study", "shared", "--units", "2:5",
                 "--optimiser", "adam,nadam,rmsprop", "--epoches", "1", *TINY]
