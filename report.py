@@ -8,10 +8,20 @@ of a sweep can be compared at a glance. Runs without an ESR come last.
     python3 report.py --top 5                    # the five best
     python3 report.py --mode sliding --window 64 # only sliding models with a 64-sample window
     python3 report.py --results other/results.csv
+    python3 report.py --html                     # models/report.html: pictures and players, file:// ready
+    python3 report.py --html --reference song_filtered.wav --study big --storage postgresql://sweep@dbhost/sweeps
+
+--html writes models/report.html (beside results.csv) and its sounds and pictures in models/report/:
+the ranking, and for the best models (--top, default 10) their spectrum and loss pictures and a
+player of their render; above them the dry song (song.raw, or --song) and the song through the real
+filter (when make_data.py made the pair; or --reference FILE). With a sweep's study (the models
+folder's study.db, or --storage), its trials and Optuna's optimisation history and parameter
+importances.
 """
 
 import math
 import sys
+from pathlib import Path
 
 from neural_filter import cli, results
 
@@ -34,7 +44,16 @@ def parse_arguments(argv=None):
                         help="the results file fit.py appends to (default models/results.csv)")
     parser.add_argument("--mode", choices=("chunk", "sliding"), default=None, help="only models trained in this mode")
     parser.add_argument("--window", type=cli.positive_int, default=None, help="only models with this window, in samples")
-    parser.add_argument("--top", type=cli.positive_int, default=None, help="only the best N")
+    parser.add_argument("--top", type=cli.positive_int, default=None,
+                        help="only the best N (--html: cards for the best N, default 10)")
+    parser.add_argument("--html", action="store_true", help="write report.html beside results.csv (see below)")
+    parser.add_argument("--song", default=None, help="--html: the dry song the models rendered (default song.raw, if present)")
+    parser.add_argument("--reference", default=None, help="--html: the song through the real filter, to compare by ear")
+    parser.add_argument("--format", default=None, help="--html: encoding of raw songs: u8 (default), s8, s16le, f32le")
+    parser.add_argument("--rate", type=cli.positive_int, default=None, help="--html: sample rate of raw songs (default 44100)")
+    parser.add_argument("--storage", default=None, metavar="URL",
+                        help="--html: the sweep's study database (default the models folder's study.db, if there is one)")
+    parser.add_argument("--study", default=None, help="--html: the study's name (default the only one in the database)")
     return parser.parse_args(argv)
 
 
@@ -50,7 +69,37 @@ def main(argv=None) -> None:
         print(f"no runs{wanted} in {args.results}")
         return
     chosen.sort(key=_esr)  # stable: equal ESRs keep the order they were trained in
+    if args.html:
+        _write_html(args, chosen)
+        return
     print(table(chosen[: args.top]))
+
+
+def _write_html(args, chosen: list[dict]) -> None:
+    from neural_filter import audio, listening
+
+    models = Path(args.results).parent
+    song = args.song or ("song.raw" if Path("song.raw").is_file() else None)
+    audio.check_format(args.format)
+    for path in (song, args.reference):
+        if path is not None:
+            audio.check_readable(path)
+    the_study = _study(args, models)
+    path = listening.write_report(models, chosen, song=song, song_format=args.format, song_rate=args.rate,
+                                  reference=args.reference, study=the_study, top=args.top or 10)
+    print(f"wrote {path} ({len(chosen)} models; open file://{path.resolve()})")
+
+
+def _study(args, models: Path):
+    """The sweep's study, when there is one: --storage, or the models folder's study.db."""
+    from neural_filter import study
+
+    storage = args.storage
+    if storage is None:
+        if not (models / study.DEFAULT_DATABASE).is_file():
+            return None
+        storage = study.default_storage(models)
+    return study.open_study(storage, args.study, create=False)
 
 
 def _number(text) -> float:
