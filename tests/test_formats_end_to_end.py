@@ -99,14 +99,14 @@ def test_s8_pair_with_a_wav_song(u8_and_s8):
     after training, with "--format s8: song.wav is a WAV file ...; drop --format")."""
     directory, s8_model = u8_and_s8["s8"]
     samples = audio.decode(np.fromfile(directory / "song.raw", np.int8), "s8")
-    audio.write_audio(directory / "song.wav", samples, "s16le", 48000)
+    audio.write_audio(directory / "song.wav", samples, "s16le", 44100)  # the pair's rate: rendered as it is
     status, out, err = run(fit, directory, [*FIT, "--format", "s8", "--song", "song.wav",
                                                            "--models", "with_wav"])
     assert (status, err) == (0, ""), err
     model = saved_model(directory, out)
     assert model.name == s8_model.name  # the same run as the fixture's, into another folder
     rate, stored = wavfile.read(model.with_suffix(".wav"))
-    assert (rate, stored.dtype, stored.shape) == (48000, np.int16, (SONG_SAMPLES,))
+    assert (rate, stored.dtype, stored.shape) == (44100, np.int16, (SONG_SAMPLES,))
     s8_render = audio.decode(np.fromfile(s8_model.with_suffix(".raw"), np.int8), "s8")
     assert np.abs(audio.decode(stored, "s16le") - s8_render).max() <= 0.5 / 128 + 0.5 / 32768
 
@@ -199,5 +199,6 @@ def test_u8_model_on_a_wav_song_keeps_its_rate_and_width(u8_and_s8, tmp_path):
     status, out, err = run(gen, tmp_path, [str(model), "mine.wav"])
     assert (status, err) == (0, "")
     assert out.startswith(f"rendered mine.wav -> outputs/mine.wav: {SONG_SAMPLES} samples")
+    assert out.splitlines()[1] == "resampled mine.wav from 48000 Hz to the model's 44100 Hz and back"
     rate, stored = wavfile.read(tmp_path / "outputs" / "mine.wav")
     assert (rate, stored.dtype, len(stored)) == (48000, np.int16, SONG_SAMPLES)
