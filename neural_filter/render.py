@@ -175,6 +175,8 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
         import keras
 
         network = keras_rows_function(keras.models.load_model(model_path, compile=False), spec)
+    else:
+        network = network.with_engine(engine_for(network, spec, round(len(song) * spec.rate / song.rate)))
 
     container = output_container(out_path, song.container)
     out_format = stored_format(container, song.format)
@@ -190,10 +192,29 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
     stats = {"samples": len(song), "audio_seconds": song.seconds, "seconds": seconds,
              "realtime_factor": song.seconds / seconds if seconds else float("inf"),
              "rate": song.rate, "model_rate": spec.rate, "resampled": song.rate != spec.rate,
-             "container": container, "format": out_format}
+             "container": container, "format": out_format, "engine": getattr(network, "engine", "keras")}
     if score is not None:
         stats["reference_esr"], stats["reference_esr_db"] = score.esr()
     return stats
+
+
+# Activations the NumPy engine computes in about the second that importing Numba and loading its
+# compiled loop cost every run (2-core development machine: 3.8 ns more than Numba's per tanh, 8.4 ns
+# per gelu, so a gelu counts twice); below it a song renders sooner without Numba.
+NUMPY_ENGINE_ACTIVATIONS = 100e6
+ACTIVATION_COST = {"gelu": 2}  # relative to tanh's, in the NumPy engine
+
+
+def engine_for(network: DenseStack, spec: FilterSpec, samples: int) -> str:
+    """The engine to render `samples` samples (at the model's rate) with: NumPy for little work, else Numba's.
+
+    A function of the model and the length alone, so that every render of the same song through
+    the same model (fit.py's and gen.py's) takes the same engine and gives the same bytes.
+    """
+    rows = -(-samples // spec.window) if spec.mode == "chunk" else samples
+    per_row = sum(layer.kernel.shape[1] * ACTIVATION_COST.get(layer.activation, 1)
+                  for layer in network.layers if layer.activation != "linear")
+    return "numpy" if rows * per_row <= NUMPY_ENGINE_ACTIVATIONS else "compiled"
 
 
 def _render_at_model_rate(network, spec: FilterSpec, song):
