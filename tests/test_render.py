@@ -85,12 +85,12 @@ def stack_of(activation: str, units: int = 32, layers: int = 6, window: int = 9,
 
 @pytest.mark.parametrize("activation, mode, window, seconds, engine", [
     ("tanh", "chunk", 9, 1, "numpy"),  # gen.py's start-up case: no Numba at all
-    ("tanh", "chunk", 9, 60, "numpy"),  # a minute: 4900 rows a second x 192 tanh = 56 M, under 100 M
-    ("tanh", "chunk", 9, 120, "compiled"),  # two minutes: 113 M
-    ("gelu", "chunk", 9, 60, "compiled"),  # a gelu counts twice
-    ("gelu", "chunk", 9, 30, "numpy"),
-    ("tanh", "sliding", 64, 1, "numpy"),  # sliding: a row per sample, 44100 x 192 = 8.5 M
-    ("tanh", "sliding", 64, 15, "compiled"),  # 127 M
+    ("tanh", "chunk", 9, 600, "numpy"),  # ten minutes: 2.94 M rows x 192 tanh = 564 M, under 800 M
+    ("tanh", "chunk", 9, 900, "compiled"),  # fifteen: 847 M
+    ("gelu", "chunk", 9, 180, "numpy"),  # three minutes of gelu: 169 M x 4.5 = 762 M
+    ("gelu", "chunk", 9, 240, "compiled"),  # four: 1016 M
+    ("tanh", "sliding", 64, 60, "numpy"),  # sliding: a row per sample, 2.65 M x 192 = 508 M
+    ("tanh", "sliding", 64, 120, "compiled"),  # 1016 M
 ])
 def test_engine_is_chosen_by_the_work_alone(activation, mode, window, seconds, engine):
     spec = FilterSpec(mode=mode, window=window)
