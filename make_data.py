@@ -2,7 +2,7 @@
 
 Writes, in the working directory, `train_x.raw` (white noise, uniform on +-0.8, as Audacity's
 Generate > Noise), `train_y.raw` (the same noise through Audacity's Effect > Low-Pass Filter with
-the same cutoff and roll-off) and `song.raw` (a WAV you give, mixed to mono, or a short synthetic
+the same cutoff and roll-off) and `song.raw` (a song you give, WAV, FLAC, AIFF, Ogg or MP3, mixed to mono, or a short synthetic
 piece with bass, chords and percussion), all unsigned 8-bit PCM without a header, and
 `train_y.json`, a note of the filter, so that fit.py can compare the learned response with it.
 
@@ -36,7 +36,7 @@ def parse_arguments(argv=None):
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the noise pair (default 30)")
     parser.add_argument("--rate", type=cli.positive_int, default=audio.DEFAULT_RATE, help="sample rate (default 44100)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise and the synthetic song (default 0)")
-    parser.add_argument("--song", default=None, help="a WAV file to write as song.raw (default: a synthetic piece)")
+    parser.add_argument("--song", default=None, help="a song (WAV, FLAC, AIFF, Ogg, MP3) to write as song.raw (default: a synthetic piece)")
     parser.add_argument("--song-seconds", type=float, default=20.0, help="length of the synthetic song (default 20)")
     parser.add_argument("--force", action="store_true", help="overwrite existing train_x.raw, train_y.raw, song.raw")
     return parser.parse_args(argv)

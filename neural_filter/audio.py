@@ -157,7 +157,7 @@ def sniff(path) -> str | None:
     """The kind a file's first bytes say it is, or None when they carry no known signature (raw audio)."""
     with open(path, "rb") as file:
         head = file.read(12)
-        if head[:4] == b"RIFF":
+        if head[:4] in (b"RIFF", b"RIFX"):  # (RIFX: big-endian WAV)
             return "wav"  # a RIFF file that is not WAVE is refused by the WAV reader, in our words
         if head[:4] in (b"RF64", b"BW64"):
             return "rf64"

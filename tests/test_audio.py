@@ -385,6 +385,7 @@ def test_kind_is_read_from_the_content(tmp_path, written_as, name, container):
     (bytes([0xFF, 0xFB, 0x90, 0x64]) + bytes(413), "mp3"),  # one whole frame and the end of the file
     (b"RIFF" + bytes(40), "wav"),  # a RIFF header: the WAV reader decides (and refuses it in our words)
     (b"FORM" + bytes(4) + b"AIFC" + bytes(40), "aiff"),
+    (b"RIFX" + bytes(40), "wav"),  # big-endian WAV
     (b"RF64" + bytes(40), "rf64"),
     (b"fLaC" + bytes(40), "flac"),
     (b"OggS" + bytes(40), "ogg"),

@@ -357,3 +357,25 @@ def test_fit_refuses_a_pair_of_two_rates_in_other_kinds(tmp_path):
     assert (status, out) == (2, "")
     assert one_line(err) == ("fit.py: train_y.aiff: is at 48000 Hz but train_x.flac is at 44100 Hz; "
                              "resample one to match the other")
+
+
+@pytest.mark.parametrize("write, argv, message", [
+    (lambda path: path.write_bytes(b"RIFF\x10\0\0\0WAVEfmt "), [],  # a WAV header cut short, named .raw
+     "song.raw: is a WAV file that cannot be read: its header is damaged or its encoding unsupported; "
+     "re-export it as 8, 16, 24 or 32-bit PCM or float WAV"),
+    (lambda path: path.write_bytes(b"fLaC" + bytes(60)), [],  # a FLAC whose STREAMINFO is zeros
+     "song.raw: is a FLAC file that cannot be read: its header is damaged or its encoding unsupported; "
+     "re-export it, or convert it to WAV or FLAC"),
+    (lambda path: audio.write_audio(path, np.zeros(2000, np.float32), "s16le", 44100, container="flac"),
+     ["--format", "s16le"],  # raw asked for, a FLAC given: never read as raw bytes
+     "--format s16le: song.raw is a FLAC file, which names its own format; drop --format"),
+])
+def test_gen_refuses_a_damaged_or_misdescribed_song_with_one_line(u8_and_s8, tmp_path, capfd, write, argv, message):
+    _, model = u8_and_s8["u8"]
+    write(tmp_path / "song.raw")
+    capfd.readouterr()
+    status, out, err = run(gen, tmp_path, [str(model), "song.raw", *argv])
+    assert (status, out) == (2, "")
+    assert one_line(err) == f"gen.py: {message}"
+    assert capfd.readouterr().err == ""  # and nothing of libsndfile's on the real stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["song.raw"]  # no outputs/
