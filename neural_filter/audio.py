@@ -357,13 +357,15 @@ def read_audio(path, format: str | None = None, rate: int | None = None) -> Audi
     return Audio(source.read(), source.rate, source.format, source.container)
 
 
+_REMEDIES = {"wav": "re-export it as 8, 16, 24 or 32-bit PCM or float WAV", "rf64": "re-export it as WAV or RF64",
+             "aiff": "re-export it as 16, 24 or 32-bit PCM or float AIFF"}
+
+
 def _open_soundfile(path: Path, container: str, rate: int | None) -> SoundFileSource:
     import soundfile
 
     kind = KINDS[container]
-    remedy = {"wav": "re-export it as 8, 16, 24 or 32-bit PCM or float WAV", "rf64": "re-export it as WAV or RF64",
-              "aiff": "re-export it as 16, 24 or 32-bit PCM or float AIFF"}.get(container,
-                                                                              "re-export it, or convert it to WAV or FLAC")
+    remedy = _REMEDIES.get(container, "re-export it, or convert it to WAV or FLAC")
     descriptor = os.open(path, os.O_RDONLY)  # not the name: soundfile takes a name ending .raw for headerless audio
     try:
         with _quiet_decoder(container):
@@ -476,7 +478,8 @@ def _sound_file(path, temporary, container: str, format: str, rate: int, count: 
                         "give another output name or kind") from None
     with file:
         if SUBTYPES.get(format) == "FLOAT":  # no PEAK chunk: it holds the time of writing, and the same audio
-            soundfile._snd.sf_command(file._file, _SET_ADD_PEAK_CHUNK, soundfile._ffi.NULL, 0)  # must give the same bytes
+            # must give the same bytes (soundfile has no call for this: libsndfile's own, through soundfile's handle)
+            soundfile._snd.sf_command(file._file, _SET_ADD_PEAK_CHUNK, soundfile._ffi.NULL, 0)
         yield file
 
 

@@ -89,7 +89,7 @@ def _check_inputs(request: FitRequest) -> None:
     audio.check_format(request.data.format)
     for path in (request.train_x, request.train_y):
         audio.check_readable(path)
-        audio.container_of(path, request.data.format)  # a format given for a WAV file of the pair is refused
+        audio.container_of(path, request.data.format)  # a format given for a WAV, FLAC, ... file of the pair is refused
     if request.song:
         audio.check_readable(request.song)
         if not request.resample:  # refused now, not after the training

@@ -202,7 +202,7 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
 # loop cost every run: on the 2-core development machine NumPy takes 1.25 ns longer than Numba's
 # loop per tanh (chunk and sliding models alike) and 4.5 times that per gelu (fastest of 5 renders
 # each). Below it a song renders sooner without Numba: a chunk 6x32 tanh model up to about 12
-# minutes of 44.1 kHz audio, gelu 3, a sliding 6x32 model 1.5.
+# minutes of 44.1 kHz audio, gelu 2.7, a sliding 6x32 model 1.3 (7 hidden layers of 32, as fit.py 6 32).
 NUMPY_ENGINE_ACTIVATIONS = 800e6
 ACTIVATION_COST = {"gelu": 4.5}  # relative to tanh's extra cost in the NumPy engine
 
