@@ -69,6 +69,8 @@ def parse_arguments(argv=None):
     parser.add_argument("--train-x", default="train_x.raw", help="the dry recording (default train_x.raw)")
     parser.add_argument("--train-y", default="train_y.raw", help="the filtered recording (default train_y.raw)")
     parser.add_argument("--song", default=None, help="audio rendered after training (default song.raw, if present)")
+    parser.add_argument("--no-resample", action="store_true",
+                        help="refuse a song at another rate than the pair's, instead of converting it there and back")
     parser.add_argument("--format", default=None, help="encoding of raw files: u8 (default), s8, s16le, f32le")
     parser.add_argument("--rate", type=cli.positive_int, default=None, help="sample rate of raw files (default 44100)")
     parser.add_argument("--models", default="models", help="folder for models and renders (default models)")
@@ -99,6 +101,7 @@ def request_from(args):
     typed = (args.activator, args.optimiser, args.layers, args.units, args.batches, args.samples, args.epoches)
     return fitting.FitRequest(settings=settings, mode=args.mode, window=int(args.samples), align=args.align,
                               levels=args.levels, data=data, train_x=args.train_x, train_y=args.train_y, song=song,
+                              resample=not args.no_resample,
                               models=args.models, resume=args.resume, plot=args.plot, typed=typed)
 
 
@@ -122,6 +125,9 @@ def _print_report(request, outcome, scored_on: str) -> None:
         print("plots: " + ", ".join(str(plot) for plot in outcome.plots))
     if outcome.rendered:
         print(f"rendered {request.song} -> {outcome.rendered}")
+        if outcome.render["resampled"]:
+            print(f"  resampled {request.song} from {outcome.render['rate']} Hz to the model's "
+                  f"{outcome.render['model_rate']} Hz and back")
     if result.interrupted:
         print("training was interrupted: the model above is the best one reached before Ctrl-C")
 

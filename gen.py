@@ -2,11 +2,15 @@
 
     python3 gen.py <model path> <song path> [samples]
     python3 gen.py models/tanh_adam_6_32_999_9_32_a0.41.keras song.raw
+    python3 gen.py models/lowpass_600hz_6db/tanh_adam_6_32_32_64_40_sliding_a1.00.keras song.flac --out song.wav
     python3 gen.py models/9_sample/unsigned/gelu_adam_6_32_999_9_512_a41 song.raw 9
 
-Writes `outputs/<song name>.raw` (or `.wav` for a WAV song), exactly as long as the song. The model
-says what it needs (window, mode, alignment, levels), so `samples` is optional; given, it must
-match. Works with fit.py's `.keras` models and the original project's SavedModel directories.
+Writes `outputs/<song name>.<the song's kind>` (or `--out FILE`, whose extension picks the kind:
+.raw, .wav, .flac, .aiff, .ogg, .mp3), exactly as long as the song and at its rate: a song at
+another rate than the model's is converted to the model's rate and back. The song's kind is read
+from its content (a WAV named .raw is a WAV). The model says what it needs (window, mode,
+alignment, levels, rate), so `samples` is optional; given, it must match. Works with fit.py's
+`.keras` models and the original project's SavedModel directories.
 """
 
 import sys
@@ -19,12 +23,15 @@ def parse_arguments(argv=None):
     parser = cli.Parser(prog="gen.py", description=__doc__.split("\n\n")[0],
                         formatter_class=cli.argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("model", help="a .keras file made by fit.py, or an original SavedModel directory")
-    parser.add_argument("song", help="audio to render: raw (see --format) or .wav")
+    parser.add_argument("song", help="audio to render: WAV, FLAC, AIFF, Ogg, MP3, or raw (see --format)")
     parser.add_argument("samples", nargs="?", type=cli.positive_int, default=None,
                         help="the model's window; optional, checked against the model")
-    parser.add_argument("--out", default=None, help="output file (default outputs/<song name>, same kind as the song)")
+    parser.add_argument("--out", default=None,
+                        help="output file; its extension picks the kind (default outputs/<song name>, the song's kind)")
     parser.add_argument("--format", default=None, help="encoding of a raw song: u8 (default), s8, s16le, f32le")
     parser.add_argument("--rate", type=cli.positive_int, default=None, help="sample rate of a raw song (default 44100)")
+    parser.add_argument("--no-resample", action="store_true",
+                        help="refuse a song at another rate than the model's, instead of converting it there and back")
     parser.add_argument("--reference", default=None, metavar="FILE",
                         help="the song as the real filter renders it: print the output's ESR against it")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -39,13 +46,16 @@ def main(argv=None) -> None:
 
     audio.check_format(args.format)
     song = audio.check_readable(args.song)
-    out = Path(args.out) if args.out else Path("outputs") / (song.stem + (".wav" if audio.container_of(song) == "wav" else ".raw"))
+    kind = audio.container_of(song, args.format)
+    out = Path(args.out) if args.out else Path("outputs") / (song.stem + audio.KINDS[kind].extensions[0])
     if args.reference:
         audio.check_readable(args.reference)
     stats = render.render_file(args.model, song, out, args.format, args.rate, window=args.samples,
-                               reference=args.reference, progress=not args.quiet)
+                               reference=args.reference, progress=not args.quiet, resample=not args.no_resample)
     print(f"rendered {song} -> {out}: {stats['samples']} samples ({stats['audio_seconds']:.1f} s of audio) "
           f"in {stats['seconds']:.2f} s, {stats['realtime_factor']:.1f}x real time")
+    if stats["resampled"]:
+        print(f"resampled {song} from {stats['rate']} Hz to the model's {stats['model_rate']} Hz and back")
     if args.reference:
         print(f"ESR against {args.reference}: {stats['reference_esr']:.5f} ({stats['reference_esr_db']:.1f} dB)")
 

@@ -3,9 +3,10 @@
 Writes, in the working directory, `train_x.raw` (white noise, uniform on +-0.8, as Audacity's
 Generate > Noise), `train_y.raw` (the same noise through Audacity's Effect > Low-Pass Filter with
 the same cutoff and roll-off, then through a saturation if `--drive` is given) and `song.raw` (a
-WAV you give, mixed to mono, or a short synthetic piece with bass, chords and percussion), all
-unsigned 8-bit PCM without a header, and `train_y.json`, a note of the filter, so that fit.py can
-compare the learned response with it.
+song you give, WAV, FLAC, AIFF, Ogg or MP3, mixed to mono, or a short synthetic piece with bass,
+chords and percussion), all unsigned 8-bit PCM without a header (`--format` for another
+encoding), and `train_y.json`, a note of the recipe, so that fit.py can compare the learned
+response with it.
 
     python3 make_data.py                              # 30 s of noise, 600 Hz at 6 dB/octave
     python3 make_data.py --cutoff 2000 --rolloff 24 --force
@@ -46,7 +47,7 @@ def parse_arguments(argv=None):
                         help="sample encoding of the three raw files: u8 (default, the original's), s8, s16le, f32le; "
                              "give fit.py and gen.py the same --format")
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise and the synthetic song (default 0)")
-    parser.add_argument("--song", default=None, help="a WAV file to write as song.raw (default: a synthetic piece)")
+    parser.add_argument("--song", default=None, help="a song (WAV, FLAC, AIFF, Ogg, MP3) to write as song.raw (default: a synthetic piece)")
     parser.add_argument("--song-seconds", type=float, default=20.0, help="length of the synthetic song (default 20)")
     parser.add_argument("--force", action="store_true", help="overwrite existing train_x.raw, train_y.raw, song.raw")
     return parser.parse_args(argv)

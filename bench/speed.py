@@ -104,9 +104,9 @@ def bench_render(folder: Path, runs: int, rate: float) -> None:
     audio.write_audio(song, synth.synthetic_song(180, RATE, np.random.default_rng(1)).astype(np.float32), "u8", RATE)
     samples = audio.read_audio(song).samples
     print(f"\n3-minute song ({len(samples)} samples); float32 matrix multiply here: {rate:.0f} GFLOP/s\n")
-    print("| model | gen.py whole process | peak memory | vs original 140 s | render only | samples/s | "
+    print("| model | engine | gen.py whole process | peak memory | vs original 140 s | render only | samples/s | "
           "real-time factor | compute floor | of floor |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for index, (name, definition) in enumerate(MODELS.items()):
         path = make_model(folder, f"model{index}.keras", definition)
         whole = [run_process([sys.executable, ROOT / "gen.py", path, song, "--out", folder / "out.raw", "--quiet"],
@@ -114,6 +114,9 @@ def bench_render(folder: Path, runs: int, rate: float) -> None:
         seconds = statistics.median(run[0] for run in whole)
         memory = max(run[1] for run in whole)
         network, spec, _ = load_network(path)
+        engine = render.engine_for(network, spec, len(samples))  # gen.py's choice for this song
+        network = network.with_engine(engine)
+        render.render(network, spec, samples[:RATE])  # the engine's start-up is the whole-process column's
         timings = []
         for _ in range(runs):
             started = time.perf_counter()
@@ -122,15 +125,19 @@ def bench_render(folder: Path, runs: int, rate: float) -> None:
         render_seconds = statistics.median(timings)
         throughput = len(samples) / render_seconds
         floor = rate * 1e9 / flops_per_sample(definition[0], *definition[1:3], definition[4])
-        print(f"| {name} | {seconds:.2f} s | {memory:.0f} MB | {ORIGINAL_GEN_SECONDS / seconds:.0f}x faster | "
+        print(f"| {name} | {engine} | {seconds:.2f} s | {memory:.0f} MB | {ORIGINAL_GEN_SECONDS / seconds:.0f}x faster | "
               f"{render_seconds:.2f} s | {throughput / 1e6:.1f} M | {throughput / RATE:.0f}x | "
               f"{floor / 1e6:.0f} M/s | {100 * throughput / floor:.0f}% |", flush=True)
     clip = folder / "clip.raw"  # what every run pays before the first sample: imports, Numba's cached loops
     audio.write_audio(clip, samples[:RATE], "u8", RATE)
-    start_up = [run_process([sys.executable, ROOT / "gen.py", folder / "model0.keras", clip, "--out", folder / "out.raw",
-                             "--quiet"], folder) for _ in range(runs)]
-    print(f"\ngen.py on a 1-second song (start-up): {statistics.median(run[0] for run in start_up):.2f} s, "
-          f"{max(run[1] for run in start_up):.0f} MB", flush=True)
+    start_up, bare = [], []
+    for _ in range(runs):  # in turns, so that a busy moment of the machine weighs on both alike
+        start_up.append(run_process([sys.executable, ROOT / "gen.py", folder / "model0.keras", clip, "--out",
+                                     folder / "out.raw", "--quiet"], folder))
+        bare.append(run_process([sys.executable, "-c", "import numpy, h5py"], folder))
+    start, floor = (statistics.median(run[0] for run in runs_) for runs_ in (start_up, bare))
+    print(f"\ngen.py on a 1-second song (start-up): {start:.2f} s, {max(run[1] for run in start_up):.0f} MB; "
+          f"python3 -c 'import numpy, h5py': {floor:.2f} s; {start / floor:.1f}x", flush=True)
 
 
 def bench_hour(folder: Path) -> None:
@@ -140,13 +147,29 @@ def bench_hour(folder: Path) -> None:
         for _ in range(60):
             rng.integers(96, 160, 60 * RATE, dtype=np.uint8).tofile(file)
     print("\n1-hour song (158.8 M samples) through gen.py, streamed\n")
-    print("| model | whole process | peak memory | real-time factor |")
-    print("|---|---|---|---|")
+    print("| model | song | whole process | peak memory | real-time factor |")
+    print("|---|---|---|---|---|")
     for index, name in enumerate(list(MODELS)[:2]):
         seconds, memory = run_process([sys.executable, ROOT / "gen.py", folder / f"model{index}.keras", song,
                                        "--out", folder / "hour_out.raw", "--quiet"], folder)
-        print(f"| {name} | {seconds:.1f} s | {memory:.0f} MB | {3600 / seconds:.0f}x |", flush=True)
+        print(f"| {name} | 44.1 kHz u8 raw | {seconds:.1f} s | {memory:.0f} MB | {3600 / seconds:.0f}x |", flush=True)
     song.unlink()
+    for label, name, rate in (("44.1 kHz 16-bit FLAC", "hour.flac", RATE),
+                              ("48 kHz 16-bit WAV, converted to 44.1 kHz and back", "hour.wav", 48000)):
+        write_hour(folder / name, rate)
+        seconds, memory = run_process([sys.executable, ROOT / "gen.py", folder / "model0.keras", folder / name,
+                                       "--out", folder / f"out_{name}", "--quiet"], folder)
+        print(f"| {list(MODELS)[0]} | {label} | {seconds:.1f} s | {memory:.0f} MB | {3600 / seconds:.0f}x |", flush=True)
+        (folder / name).unlink()
+        (folder / f"out_{name}").unlink()
+
+
+def write_hour(path: Path, rate: int) -> None:
+    """An hour of quiet noise at `rate`, written a minute at a time (this process stays small)."""
+    rng = np.random.default_rng(2)
+    with audio.audio_sink(path, "s16le", rate, 3600 * rate) as sink:
+        for _ in range(60):
+            sink.write(rng.uniform(-0.25, 0.25, 60 * rate).astype(np.float32))
 
 
 def bench_preparation(folder: Path, runs: int) -> None:

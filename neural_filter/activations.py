@@ -8,10 +8,14 @@ Rendering spends its time here, not in the matrix products: in NumPy, exp alone 
 are single loops compiled by Numba, which LLVM vectorises: exp and tanh are written out from
 polynomials below because LLVM has no vector exp of its own. They match Keras 3's definitions,
 checked against Keras in the tests; a name missing here makes rendering fall back to Keras itself.
+Importing Numba and loading the compiled loop cost about a second, so short songs are rendered by
+`numpy_activations` instead (render.py chooses).
 """
 
 import numba
 import numpy as np
+
+from neural_filter.numpy_activations import NUMPY_ACTIVATIONS, with_bias
 
 F = np.float32
 ONE, HALF = F(1), F(0.5)
@@ -21,16 +25,6 @@ ONE, HALF = F(1), F(0.5)
 # and its scalar remainder compute bit for bit the same thing.
 COMPILE = dict(error_model="numpy", fastmath={"contract"})
 inline = numba.njit(inline="always", **COMPILE)
-
-
-def with_bias(function):
-    """A NumPy activation of the pre-activation, as one taking a layer's product and its bias."""
-
-    def activation(units: np.ndarray, bias: np.ndarray) -> np.ndarray:
-        units += bias[:, None]
-        return function(units)
-
-    return activation
 
 
 # exp in float32 (Cephes's expf): x = k ln 2 + r with |r| <= ln 2 / 2, exp(r) by polynomial, and
@@ -145,38 +139,7 @@ def compiled(kind: int):
     return activation
 
 
-# The rest are rare, or one or two cheap NumPy passes.
-def softplus(x):
-    return np.logaddexp(F(0), x, out=x)
-
-
-def hard_sigmoid(x):
-    """relu6(x + 3) / 6, as Keras 3 defines it."""
-    x /= F(6)
-    x += HALF
-    return np.clip(x, 0, 1, out=x)
-
-
-NUMPY_ACTIVATIONS = {
-    "linear": lambda x: x,
-    "relu6": lambda x: np.clip(x, 0, 6, out=x),
-    "leaky_relu": lambda x: np.where(x >= 0, x, F(0.2) * x),
-    "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
-    "selu": lambda x: F(1.0507009873554805) * np.where(x > 0, x, F(1.6732632423543772) * np.expm1(np.minimum(x, 0))),
-    "celu": lambda x: np.maximum(x, 0) + np.minimum(np.expm1(np.minimum(x, 0)), 0),
-    "softplus": softplus,
-    "softsign": lambda x: x / (ONE + np.abs(x)),
-    "mish": lambda x: x * np.tanh(softplus(x.copy())),
-    "exponential": lambda x: np.exp(x, out=x),
-    "hard_sigmoid": hard_sigmoid,
-    "hard_silu": lambda x: x * hard_sigmoid(x.copy()),
-    "hard_swish": lambda x: x * hard_sigmoid(x.copy()),
-    "hard_tanh": lambda x: np.clip(x, -1, 1, out=x),
-    "log_sigmoid": lambda x: -softplus(-x),
-    "tanh_shrink": lambda x: x - np.tanh(x),
-    "squareplus": lambda x: (x + np.sqrt(x * x + F(4))) / F(2),
-}
-
+# The rest are rare, or one or two cheap NumPy passes: the NumPy engine's own.
 ACTIVATIONS = {
     **{name: with_bias(function) for name, function in NUMPY_ACTIVATIONS.items()},
     **{name: compiled(kind) for kind, name in enumerate(COMPILED)},

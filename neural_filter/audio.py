@@ -1,14 +1,21 @@
-"""Audio files in and out: headerless raw PCM (the original's format) and WAV.
+"""Audio files in and out: headerless raw PCM (the original's format), and through soundfile
+(libsndfile) WAV, RF64, AIFF, FLAC, Ogg Vorbis and MP3.
 
 Every sample format is decoded to float32 "full scale" (-1..1, silence at 0) and encoded back from
-it by one pair of functions, `decode` and `encode`, so each format round-trips byte for byte. The
-original's unsigned 8-bit raw file stays the default; `--format` picks another raw encoding and a
-`.wav` extension picks WAV (8, 16, 24, 32-bit PCM or 32-bit float, stereo mixed to mono).
+it by one pair of functions, `decode` and `encode`, so each lossless kind round-trips byte for
+byte: libsndfile is handed integers we rounded and clipped ourselves, never floats to convert.
+
+A file's kind is read from its first bytes (`container_of`), not guessed from its name: a WAV named
+`.raw` is read as WAV, and only a file that begins with no known signature is raw. An output's kind
+follows its extension (`output_container`), or the song's kind when the extension names none.
+Files are read and written in blocks, so memory stays flat for an hour of audio.
 """
 
 import contextlib
 import dataclasses
-import struct
+import os
+import re
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -23,12 +30,46 @@ SAMPLE_FORMATS = {
     "u8": (np.dtype("u1"), 128.0, 128.0),
     "s8": (np.dtype("i1"), 128.0, 0.0),
     "s16le": (np.dtype("<i2"), 32768.0, 0.0),
-    "s24le": (np.dtype("<i4"), 8388608.0, 0.0),  # WAV only: held in int32, low 24 bits
-    "s32le": (np.dtype("<i4"), 2147483648.0, 0.0),  # WAV only; float32 keeps 24 bits of it
+    "s24le": (np.dtype("<i4"), 8388608.0, 0.0),  # containers only: held in int32, low 24 bits
+    "s32le": (np.dtype("<i4"), 2147483648.0, 0.0),  # containers only; float32 keeps 24 bits of it
     "f32le": (np.dtype("<f4"), 1.0, 0.0),
 }
 RAW_FORMATS = ("u8", "s8", "s16le", "f32le")
-WAV_FORMAT_BY_WIDTH = {1: "u8", 2: "s16le", 3: "s24le", 4: "s32le"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    """A kind of audio file: its name for people, soundfile's name, its extensions, what it stores exactly."""
+
+    name: str  # as a user knows it
+    major: str | None  # soundfile's format name; None: raw, read and written by NumPy
+    extensions: tuple[str, ...]  # the first is the one outputs get
+    formats: tuple[str, ...]  # sample formats it stores exactly, the widest last; () for a lossy kind
+    signature: str  # how a file of this kind begins, in words
+
+    @property
+    def lossy(self) -> bool:
+        return not self.formats
+
+
+_PCM = ("u8", "s16le", "s24le", "s32le", "f32le")
+KINDS = {
+    "raw": Kind("raw", None, (".raw",), RAW_FORMATS, "no signature"),
+    "wav": Kind("WAV", "WAV", (".wav", ".wave"), _PCM, "RIFF/WAVE"),
+    "rf64": Kind("RF64", "RF64", (".rf64",), _PCM, "RF64/WAVE"),
+    # (8-bit AIFF is left out: libsndfile reads an odd number of 8-bit samples back with the pad byte as one more)
+    "aiff": Kind("AIFF", "AIFF", (".aiff", ".aif", ".aifc"), ("s16le", "s24le", "s32le", "f32le"), "FORM/AIFF"),
+    "flac": Kind("FLAC", "FLAC", (".flac",), ("s8", "s16le", "s24le"), "fLaC"),
+    "ogg": Kind("Ogg Vorbis", "OGG", (".ogg", ".oga"), (), "OggS"),
+    "mp3": Kind("MP3", "MP3", (".mp3",), (), "an ID3 tag or an MPEG audio frame"),
+}
+# our sample format <-> libsndfile's subtype; any other subtype (A-law, double, ...) is read as float
+SUBTYPES = {"u8": "PCM_U8", "s8": "PCM_S8", "s16le": "PCM_16", "s24le": "PCM_24", "s32le": "PCM_32", "f32le": "FLOAT"}
+LOSSY_SUBTYPES = {"ogg": "VORBIS", "mp3": "MPEG_LAYER_III"}
+# what libsndfile hands us for each format (integers left-justified: 8-bit in the high byte of an
+# int16, 24-bit in the high three bytes of an int32), and the format that decodes those values
+_READ_AS = {"u8": ("int16", "s16le"), "s8": ("int16", "s16le"), "s16le": ("int16", "s16le"),
+            "s24le": ("int32", "s32le"), "s32le": ("int32", "s32le"), "f32le": ("float32", "f32le")}
 
 
 @dataclasses.dataclass
@@ -38,7 +79,7 @@ class Audio:
     samples: np.ndarray
     rate: int
     format: str  # a key of SAMPLE_FORMATS
-    container: str  # "raw" or "wav"
+    container: str  # a key of KINDS
 
     @property
     def seconds(self) -> float:
@@ -71,13 +112,123 @@ def encode(samples: np.ndarray, format: str) -> np.ndarray:
     return np.clip(scaled, low, high).astype(dtype)
 
 
+def stored_format(container: str, format: str) -> str:
+    """The sample format a file of kind `container` stores audio read as `format` in.
+
+    The same format where the kind has it, else the narrowest it has that holds every value of it
+    (signed 8-bit for unsigned and back: the same 256 levels; float for 24-bit in a raw file),
+    else its widest (24-bit for float in FLAC). A lossy kind stores float, before its encoder.
+    """
+    kind = KINDS[container]
+    if kind.lossy:
+        return "f32le"
+    if format in kind.formats:
+        return format
+    wide_enough = [other for other in kind.formats if _WIDTH[other] >= _WIDTH[format]]
+    return min(wide_enough, key=_WIDTH.get) if wide_enough else kind.formats[-1]
+
+
+_WIDTH = {"u8": 1, "s8": 1, "s16le": 2, "s24le": 3, "s32le": 4, "f32le": 4}  # bytes a sample
+
+
+def as_stored(samples: np.ndarray, container: str, format: str) -> np.ndarray:
+    """Full-scale samples as a file of that kind and format will give them back (a lossy kind: before its encoder)."""
+    if KINDS[container].lossy:
+        return np.clip(samples, -1.0, 1.0).astype(np.float32)
+    format = stored_format(container, format)
+    return decode(encode(samples, format), format)
+
+
+# --- what kind of file is this? ------------------------------------------------------------------
+
+
+def container_named(path) -> str | None:
+    """The kind `path`'s extension names, or None for an extension that names none (".s16", none)."""
+    suffix = Path(path).suffix.lower()
+    return next((name for name, kind in KINDS.items() if suffix in kind.extensions), None)
+
+
+def output_container(path, default: str) -> str:
+    """The kind of file to write at `path`: what its extension names, else `default` (the song's kind)."""
+    return container_named(path) or default
+
+
+def sniff(path) -> str | None:
+    """The kind a file's first bytes say it is, or None when they carry no known signature (raw audio)."""
+    with open(path, "rb") as file:
+        head = file.read(12)
+        if head[:4] in (b"RIFF", b"RIFX"):  # (RIFX: big-endian WAV)
+            return "wav"  # a RIFF file that is not WAVE is refused by the WAV reader, in our words
+        if head[:4] in (b"RF64", b"BW64"):
+            return "rf64"
+        if head[:4] == b"FORM":
+            return "aiff"
+        if head[:4] == b"fLaC":
+            return "flac"
+        if head[:4] == b"OggS":
+            return "ogg"
+        if head[:3] == b"ID3" and len(head) >= 10 and head[3] in (2, 3, 4) and all(byte < 0x80 for byte in head[6:10]):
+            return "mp3"  # ID3v2: version 2-4, then a size of four 7-bit bytes
+        length = _mpeg_frame_length(head)
+        if length:  # a frame header alone could be chance: a second must follow it, or the file end there
+            file.seek(length)
+            following = file.read(4)
+            if not following or _mpeg_frame_length(following):
+                return "mp3"
+    return None
+
+
+_MPEG_BITRATES = {  # kbit/s by (MPEG-1?, layer), for bitrate indices 1..14
+    (True, 1): (32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    (True, 2): (32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    (True, 3): (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    (False, 1): (32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+    (False, 2): (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    (False, 3): (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_MPEG_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}  # by version bits
+
+
+def _mpeg_frame_length(header: bytes) -> int | None:
+    """Bytes in the MPEG audio frame whose 4-byte header `header` begins with; None if it is not one."""
+    if len(header) < 4 or header[0] != 0xFF or header[1] & 0xE0 != 0xE0:
+        return None
+    version, layer_bits = (header[1] >> 3) & 3, (header[1] >> 1) & 3
+    bitrate_index, rate_index, padding = header[2] >> 4, (header[2] >> 2) & 3, (header[2] >> 1) & 1
+    if version == 1 or layer_bits == 0 or bitrate_index in (0, 15) or rate_index == 3:
+        return None  # reserved values, or a free-format bitrate we cannot size
+    layer, mpeg1 = 4 - layer_bits, version == 3
+    bitrate = _MPEG_BITRATES[mpeg1, layer][bitrate_index - 1] * 1000
+    rate = _MPEG_RATES[version][rate_index]
+    if layer == 1:
+        return (12 * bitrate // rate + padding) * 4
+    return (144 if layer == 2 or mpeg1 else 72) * bitrate // rate + padding
+
+
 def container_of(path, format: str | None = None) -> str:
-    """'wav' for a .wav path, else 'raw'; `--format` applies to raw files only."""
-    if Path(path).suffix.lower() == ".wav":
-        if format is not None:
-            raise ArgumentError("format", format, f"{path} is a WAV file, which names its own format", "drop {format}")
-        return "wav"
-    return "raw"
+    """The kind of the existing file `path`, by its content; `format` describes raw files only.
+
+    A file that begins with a known signature is that kind, whatever its name, and names its own
+    format; a file with none is raw, unless its name promises a kind, which it then is not.
+    """
+    found = sniff(path)
+    if found is None:
+        named = container_named(path)
+        if named not in (None, "raw"):
+            kind = KINDS[named]
+            raise DataError(path, f"is named {Path(path).suffix} but does not begin like {_a(kind.name)} "
+                                  f"file ({kind.signature})",
+                            f"re-export it, or give it another extension if it is raw audio")
+        return "raw"
+    if format is not None:
+        raise ArgumentError("format", format, f"{path} is {_a(KINDS[found].name)} file, which names its own format",
+                            "drop {format}")
+    return found
+
+
+def _a(name: str) -> str:
+    """The kind's name with its article, as spoken: "an MP3", "an AIFF", "a WAV", "a FLAC"."""
+    return ("an " if name in ("MP3", "AIFF", "RF64", "Ogg Vorbis") else "a ") + name
 
 
 def check_readable(path, what: str = "file") -> Path:
@@ -92,18 +243,17 @@ def check_readable(path, what: str = "file") -> Path:
     return path
 
 
-@dataclasses.dataclass
-class AudioSource:
-    """An audio file opened for reading in blocks: the stored samples are memory-mapped, not loaded."""
+# --- reading -------------------------------------------------------------------------------------
 
-    path: Path
-    rate: int
-    format: str
-    container: str
-    stored: np.ndarray  # (samples,) or (samples, channels), as stored; a memory map where possible
+
+class AudioSource:
+    """An audio file opened for reading in blocks, never loaded whole: mono full-scale float32 out."""
+
+    def __init__(self, path: Path, rate: int, format: str, container: str, length: int):
+        self.path, self.rate, self.format, self.container, self.length = path, rate, format, container, length
 
     def __len__(self) -> int:
-        return len(self.stored)
+        return self.length
 
     @property
     def seconds(self) -> float:
@@ -111,13 +261,7 @@ class AudioSource:
 
     def samples(self, start: int, count: int) -> np.ndarray:
         """Full-scale mono float32 samples start .. start + count (fewer at the end)."""
-        stored = np.asarray(self.stored[start : start + count])
-        if self.format == "s24le":
-            stored = stored >> 8  # scipy left-justifies 24-bit samples in int32
-        samples = decode(stored, self.format)
-        if samples.ndim == 2:
-            samples = samples.mean(axis=1, dtype=np.float32)  # Audacity's plain stereo mix-down
-        return samples
+        raise NotImplementedError
 
     def blocks(self, size: int):
         """Full-scale mono float32 blocks of `size` samples (the last may be shorter)."""
@@ -134,11 +278,67 @@ class AudioSource:
         return np.concatenate([np.empty(0, np.float32), *blocks])
 
 
+def _mono(samples: np.ndarray) -> np.ndarray:
+    if samples.ndim == 2:
+        if samples.shape[1] == 1:
+            return samples[:, 0]
+        return samples.mean(axis=1, dtype=np.float32)  # Audacity's plain stereo mix-down
+    return samples
+
+
+class RawSource(AudioSource):
+    """A headerless file, memory-mapped: only the pages read are loaded."""
+
+    def __init__(self, path: Path, rate: int, format: str):
+        self.stored = np.memmap(path, dtype=SAMPLE_FORMATS[format][0], mode="r")
+        super().__init__(path, rate, format, "raw", len(self.stored))
+
+    def samples(self, start: int, count: int) -> np.ndarray:
+        return decode(np.asarray(self.stored[start : start + count]), self.format)
+
+
+class SoundFileSource(AudioSource):
+    """A file libsndfile reads (WAV, AIFF, FLAC, Ogg, MP3, ...), read block by block."""
+
+    def __init__(self, path: Path, file, container: str, format: str):
+        self.file, self.position = file, 0
+        weakref.finalize(self, os.close, file.name)  # the descriptor it reads (libsndfile leaves it open)
+        super().__init__(path, int(file.samplerate), format, container, int(file.frames))
+
+    def samples(self, start: int, count: int) -> np.ndarray:
+        count = max(0, min(count, len(self) - start))
+        dtype, decoded_as = _READ_AS[self.format]
+        try:
+            with _quiet_decoder(self.container):
+                if start != self.position:
+                    self.file.seek(start)
+                stored = self.file.read(count, dtype=dtype, always_2d=True)
+        except Exception:  # libsndfile's words are not ours; what failed is the file
+            raise DataError(self.path, f"is damaged: reading failed at sample {start} of {len(self)}",
+                            "re-export it, or convert it to WAV or FLAC") from None
+        self.position = start + len(stored)
+        if len(stored) < count:
+            raise DataError(self.path, f"ends after {self.position} samples, but its header promises {len(self)}",
+                            "re-export it, or convert it to WAV or FLAC")
+        return _mono(decode(stored, decoded_as))
+
+
+def _quiet_decoder(container: str):
+    """libmpg123 prints its warnings ("Cannot read next header ...") straight to file descriptor 2:
+    silenced while an MP3 is opened or read, so that stderr holds our one line at most."""
+    if container != "mp3":
+        return contextlib.nullcontext()
+    from neural_filter.cli import stderr_silenced
+
+    return stderr_silenced()
+
+
 def open_audio(path, format: str | None = None, rate: int | None = None) -> AudioSource:
-    """Open a raw or WAV file for reading. `format` and `rate` describe raw files."""
+    """Open an audio file for reading. `format` and `rate` describe raw files; other kinds name their own."""
     path = check_readable(path)
-    if container_of(path, format) == "wav":
-        return _open_wav(path, rate)
+    container = container_of(path, format)
+    if container != "raw":
+        return _open_soundfile(path, container, rate)
     format = format or "u8"
     dtype = SAMPLE_FORMATS[format][0]
     size = path.stat().st_size
@@ -148,109 +348,146 @@ def open_audio(path, format: str | None = None, rate: int | None = None) -> Audi
             f"has {size} bytes, not a whole number of {dtype.itemsize}-byte {format} samples",
             "check {format}, or trim the file",
         )
-    return AudioSource(path, rate or DEFAULT_RATE, format, "raw", np.memmap(path, dtype=dtype, mode="r"))
+    return RawSource(path, rate or DEFAULT_RATE, format)
 
 
 def read_audio(path, format: str | None = None, rate: int | None = None) -> Audio:
-    """Read a raw or WAV file whole, as mono full-scale float32."""
+    """Read an audio file whole, as mono full-scale float32."""
     source = open_audio(path, format, rate)
     return Audio(source.read(), source.rate, source.format, source.container)
 
 
-def _open_wav(path: Path, rate: int | None) -> AudioSource:
-    import warnings
+_REMEDIES = {"wav": "re-export it as 8, 16, 24 or 32-bit PCM or float WAV", "rf64": "re-export it as WAV or RF64",
+             "aiff": "re-export it as 16, 24 or 32-bit PCM or float AIFF"}
 
-    from scipy.io import wavfile
 
+def _open_soundfile(path: Path, container: str, rate: int | None) -> SoundFileSource:
+    import soundfile
+
+    kind = KINDS[container]
+    remedy = _REMEDIES.get(container, "re-export it, or convert it to WAV or FLAC")
+    descriptor = os.open(path, os.O_RDONLY)  # not the name: soundfile takes a name ending .raw for headerless audio
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # scipy only warns about a header that lies; refuse it
-            try:
-                file_rate, stored = wavfile.read(path, mmap=True)
-            except ValueError as error:
-                if "mmap" not in str(error):  # 24-bit audio cannot be memory-mapped: read it whole
-                    raise
-                file_rate, stored = wavfile.read(path)
-    except Exception as error:  # scipy's parser breaks in many ways on a damaged header (struct.error, TypeError, ...)
-        raise DataError(path, f"is not a readable WAV file ({error})", "re-export it as PCM or float WAV") from None
-    if rate and rate != file_rate:
-        raise ArgumentError("rate", rate, f"{path} says its rate is {file_rate} Hz", "drop {rate} for WAV files")
-    if stored.size == 0:
+        with _quiet_decoder(container):
+            file = soundfile.SoundFile(descriptor, closefd=False)
+    except Exception:  # libsndfile's message ("Error in WAV file. No 'data' chunk marker.") is not ours
+        os.close(descriptor)
+        raise DataError(path, f"is {_a(kind.name)} file that cannot be read: its header is damaged "
+                              "or its encoding unsupported", remedy) from None
+    source = SoundFileSource(path, file, container, {v: k for k, v in SUBTYPES.items()}.get(file.subtype, "f32le"))
+    # (each refusal below drops `source`, which closes the file)
+    if file.format != kind.major and not (container == "wav" and file.format == "WAVEX"):
+        # libsndfile found another kind behind the signature (a FORM that is 8SVX, not AIFF, ...)
+        raise DataError(path, f"begins like {_a(kind.name)} file but is not one libsndfile reads as such", remedy)
+    if container in ("wav", "aiff"):
+        _refuse_cut_short(path, file)
+    if rate and rate != file.samplerate:
+        raise ArgumentError("rate", rate, f"{path} says its rate is {file.samplerate} Hz",
+                            f"drop {{rate}} for {kind.name} files")
+    if file.frames <= 0 or file.channels < 1:
         raise DataError(path, "holds no samples", "give a file with audio in it")
-    if stored.dtype.kind == "f":
-        if stored.dtype.itemsize != 4:
-            raise DataError(path, f"stores {8 * stored.dtype.itemsize}-bit float samples", "re-export it as 32-bit float WAV")
-        format = "f32le"
-    else:
-        width = _wav_width(path, stored)
-        if width not in WAV_FORMAT_BY_WIDTH:
-            raise DataError(path, f"stores {width}-byte PCM samples", "re-export it as 8, 16, 24 or 32-bit PCM or float WAV")
-        format = WAV_FORMAT_BY_WIDTH[width]
-    return AudioSource(path, int(file_rate), format, "wav", stored)
+    return source
 
 
-def _wav_width(path: Path, stored: np.ndarray) -> int:
-    """Bytes per sample of a PCM WAV file as scipy read it: the fmt chunk's block align over its channels.
+def _refuse_cut_short(path: Path, file) -> None:
+    """A WAV or AIFF whose audio chunk is shorter than its header says was cut off (a failed copy or download).
 
-    (Not bits per sample: 20-bit audio sits in 3-byte slots, and scipy reads by the slot.)
+    libsndfile reads what is there and notes the difference in its log ("data : 400 (should be
+    178)"); a streamed WAV that left its size open (0, or 0xFFFFFFFF) is read as it is.
     """
-    with open(path, "rb") as file:
-        header = file.read(4096)
-    start = header.find(b"fmt ")
-    if start < 0:  # fmt chunk beyond the first 4 KiB: go by scipy's array (which holds 3-byte slots in 4)
-        return stored.dtype.itemsize
-    channels = int.from_bytes(header[start + 10 : start + 12], "little")
-    block_align = int.from_bytes(header[start + 20 : start + 22], "little")
-    return block_align // channels if channels else 0
+    found = re.search(r"^ ?(?:data|SSND) : (\d+) \(should be (\d+)\)", file.extra_info, re.MULTILINE)
+    if found:
+        promised, present = int(found.group(1)), int(found.group(2))
+        if present < promised < 0xFFFFFFFF:
+            raise DataError(path, f"is cut short: its header promises {promised} bytes of audio, the file holds "
+                                  f"{present}", "copy or export it again")
+
+
+# --- writing -------------------------------------------------------------------------------------
 
 
 class AudioSink:
-    """Writes mono full-scale blocks to an open file in one sample format."""
+    """Writes mono full-scale blocks to an open file (`store` takes the stored samples) in one format."""
 
-    def __init__(self, file, format: str):
-        self.file, self.format, self.written = file, format, 0
+    def __init__(self, store, format: str, lossy: bool = False):
+        self.store, self.format, self.lossy, self.written = store, format, lossy, 0
 
     def write(self, samples: np.ndarray) -> None:
-        stored = encode(samples, self.format)
-        if self.format == "s24le":  # three low bytes of each little-endian int32
-            stored = stored.view(np.uint8).reshape(-1, 4)[:, :3]
-        self.file.write(stored.tobytes())
+        self.store(self.stored(np.asarray(samples, np.float32)))
         self.written += len(samples)
+
+    def stored(self, samples: np.ndarray) -> np.ndarray:
+        """What is handed to the file: our rounding and clipping, so that libsndfile converts nothing."""
+        if self.lossy:
+            return np.clip(samples, -1.0, 1.0)  # the encoder's input: floats, full scale
+        return encode(samples, self.format)
+
+
+class _SoundFileSink(AudioSink):
+    """Integers for libsndfile as it takes them: 8-bit in an int16's high byte, 24-bit in an int32's high three."""
+
+    def stored(self, samples: np.ndarray) -> np.ndarray:
+        stored = super().stored(samples)
+        if self.format == "u8":
+            return (stored.astype(np.int16) - 128) << 8
+        if self.format == "s8":
+            return stored.astype(np.int16) << 8
+        if self.format == "s24le":
+            return stored << 8
+        return stored
+
+
+class _RawSink(AudioSink):
+    def stored(self, samples: np.ndarray) -> bytes:
+        return super().stored(samples).tobytes()
 
 
 @contextlib.contextmanager
 def audio_sink(path, format: str, rate: int, count: int, container: str | None = None):
     """An AudioSink into a temporary file, renamed to `path` only when all `count` samples arrived.
 
-    A WAV header needs the length up front, hence `count`.
+    The file is of kind `container` (default: the kind `path`'s extension names, else raw), in
+    `format` if that kind stores it, else the nearest it does (`stored_format`).
     """
-    container = container or container_of(path)
-    with atomic_output(path) as temporary, open(temporary, "wb") as file:
-        if container == "wav":
-            file.write(_wav_header(count, format, rate))
-        sink = AudioSink(file, format)
-        yield sink
+    container = container or output_container(path, "raw")
+    format = stored_format(container, format)
+    with atomic_output(path) as temporary:
+        if container == "raw":
+            with open(temporary, "wb") as file:
+                sink = _RawSink(file.write, format)
+                yield sink
+        else:
+            with _sound_file(path, temporary, container, format, rate, count) as file:
+                sink = _SoundFileSink(file.write, format, KINDS[container].lossy)
+                yield sink
         if sink.written != count:
             raise RuntimeError(f"{path}: {sink.written} samples written, {count} promised")
 
 
-def _wav_header(count: int, format: str, rate: int) -> bytes:
-    """RIFF/WAVE header of a mono file: PCM (tag 1), or IEEE float (tag 3, with its fact chunk)."""
-    width = {"u8": 1, "s16le": 2, "s24le": 3, "s32le": 4, "f32le": 4}[format]
-    data_bytes = count * width
-    if data_bytes + 58 >= 2**32:
-        raise DataError(f"{count} samples", "are too many for a WAV file (4 GiB)", "write a raw file instead")
-    float_tag = format == "f32le"
-    fmt = struct.pack("<HHIIHH", 3 if float_tag else 1, 1, rate, rate * width, width, 8 * width)
-    chunks = b"fmt " + struct.pack("<I", len(fmt) + 2 * float_tag) + fmt + b"\0\0" * float_tag
-    if float_tag:
-        chunks += b"fact" + struct.pack("<II", 4, count)
-    chunks += b"data" + struct.pack("<I", data_bytes)
-    return b"RIFF" + struct.pack("<I", 4 + len(chunks) + data_bytes) + b"WAVE" + chunks
+@contextlib.contextmanager
+def _sound_file(path, temporary, container: str, format: str, rate: int, count: int):
+    import soundfile
+
+    if container == "wav" and count * SAMPLE_FORMATS[format][0].itemsize + 58 >= 2**32:
+        raise DataError(path, f"cannot hold {count} samples: a WAV file ends at 4 GiB", "write an RF64 or FLAC file")
+    subtype = LOSSY_SUBTYPES.get(container) or SUBTYPES[format]
+    try:
+        file = soundfile.SoundFile(temporary, "w", rate, 1, subtype, format=KINDS[container].major)
+    except Exception:
+        raise DataError(path, f"cannot be written as {_a(KINDS[container].name)} file at {rate} Hz",
+                        "give another output name or kind") from None
+    with file:
+        if SUBTYPES.get(format) == "FLOAT":  # no PEAK chunk: it holds the time of writing, and the same audio
+            # must give the same bytes (soundfile has no call for this: libsndfile's own, through soundfile's handle)
+            soundfile._snd.sf_command(file._file, _SET_ADD_PEAK_CHUNK, soundfile._ffi.NULL, 0)
+        yield file
+
+
+_SET_ADD_PEAK_CHUNK = 0x1050  # libsndfile's SFC_SET_ADD_PEAK_CHUNK (sndfile.h), which soundfile does not name
 
 
 def write_audio(path, samples: np.ndarray, format: str, rate: int, container: str | None = None) -> None:
-    """Write mono full-scale samples, atomically, as raw or WAV (by `container` or the extension)."""
+    """Write mono full-scale samples, atomically, of kind `container` (default: by the extension, else raw)."""
     with audio_sink(path, format, rate, len(samples), container) as sink:
         sink.write(samples)
 

@@ -83,7 +83,7 @@ class _QuietImport(importlib.abc.MetaPathFinder):
             execute = spec.loader.exec_module
 
             def exec_module(module):
-                with _stderr_silenced():
+                with stderr_silenced():
                     execute(module)
 
             spec.loader.exec_module = exec_module  # this spec's own loader object
@@ -91,7 +91,7 @@ class _QuietImport(importlib.abc.MetaPathFinder):
 
 
 @contextlib.contextmanager
-def _stderr_silenced():
+def stderr_silenced():
     """Point file descriptor 2 at /dev/null (C++ libraries write there directly), then restore it."""
     sys.stderr.flush()
     saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)

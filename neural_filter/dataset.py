@@ -37,7 +37,7 @@ class DataSettings:
 
     validation: float = 0.1  # fraction of the pair, from its end, held out for validation
     seed: int = DEFAULTS.seed  # chunk mode: the shuffle of the training chunks
-    format: str | None = None  # sample encoding of raw files (None: u8); WAV files name their own
+    format: str | None = None  # sample encoding of raw files (None: u8); WAV, FLAC, ... files name their own
     rate: int | None = None  # sample rate of raw files (None: audio.DEFAULT_RATE)
     progress: bool = False  # a progress bar while reading (on a terminal)
 

@@ -28,6 +28,7 @@ class FitRequest:
     train_x: str = "train_x.raw"
     train_y: str = "train_y.raw"
     song: str | None = None  # rendered after training, when given
+    resample: bool = True  # a song at another rate than the pair's: convert it (True) or refuse it
     models: str = "models"  # folder for models, renders, plots and results.csv
     resume: str | None = None  # a .keras model to continue training
     plot: bool = True  # spectrum, loss and waveform PNGs, when matplotlib is installed
@@ -50,6 +51,7 @@ class FitOutcome:
     result: object  # train.TrainResult: the Keras model, history, metrics, scored arrays
     plots: list  # PNGs written
     rendered: Path | None  # the song through the model, when there was a song
+    render: dict | None = None  # render.render_file's numbers for it (its rate, whether it was resampled, ...)
 
 
 def fit(request: FitRequest, callbacks=(), notice=None, inform=print) -> FitOutcome:
@@ -82,8 +84,8 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print) -> FitOutc
     model_file.save_model(result.model, path, record)
     results.append_result(models / "results.csv", results.results_row(path, record))
     plots = _plots(path, result, prepared.rate) if request.plot else []
-    rendered = _render_song(path, request) if request.song else None
-    return FitOutcome(path, record, result, plots, rendered)
+    rendered, render_stats = _render_song(path, request) if request.song else (None, None)
+    return FitOutcome(path, record, result, plots, rendered, render_stats)
 
 
 def _check_inputs(request: FitRequest) -> None:
@@ -93,13 +95,29 @@ def _check_inputs(request: FitRequest) -> None:
     audio.check_format(request.data.format)
     for path in (request.train_x, request.train_y):
         audio.check_readable(path)
-        audio.container_of(path, request.data.format)  # a format given for a WAV file of the pair is refused
+        audio.container_of(path, request.data.format)  # a format given for a WAV, FLAC, ... file of the pair is refused
     _check_noted_format(request)
     if request.song:
         audio.check_readable(request.song)
+        if not request.resample:  # refused now, not after the training
+            song, pair = (_source(path, request.data) for path in (request.song, request.train_x))
+            if song.rate != pair.rate:
+                from neural_filter.errors import ArgumentError
+
+                raise ArgumentError("no_resample", None, f"{request.song} is at {song.rate} Hz but {request.train_x} "
+                                    f"is at {pair.rate} Hz", "drop {no_resample} to render it through a "
+                                    f"{pair.rate} Hz copy, or give a song at {pair.rate} Hz")
     if request.resume:
         model_file.check_resumable(request.resume)
     files.writable_folder(request.models, "models")
+
+
+def _source(path, data: DataSettings):
+    """An audio file opened as the run reads it: the data settings' format and rate describe raw files only."""
+    from neural_filter import audio
+
+    raw = audio.container_of(path) == "raw"
+    return audio.open_audio(path, data.format if raw else None, data.rate if raw else None)
 
 
 def _advise_on_window(prepared, spec: FilterSpec, inform) -> None:
@@ -153,14 +171,14 @@ def _plots(path: Path, result, rate: int) -> list:
                              result.scored["prediction"], result.history)
 
 
-def _render_song(path: Path, request: FitRequest) -> Path:
-    """The song through the saved model, beside it, as gen.py would render it (same bytes)."""
+def _render_song(path: Path, request: FitRequest) -> tuple[Path, dict]:
+    """The song through the saved model, beside it, as gen.py would render it (same bytes), and the render's numbers."""
     from neural_filter import audio, render
 
-    song_is_wav = audio.container_of(request.song) == "wav"
-    out = path.with_suffix(".wav" if song_is_wav else ".raw")
-    # the data settings' format and rate describe raw files (the pair's): a WAV song names its own
-    raw = request.data
-    render.render_file(path, request.song, out, None if song_is_wav else raw.format, None if song_is_wav else raw.rate,
-                       progress=raw.progress)
-    return out
+    kind = audio.container_of(request.song)
+    out = path.with_suffix(audio.KINDS[kind].extensions[0])
+    # the data settings' format and rate describe raw files (the pair's): a WAV or FLAC song names its own
+    raw, is_raw = request.data, kind == "raw"
+    stats = render.render_file(path, request.song, out, raw.format if is_raw else None, raw.rate if is_raw else None,
+                               progress=raw.progress, resample=request.resample)
+    return out, stats

@@ -29,12 +29,22 @@ class Dense:
     bias: np.ndarray
     activation: str = "linear"
 
-    def __call__(self, columns: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def __call__(self, columns: np.ndarray, out: np.ndarray | None = None, engine: str = "compiled") -> np.ndarray:
         """(inputs, rows) -> (outputs, rows), into `out` (outputs, rows) when given."""
-        from neural_filter.activations import ACTIVATIONS  # Numba loads in 0.5 s: not for gen.py's early errors
-
         product = np.matmul(self.kernel.T, columns, out=out)
-        return ACTIVATIONS[self.activation](product, self.bias)  # in place where it can: the product is ours
+        return activations_of(engine)[self.activation](product, self.bias)  # in place where it can: the product is ours
+
+
+ENGINES = ("compiled", "numpy")  # how the activations are computed: Numba's loops, or NumPy's passes
+
+
+def activations_of(engine: str) -> dict:
+    """The activation table of an engine, imported on first use: Numba's costs a second to load."""
+    if engine == "numpy":
+        from neural_filter.numpy_activations import ACTIVATIONS
+    else:
+        from neural_filter.activations import ACTIVATIONS
+    return ACTIVATIONS
 
 
 @dataclasses.dataclass
@@ -47,6 +57,7 @@ class DenseStack:
 
     layers: list
     linear_path: Dense | None = None
+    engine: str = "compiled"  # see ENGINES; render.engine_for chooses one per song
     # each thread's reused output arrays; see _workspace
     _workspaces: threading.local = dataclasses.field(default_factory=threading.local, repr=False, compare=False)
 
@@ -55,9 +66,9 @@ class DenseStack:
         outs = self._workspace(len(rows))
         result = rows.T  # a view: the matrix products read it in place
         for layer, out in zip(self.layers, outs):
-            result = layer(result, out)
+            result = layer(result, out, self.engine)
         if self.linear_path is not None:
-            linear = self.linear_path(rows.T, outs[len(self.layers)])
+            linear = self.linear_path(rows.T, outs[len(self.layers)], self.engine)
             if self.layers:
                 linear += result
             result = linear
@@ -109,11 +120,16 @@ class DenseStack:
         layers = [folded(layer, index == 0, index == last, subtract_offset=self.linear_path is None)
                   for index, layer in enumerate(self.layers)]
         linear_path = self.linear_path and folded(self.linear_path, True, True, subtract_offset=True)
-        return DenseStack(layers, linear_path)
+        return DenseStack(layers, linear_path, self.engine)
+
+    def with_engine(self, engine: str) -> "DenseStack":
+        """The same network, its activations computed by `engine` (one of ENGINES)."""
+        return DenseStack(self.layers, self.linear_path, engine)
 
     @property
     def numpy_ready(self) -> bool:
-        from neural_filter.activations import ACTIVATIONS
+        """Whether every activation is one we compute (both engines know the same names); else Keras renders."""
+        from neural_filter.numpy_activations import ACTIVATIONS  # not Numba: a second of start-up
 
         return all(layer.activation in ACTIVATIONS for layer in self.layers)
 

@@ -72,3 +72,70 @@ def test_each_thread_has_its_own_workspace():
         thread.join()
     for got, wanted in zip(results, expected):
         np.testing.assert_array_equal(got, wanted)
+
+
+def stack_of(activation: str, units: int = 32, layers: int = 6, window: int = 9, outputs: int = 9) -> DenseStack:
+    rng = np.random.default_rng(1)
+    sizes = [window] + [units] * layers
+    hidden = [Dense(rng.standard_normal((a, b), dtype=np.float32) / np.sqrt(a), rng.standard_normal(b, dtype=np.float32),
+                    activation) for a, b in zip(sizes, sizes[1:])]
+    return DenseStack(hidden + [Dense(rng.standard_normal((units, outputs), dtype=np.float32) / np.sqrt(units),
+                                      np.zeros(outputs, np.float32))])
+
+
+@pytest.mark.parametrize("activation, mode, window, seconds, engine", [
+    ("tanh", "chunk", 9, 1, "numpy"),  # gen.py's start-up case: no Numba at all
+    ("tanh", "chunk", 9, 600, "numpy"),  # ten minutes: 2.94 M rows x 192 tanh = 564 M, under 800 M
+    ("tanh", "chunk", 9, 900, "compiled"),  # fifteen: 847 M
+    ("gelu", "chunk", 9, 180, "numpy"),  # three minutes of gelu: 169 M x 4.5 = 762 M
+    ("gelu", "chunk", 9, 240, "compiled"),  # four: 1016 M
+    ("tanh", "sliding", 64, 60, "numpy"),  # sliding: a row per sample, 2.65 M x 192 = 508 M
+    ("tanh", "sliding", 64, 120, "compiled"),  # 1016 M
+])
+def test_engine_is_chosen_by_the_work_alone(activation, mode, window, seconds, engine):
+    spec = FilterSpec(mode=mode, window=window)
+    stack = stack_of(activation, window=window, outputs=window if mode == "chunk" else 1)
+    assert render.engine_for(stack, spec, seconds * 44100) == engine
+
+
+@pytest.mark.parametrize("activation", ["tanh", "gelu", "sigmoid", "relu", "silu", "elu"])
+def test_both_engines_render_alike(activation):
+    """Not bit for bit (Numba fuses multiply-adds), but far below any output format's step."""
+    spec = FilterSpec(mode="chunk", window=9)
+    stack = stack_of(activation)
+    samples = np.random.default_rng(2).uniform(-1, 1, 10_001).astype(np.float32)
+    compiled = render.render(stack, spec, samples)
+    in_numpy = render.render(stack.with_engine("numpy"), spec, samples)
+    if activation not in ("relu", "elu"):  # (those two: the same arithmetic in both)
+        assert not np.array_equal(compiled, in_numpy)  # really two engines
+    np.testing.assert_allclose(in_numpy, compiled, rtol=0, atol=2e-6)
+
+
+def test_a_short_render_never_imports_numba(tmp_path):
+    """gen.py's start-up: a one-second song renders with NumPy's engine, and Numba (a second to load) stays out."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    from neural_filter import audio, model_file
+
+    model = tmp_path / "m.keras"
+    code = f"""
+import sys; sys.path.insert(0, {str(ROOT)!r})
+from neural_filter import model, model_file
+from neural_filter.spec import FilterSpec
+spec = FilterSpec(window=9)
+model_file.save_model(model.build_model(spec, 2, 8, "tanh", False), __import__("pathlib").Path({str(model)!r}),
+                      {{"spec": spec.__dict__}})
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    audio.write_audio(tmp_path / "song.raw", np.zeros(44100, np.float32), "u8", 44100)
+    check = f"""
+import sys; sys.path.insert(0, {str(ROOT)!r})
+import gen
+status = gen.run([{str(model)!r}, {str(tmp_path / 'song.raw')!r}, "--out", {str(tmp_path / 'out.raw')!r}, "--quiet"])
+print(status, sorted(name for name in ("numba", "soundfile", "soxr", "keras", "scipy") if name in sys.modules))
+"""
+    done = subprocess.run([sys.executable, "-c", check], check=True, capture_output=True, text=True, cwd=tmp_path)
+    assert done.stdout.splitlines()[-1] == "0 []"
+    assert (tmp_path / "out.raw").stat().st_size == 44100
