@@ -171,12 +171,7 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
     if target is not None and len(target) != len(song):
         raise DataError(reference, f"has {len(target)} samples but {song_path} has {len(song)}",
                         "give the reference rendering of the same song")
-    if not network.numpy_ready:
-        import keras
-
-        network = keras_rows_function(keras.models.load_model(model_path, compile=False), spec)
-    else:
-        network = network.with_engine(engine_for(network, spec, round(len(song) * spec.rate / song.rate)))
+    network = _engine(network, spec, model_path, round(len(song) * spec.rate / song.rate))
 
     container = output_container(out_path, song.container)
     out_format = stored_format(container, song.format)
@@ -205,6 +200,15 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
 # minutes of 44.1 kHz audio, gelu 2.7, a sliding 6x32 model 1.3 (7 hidden layers of 32, as fit.py 6 32).
 NUMPY_ENGINE_ACTIVATIONS = 800e6
 ACTIVATION_COST = {"gelu": 4.5}  # relative to tanh's extra cost in the NumPy engine
+
+
+def _engine(network: DenseStack, spec: FilterSpec, model_path, samples: int):
+    """The network as it will render `samples` samples: NumPy or Numba's loops, or Keras for what they lack."""
+    if network.numpy_ready:
+        return network.with_engine(engine_for(network, spec, samples))
+    import keras
+
+    return keras_rows_function(keras.models.load_model(model_path, compile=False), spec)
 
 
 def engine_for(network: DenseStack, spec: FilterSpec, samples: int) -> str:
