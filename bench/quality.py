@@ -49,10 +49,14 @@ RUNS = {  # row name -> fit.py arguments
     "chunk": ["6", "32", "999", "tanh", "adam", "1", "9", "32"],
     "sliding": ["6", "32", "32", "tanh", "adam", "1", "64", "40", "--mode", "sliding"],
 }
-ALTERNATIVES = {  # the design choices sliding mode made, each undone (--alternatives)
-    "sliding, linear path from zero": RUNS["sliding"] + ["--no-fir-start"],
-    "sliding, no linear path": RUNS["sliding"] + ["--no-fir-start", "--no-linear-path"],
-    "sliding, no linear path, unit levels": RUNS["sliding"] + ["--no-fir-start", "--no-linear-path", "--levels", "unit"],
+ALTERNATIVES = {  # the design choices sliding mode made, each undone (--alternatives): fit.py options, settings
+    "sliding, old start: zero biases, constant Adam 1e-3": (RUNS["sliding"], {"bias_start": 0.0, "cosine": False}),
+    "sliding, zero biases (cosine from 3e-3)": (RUNS["sliding"], {"bias_start": 0.0}),
+    "sliding, constant Adam 1e-3 (biases +-0.5)": (RUNS["sliding"], {"cosine": False}),
+    "sliding, linear path from zero": (RUNS["sliding"] + ["--no-fir-start"], {}),
+    "sliding, no linear path": (RUNS["sliding"] + ["--no-fir-start", "--no-linear-path"], {}),
+    "sliding, no linear path, unit levels": (RUNS["sliding"] + ["--no-fir-start", "--no-linear-path", "--levels", "unit"],
+                                             {}),
 }
 RATE = 44100
 
@@ -70,6 +74,30 @@ def exact_target(case: list[str], song: np.ndarray) -> np.ndarray:
 
 def decibels(output: np.ndarray, target: np.ndarray) -> float:
     return metrics.decibels(metrics.esr(output, target))
+
+
+def train(arguments: list[str], changes: dict, folder: Path) -> None:
+    """fit.py with `arguments` in `folder`; with `changes` to its settings, through fitting.fit in this process."""
+    if not changes:
+        subprocess.run([sys.executable, str(ROOT / "fit.py"), *arguments], cwd=folder, check=True, capture_output=True)
+        return
+    import contextlib
+    import dataclasses
+    import io
+    import os
+
+    import fit
+    from neural_filter import fitting
+
+    request = fit.request_from(fit.parse_arguments(arguments))
+    request = dataclasses.replace(request, settings=dataclasses.replace(request.settings, **changes))
+    here = os.getcwd()
+    try:
+        os.chdir(folder)
+        with contextlib.redirect_stdout(io.StringIO()):
+            fitting.fit(dataclasses.replace(request, song="song.raw"), notice=lambda line: None)
+    finally:
+        os.chdir(here)
 
 
 def bench_case(name: str, case: list[str], quick: bool, alternatives: bool) -> list[tuple[str, float, float]]:
@@ -97,13 +125,13 @@ def bench_case(name: str, case: list[str], quick: bool, alternatives: bool) -> l
         rows.append((f"lstsq FIR 64 ({format} out)", decibels(audio.decode(audio.encode(output, format), format), target),
                      seconds))
 
-        runs = dict(RUNS) if format == "u8" and "drive" not in name else {"sliding": RUNS["sliding"]}
-        for row, arguments in {**runs, **(ALTERNATIVES if alternatives else {})}.items():
+        runs = {row: (arguments, {}) for row, arguments in RUNS.items()
+                if row == "sliding" or (format == "u8" and "drive" not in name)}
+        for row, (arguments, changes) in {**runs, **(ALTERNATIVES if alternatives else {})}.items():
             arguments = list(arguments) + ["--no-plot", "--format", format]
             if quick:
                 arguments[7] = "2"
-            subprocess.run([sys.executable, str(ROOT / "fit.py"), *arguments], cwd=folder, check=True,
-                           capture_output=True)
+            train(arguments, changes, folder)
             record_path = max((folder / "models").glob("*.json"), key=lambda p: p.stat().st_mtime)
             record = json.loads(record_path.read_text())
             rendered = audio.decode(np.fromfile(record_path.with_suffix(".raw"), audio.SAMPLE_FORMATS[format][0]), format)

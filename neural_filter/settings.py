@@ -24,6 +24,10 @@ class TrainSettings:
     segment: int = 1024  # sliding mode: output samples per training segment
     fir_start: bool = True  # sliding mode: start the linear path at the least-squares FIR
     patience: int = 0  # stop after this many epochs without a better validation loss; 0 = never
+    # sliding mode's start (issue #11): with zero biases and a constant rate, a stack beside the
+    # least-squares FIR sat at its start; 0 and False give that old start back (bench/quality.py)
+    bias_start: float = 0.5  # hidden biases start uniform on +-this (0: Keras's zeros)
+    cosine: bool = True  # the rate decays along a cosine to zero over the run, from model.SLIDING_RATES
 
 
 DEFAULTS = TrainSettings()

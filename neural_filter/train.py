@@ -52,7 +52,8 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
         model = _new_model(prepared, spec, settings)
     train_x, train_y = _model_arrays(prepared.train_x, prepared.train_y, spec, settings.segment)
     # sliding mode: the rate follows a cosine to zero over the run's steps
-    steps = settings.epochs * -(-len(train_x) // settings.batch_size) if spec.mode == "sliding" else None
+    cosine = spec.mode == "sliding" and settings.cosine
+    steps = settings.epochs * -(-len(train_x) // settings.batch_size) if cosine else None
     model.compile(optimizer=make_optimiser(settings.optimiser, settings.epochs, spec.window, settings.learning_rate,
                                            steps), loss="mse")
     validation = None
@@ -82,7 +83,8 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
 
 
 def _new_model(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings):
-    model = build_model(spec, settings.layers, settings.units, settings.activation, settings.linear_path)
+    model = build_model(spec, settings.layers, settings.units, settings.activation, settings.linear_path,
+                        bias_start=settings.bias_start)
     if settings.linear_path:
         if settings.fir_start:
             _start_from_fir(model, prepared, spec)

@@ -315,3 +315,37 @@ def test_failed_save_leaves_nothing(tmp_path):
     assert str(caught.value) == f"{path}: cannot be written (disk full); check that its folder can be created and written to"
     assert path.read_bytes() == b"an older model"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras"]
+
+
+# --- sliding mode's start (issue #11) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("bias_start", [0.0, 0.5])
+def test_sliding_hidden_biases_start_as_asked(bias_start):
+    keras.utils.set_random_seed(1)
+    built = model.build_model(FilterSpec(mode="sliding", window=8), 2, 16, "tanh", True, bias_start=bias_start)
+    biases = [built.get_layer(f"hidden_{index}").get_weights()[1] for index in range(3)]
+    for bias in biases:
+        assert np.all(np.abs(bias) <= bias_start)
+    if bias_start:  # random, and a fresh draw for every layer (a shared initializer would repeat one)
+        assert np.std(biases[0]) > 0.1 and not np.array_equal(biases[0], biases[1])
+    else:
+        assert all(not bias.any() for bias in biases)
+    assert not built.get_layer("output").get_weights()[1].any()  # the output layer is not a hidden one
+
+
+@pytest.mark.parametrize("name, learning_rate, start", [
+    ("adam", None, 3e-3),  # sliding mode's own start for Adam
+    ("adam", 0.01, 0.01),  # --learning-rate wins
+    ("nadam", None, 1e-3),  # the original's rate, decayed
+])
+def test_sliding_rate_decays_along_a_cosine(name, learning_rate, start):
+    optimiser = model.make_optimiser(name, 10, 64, learning_rate, steps=100)
+    schedule = optimiser.learning_rate if callable(optimiser.learning_rate) else optimiser._learning_rate
+    assert float(schedule(0)) == pytest.approx(start)
+    assert float(schedule(50)) == pytest.approx(start / 2, rel=1e-5)  # half way: half the rate
+    assert float(schedule(100)) == pytest.approx(0, abs=1e-12)
+
+
+def test_without_steps_the_rate_is_the_originals_constant():
+    assert float(model.make_optimiser("adam", 10, 64).learning_rate) == pytest.approx(1e-3)
