@@ -87,6 +87,9 @@ def train(arguments: list[str], changes: dict, folder: Path) -> None:
     import os
 
     import fit
+    from neural_filter import cli
+
+    cli.quiet_frameworks(cpu_only=True)  # as fit.py 1 ...: no GPU, and none of TensorFlow's start-up logging
     from neural_filter import fitting
 
     request = fit.request_from(fit.parse_arguments(arguments))
