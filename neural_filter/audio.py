@@ -351,9 +351,19 @@ def open_audio(path, format: str | None = None, rate: int | None = None) -> Audi
     return RawSource(path, rate or DEFAULT_RATE, format)
 
 
-def read_audio(path, format: str | None = None, rate: int | None = None) -> Audio:
-    """Read an audio file whole, as mono full-scale float32."""
-    source = open_audio(path, format, rate)
+def open_companion(path, format: str | None = None, rate: int | None = None) -> AudioSource:
+    """Open a file that goes with another one: the `format` and `rate` given for raw files apply if it is raw too.
+
+    (A song beside a raw training pair, a reference beside a raw song: a WAV or FLAC companion
+    names its own format and rate, so they are not refused for it as they are for the main file.)
+    """
+    raw = container_of(check_readable(path)) == "raw"
+    return open_audio(path, format if raw else None, rate if raw else None)
+
+
+def read_audio(path, format: str | None = None, rate: int | None = None, companion: bool = False) -> Audio:
+    """Read an audio file whole, as mono full-scale float32 (`companion`: opened by `open_companion`)."""
+    source = (open_companion if companion else open_audio)(path, format, rate)
     return Audio(source.read(), source.rate, source.format, source.container)
 
 

@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import socket
 from pathlib import Path
 
 from neural_filter.errors import ArgumentError, DataError
@@ -15,13 +16,43 @@ def atomic_output(path):
     A file that cannot be written (its folder is a file, a full disk, no permission) is the user's
     to fix, so it is reported as a DataError naming `path`, not as a traceback.
     """
+    with _temporary_beside(path) as temporary:
+        yield temporary
+        os.replace(temporary, path)
+
+
+@contextlib.contextmanager
+def new_output(path, claimed: list):
+    """Like atomic_output, but never over an existing file: the result takes the first free name.
+
+    `path`, else `<stem>_2<suffix>`, `_3`, ...: the name is claimed with a hard link, which fails
+    if the name exists, so runs that finish at once (sweep workers sharing a folder) never take the
+    same one. The name taken is appended to `claimed`.
+    """
     path = Path(path)
-    # The temporary keeps the suffix: some writers (Keras) insist on it.
-    temporary = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
+    with _temporary_beside(path) as temporary:
+        yield temporary
+        number = 1
+        while True:
+            candidate = path if number == 1 else path.with_name(f"{path.stem}_{number}{path.suffix}")
+            try:
+                os.link(temporary, candidate)
+                claimed.append(candidate)
+                return
+            except FileExistsError:
+                number += 1
+
+
+@contextlib.contextmanager
+def _temporary_beside(path):
+    """A temporary path beside `path`, deleted at the end whatever happens; OSErrors become DataErrors."""
+    path = Path(path)
+    # The temporary keeps the suffix (some writers, Keras, insist on it); host and process make it
+    # this writer's own, also in a folder that several machines share.
+    temporary = path.with_name(f".{path.stem}.partial-{socket.gethostname()}-{os.getpid()}{path.suffix}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         yield temporary
-        os.replace(temporary, path)
     except OSError as error:
         raise DataError(path, f"cannot be written ({error})", "check that its folder can be created and written to") from None
     finally:

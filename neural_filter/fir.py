@@ -49,8 +49,11 @@ def tail_share(taps: np.ndarray) -> float:
     return float(np.dot(oldest, oldest)) / energy if energy > 0 else 0.0
 
 
-def window_that_fits(x: np.ndarray, y: np.ndarray, window: int, before) -> int | None:
-    """None when the least-squares FIR of `window` taps dies out inside the window; else a window that holds it.
+def window_that_fits(x: np.ndarray, y: np.ndarray, window: int, before) -> tuple[int, bool] | None:
+    """None when the least-squares FIR of `window` taps dies out inside the window; else (window, found).
+
+    `found`: the returned window's FIR does die out in it; when no window up to the longest tried
+    does, the longest tried comes back with found False (the response is longer than that).
 
     On white-noise training data the least-squares FIR is the filter's impulse response cut to the
     window, so taps that still carry energy at the oldest end mean the response goes on beyond it.
@@ -60,11 +63,10 @@ def window_that_fits(x: np.ndarray, y: np.ndarray, window: int, before) -> int |
     taps, _ = least_squares_fir(x, y, window, before(window))
     if tail_share(taps) <= TAIL_SHARE:
         return None
-    longest = min(8192, len(x) // 16)
-    candidate = window * 2
-    while candidate <= longest:
+    longest, candidate = min(8192, len(x) // 16), window
+    while candidate * 2 <= longest:
+        candidate *= 2
         taps, _ = least_squares_fir(x, y, candidate, before(candidate))
         if tail_share(taps) <= TAIL_SHARE:
-            break
-        candidate *= 2
-    return min(candidate, max(longest, window * 2))
+            return candidate, True
+    return candidate, False

@@ -76,12 +76,12 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print) -> FitOutc
     result = train.train(prepared, spec, request.settings, model=resumed, callbacks=callbacks)
 
     models = Path(request.models)
-    path = model_file.unused_path(models / f"{model_file.model_name(request.name_parts(), spec, result.metrics['score'])}.keras")
+    path = models / f"{model_file.model_name(request.name_parts(), spec, result.metrics['score'])}.keras"
     record = model_file.run_record(result, spec, request.settings, data=_data_record(request, prepared.rate))
     target_filter = record["data"]["target_filter"]
     if target_filter and not target_filter["drive"]:  # a saturated target has no one gain per frequency
         record["metrics"]["response"] = _response(result, target_filter, prepared.rate)
-    model_file.save_model(result.model, path, record)
+    path = model_file.save_model(result.model, path, record)  # the name taken: never one a model has
     results.append_result(models / "results.csv", results.results_row(path, record))
     plots = _plots(path, result, prepared.rate) if request.plot else []
     rendered, render_stats = _render_song(path, request) if request.song else (None, None)
@@ -97,10 +97,10 @@ def _check_inputs(request: FitRequest) -> None:
         audio.check_readable(path)
         audio.container_of(path, request.data.format)  # a format given for a WAV, FLAC, ... file of the pair is refused
     _check_noted_format(request)
-    if request.song:
-        audio.check_readable(request.song)
-        if not request.resample:  # refused now, not after the training
-            song, pair = (_source(path, request.data) for path in (request.song, request.train_x))
+    if request.song:  # opened now (a damaged song is refused before the training, not after it)
+        song, pair = (audio.open_companion(path, request.data.format, request.data.rate)
+                      for path in (request.song, request.train_x))
+        if not request.resample:
             if song.rate != pair.rate:
                 from neural_filter.errors import ArgumentError
 
@@ -112,14 +112,6 @@ def _check_inputs(request: FitRequest) -> None:
     files.writable_folder(request.models, "models")
 
 
-def _source(path, data: DataSettings):
-    """An audio file opened as the run reads it: the data settings' format and rate describe raw files only."""
-    from neural_filter import audio
-
-    raw = audio.container_of(path) == "raw"
-    return audio.open_audio(path, data.format if raw else None, data.rate if raw else None)
-
-
 def _advise_on_window(prepared, spec: FilterSpec, inform) -> None:
     """Say, before training, when the filter's response does not fit in the window (not an error)."""
     from neural_filter import fir
@@ -127,10 +119,13 @@ def _advise_on_window(prepared, spec: FilterSpec, inform) -> None:
     def before(window):
         return FilterSpec(mode="sliding", window=window, align=spec.align).padding[0]
 
-    fits = fir.window_that_fits(prepared.train_x, prepared.train_y, spec.window, before)
-    if fits:
+    advice = fir.window_that_fits(prepared.train_x, prepared.train_y, spec.window, before)
+    if advice:
+        window, found = advice
+        fits = f"a window of {window} samples would hold the response" if found else \
+            f"the response is longer than {window} samples, the most this pair can show"
         inform(f"window {spec.window} is too short for this filter: its least-squares FIR still carries energy "
-               f"in its oldest taps; a window of {fits} samples would hold the response")
+               f"in its oldest taps; {fits}")
 
 
 def _check_noted_format(request: FitRequest) -> None:

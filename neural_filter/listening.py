@@ -38,7 +38,7 @@ class Sound:
     label: str
     href: str  # relative to report.html
     seconds: float
-    filter: tuple | None = None  # a computed reference: the (cutoff, rolloff) it applies; a card shows its own
+    filter: tuple | None = None  # a computed reference: the (cutoff, rolloff, drive, shape) it applies; a card shows its own
 
 
 @dataclasses.dataclass
@@ -112,15 +112,13 @@ def _shown(models: Path, staging: Path, rank: int, row: dict, trials: list) -> S
 
 
 def _render(models: Path, staging: Path, stem: str, record: dict | None) -> Sound | None:
-    """The model's render as WAV: a WAV render as it is, a raw one converted (its encoding is the pair's)."""
-    wav = models / f"{stem}.wav"
-    if wav.is_file():
-        return Sound("this model's render", _href(wav.name), audio.open_audio(wav).seconds)
-    raw = models / f"{stem}.raw"
-    if not raw.is_file():
+    """The model's render, of whatever kind fit.py wrote it in, as a 16-bit WAV (a raw one's encoding is the pair's)."""
+    found = [models / f"{stem}{extension}" for kind in audio.KINDS.values() for extension in kind.extensions
+             if (models / f"{stem}{extension}").is_file()]
+    if not found:
         return None
     data = (record or {}).get("data", {})
-    samples = audio.read_audio(raw, data.get("format") or "u8", data.get("rate"))
+    samples = audio.read_audio(found[0], data.get("format"), data.get("rate"), companion=True)
     out = staging / f"{stem}.wav"
     audio.write_audio(out, samples.samples, WAV_FORMAT, samples.rate, container="wav")
     return Sound("this model's render", _href(ASSETS, out.name), samples.seconds)
@@ -134,25 +132,30 @@ def _song_and_references(staging: Path, shown: list, song, song_format, song_rat
         dry = audio.read_audio(song, song_format, song_rate)
         sounds.append(_write_sound(staging, "song.wav", f"dry song ({Path(song).name})", dry.samples, dry.rate))
     if reference is not None:
-        given = audio.read_audio(reference, song_format, song_rate)
+        given = audio.read_audio(reference, song_format, song_rate, companion=True)
         sounds.append(_write_sound(staging, "reference.wav", f"reference ({Path(reference).name})",
                                    given.samples, given.rate))
     elif dry is not None:
         from neural_filter import synth
 
-        filters = {}
-        for card in shown:
-            target = ((card.record or {}).get("data") or {}).get("target_filter")
-            if target:
-                filters[(float(target["cutoff"]), int(target["rolloff"]))] = True
-        for cutoff, rolloff in filters:
-            filtered = synth.audacity_lowpass(dry.samples, cutoff, rolloff, dry.rate)
-            sound = _write_sound(staging, f"reference_{cutoff:g}hz_{rolloff}db.wav",
-                                 f"reference: the song through the real filter ({cutoff:g} Hz, {rolloff} dB/oct)",
-                                 filtered, dry.rate)
-            sound.filter = (cutoff, rolloff)
+        filters = {_recipe(card.record) for card in shown} - {None}
+        for cutoff, rolloff, drive, shape in sorted(filters):
+            filtered = synth.saturate(synth.audacity_lowpass(dry.samples, cutoff, rolloff, dry.rate), drive, shape)
+            saturation = f", {shape} drive {drive:g} dB" if drive else ""
+            sound = _write_sound(staging, f"reference_{cutoff:g}hz_{rolloff}db{f'_{shape}{drive:g}db' if drive else ''}.wav",
+                                 f"reference: the song through the real filter ({cutoff:g} Hz, {rolloff} dB/oct"
+                                 f"{saturation})", filtered, dry.rate)
+            sound.filter = (cutoff, rolloff, drive, shape)
             sounds.append(sound)
     return sounds
+
+
+def _recipe(record: dict | None):
+    """The make_data.py recipe a model was trained on, (cutoff, rolloff, drive, shape), or None when unknown."""
+    target = ((record or {}).get("data") or {}).get("target_filter")
+    if not target:
+        return None
+    return float(target["cutoff"]), int(target["rolloff"]), float(target.get("drive", 0.0)), target.get("shape", "soft")
 
 
 def _write_sound(staging: Path, name: str, label: str, samples: np.ndarray, rate: int) -> Sound:
@@ -264,8 +267,7 @@ def _card(card: Shown, listening: list) -> str:
     """A model's card: its numbers, players of the song, its reference and its render side by side, its pictures."""
     e, row = html.escape, card.row
     record = card.record or {}
-    target = (record.get("data") or {}).get("target_filter")
-    own = (float(target["cutoff"]), int(target["rolloff"])) if target else None
+    own = _recipe(record)
     metrics = record.get("metrics", {})
     lines = [f'<section class=model id="model-{card.rank}"><h3>#{card.rank} {e(row.get("model", ""))}</h3>']
     facts = [f"ESR {_number(row.get('esr_db', ''), 'esr_db')} dB"]

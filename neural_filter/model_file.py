@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 from neural_filter.errors import ArgumentError, ModelFileError
-from neural_filter.files import atomic_output
+from neural_filter.files import atomic_output, new_output
 from neural_filter.settings import TrainSettings
 from neural_filter.spec import FilterSpec
 
@@ -33,15 +33,6 @@ def model_name(typed: list[str], spec: FilterSpec, score: float) -> str:
     return f"{name}_a{score:04.1f}"
 
 
-def unused_path(path: Path) -> Path:
-    """Never overwrite a model the user has: a second run with the same name gets a number."""
-    candidate, number = path, 1
-    while candidate.exists():
-        number += 1
-        candidate = path.with_name(f"{path.stem}_{number}{path.suffix}")
-    return candidate
-
-
 def run_record(result, spec: FilterSpec, settings: TrainSettings, data: dict) -> dict:
     """Everything worth knowing about a run (a train.TrainResult): stored in the .keras file and as .json."""
     start = result.start_metrics or {}
@@ -51,14 +42,20 @@ def run_record(result, spec: FilterSpec, settings: TrainSettings, data: dict) ->
             "training_seconds": result.seconds, "versions": versions()}
 
 
-def save_model(model, path: Path, record: dict) -> None:
-    """Write `path` (.keras with the record inside) and the record as `.json` beside it, atomically."""
-    with atomic_output(path) as temporary:
+def save_model(model, path: Path, record: dict) -> Path:
+    """Write `path` (.keras with the record inside) and the record as `.json` beside it; return the path taken.
+
+    A model the user has is never overwritten: when `path` exists, the next free name (`_2`, `_3`,
+    ...) is taken, atomically, also against other runs finishing at the same moment.
+    """
+    claimed = []
+    with new_output(path, claimed) as temporary:
         model.save(temporary)
         with zipfile.ZipFile(temporary, "a") as archive:
             archive.writestr(SPEC_ENTRY, json.dumps(record, indent=2))
-    with atomic_output(path.with_suffix(".json")) as temporary:
+    with atomic_output(claimed[0].with_suffix(".json")) as temporary:
         temporary.write_text(json.dumps(record, indent=2) + "\n")
+    return claimed[0]
 
 
 def read_record(path) -> dict:

@@ -152,7 +152,7 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
     """
     import time
 
-    from neural_filter.audio import audio_sink, open_audio, output_container, stored_format
+    from neural_filter.audio import audio_sink, open_audio, open_companion, output_container, stored_format
     from neural_filter.cli import progress_bar
     from neural_filter.errors import ArgumentError, DataError
     from neural_filter.network import load_network
@@ -167,7 +167,7 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
         raise ArgumentError("no_resample", None, f"{song_path} is at {song.rate} Hz but {model_path} was trained "
                             f"at {spec.rate} Hz", f"drop {{no_resample}} to render it through a {spec.rate} Hz "
                             f"copy, or give a song at {spec.rate} Hz")
-    target = open_audio(reference, format, rate) if reference else None
+    target = open_companion(reference, format, rate) if reference else None
     if target is not None and len(target) != len(song):
         raise DataError(reference, f"has {len(target)} samples but {song_path} has {len(song)}",
                         "give the reference rendering of the same song")

@@ -214,8 +214,7 @@ def open_study(storage_url: str, study_name: str, create: bool = True):
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
     try:
-        storage = optuna.storages.RDBStorage(storage_url, heartbeat_interval=HEARTBEAT_SECONDS,
-                                             grace_period=GRACE_SECONDS)
+        storage = _storage(storage_url)
         if not create:
             return optuna.load_study(study_name=study_name or _only_study(storage, storage_url), storage=storage)
         pruner = optuna.pruners.MedianPruner(n_startup_trials=STARTUP_TRIALS, n_warmup_steps=WARMUP_EPOCHS)
@@ -231,6 +230,28 @@ def open_study(storage_url: str, study_name: str, create: bool = True):
             raise ArgumentError("storage", storage_url, f"cannot be opened ({_first_line(error)})",
                                 "check that the database server runs and the URL is right") from None
         raise
+
+
+def _storage(storage_url: str, tries: int = 10):
+    """Optuna's RDBStorage for the URL; workers that start at once on a new database may race to make its tables.
+
+    The loser of that race sees "already exists" (the tables, or the version row) and tries
+    again, finding them made.
+    """
+    import time
+
+    import optuna
+
+    for attempt in range(tries):
+        try:
+            return optuna.storages.RDBStorage(storage_url, heartbeat_interval=HEARTBEAT_SECONDS,
+                                              grace_period=GRACE_SECONDS)
+        except Exception as error:
+            racing = type(error).__module__.startswith("sqlalchemy") and (
+                "already exists" in str(error) or "duplicate key" in str(error))
+            if not racing or attempt == tries - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 def _only_study(storage, storage_url: str) -> str:
@@ -323,6 +344,9 @@ def run_worker(study, space: Space, trials: int, options: list[str], request_fro
             if sum(tally.get(state, 0) for state in ("COMPLETE", "PRUNED", "RUNNING", "WAITING")) >= trials:
                 break
             trial = study.ask()
+            # a first heartbeat before the lock is let go: a worker killed from here on leaves a trial
+            # that fail_stale_trials can see (it passes over trials that never had one)
+            study._storage.record_heartbeat(trial._trial_id)
         with trial_runs.CtrlC() as ctrl_c, get_heartbeat_thread(trial._trial_id, study._storage):
             try:
                 params = space.suggest(trial)

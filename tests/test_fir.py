@@ -19,11 +19,12 @@ def causal(window):
 
 
 @pytest.mark.parametrize("cutoff, rolloff, window, advice", [
-    (100, 6, 64, 512),  # a one-pole at 100 Hz decays over ~50 samples: 64 cuts it off, 512 holds it
+    (100, 6, 64, (512, True)),  # a one-pole at 100 Hz decays over ~50 samples: 64 cuts it off, 512 holds it
     (100, 6, 512, None),
     (600, 6, 64, None),  # the seed's filter: 64 holds it (truncation costs -47 dB)
     (2000, 24, 64, None),
-    (2000, 24, 16, 64),  # a short window cuts even a fast filter (32 still rings on)
+    (2000, 24, 16, (64, True)),  # a short window cuts even a fast filter (32 still rings on)
+    (5, 6, 16, (8192, False)),  # 5 Hz rings on past the longest window 3 s of data can show: none is named
 ])
 def test_window_that_fits(cutoff, rolloff, window, advice):
     x, y = u8_pair(cutoff, rolloff)

@@ -54,7 +54,9 @@ def test_typed_arguments_name_the_model(workdir):
 @pytest.mark.parametrize("changes, path", [
     ({"train_x": "missing.raw"}, "missing.raw"),
     ({"song": "nosong.raw"}, "nosong.raw"),
-    ({"data": DataSettings(format="s16le"), "train_x": "odd.raw"}, "odd.raw"),  # 3 bytes: no whole s16 sample
+    ({"data": DataSettings(format="s16le"), "train_x": "odd.raw", "song": None}, "odd.raw"),  # 3 bytes: no s16 sample
+    # the song is opened before training, not after it: 1001 bytes are no whole number of s16 samples
+    ({"data": DataSettings(format="s16le"), "train_x": "odd.raw", "train_y": "odd.raw"}, "song.raw"),
 ])
 def test_a_bad_request_is_refused_before_anything_is_written(workdir, changes, path):
     (workdir / "odd.raw").write_bytes(b"abc")
