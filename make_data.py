@@ -1,16 +1,17 @@
 """make_data.py: make the training pair and a song without Audacity, as the seed's recipe does.
 
 Writes, in the working directory, `train_x.raw` (white noise, uniform on +-0.8, as Audacity's
-Generate > Noise), `train_y.raw` (the same noise through Audacity's Effect > Low-Pass Filter with
-the same cutoff and roll-off, then through a saturation if `--drive` is given) and `song.raw` (a
-song you give, WAV, FLAC, AIFF, Ogg or MP3, mixed to mono, or a short synthetic piece with bass,
-chords and percussion), all unsigned 8-bit PCM without a header (`--format` for another
-encoding), and `train_y.json`, a note of the recipe, so that fit.py can compare the learned
-response with it.
+Generate > Noise; or pink or brownian noise, `--noise`), `train_y.raw` (the same noise through
+Audacity's Effect > Low-Pass Filter with the same cutoff and roll-off, then through a saturation if
+`--drive` is given) and `song.raw` (a song you give, WAV, FLAC, AIFF, Ogg or MP3, mixed to mono, or
+a short synthetic piece with bass, chords and percussion), all unsigned 8-bit PCM without a header
+(`--format` for another encoding), and `train_y.json`, a note of the recipe, so that fit.py can
+compare the learned response with it.
 
     python3 make_data.py                              # 30 s of noise, 600 Hz at 6 dB/octave
     python3 make_data.py --cutoff 2000 --rolloff 24 --force
     python3 make_data.py --cutoff 2000 --rolloff 24 --drive 10 --shape soft --force
+    python3 make_data.py --cutoff 2000 --rolloff 24 --drive 10 --noise pink --force   # covers the drive's curve
     python3 make_data.py --song my_song.wav --force
 
 The 8-bit export rounds to the nearest step without dither (Audacity dithers, so two of its exports
@@ -41,6 +42,12 @@ def parse_arguments(argv=None):
                              "(default 0: none)")
     parser.add_argument("--shape", choices=synth.SHAPES, default="soft",
                         help="saturation curve: soft (symmetric tanh) or asymmetric (diode-like; default soft)")
+    parser.add_argument("--noise", metavar="{" + ",".join(synth.NOISES) + "}", default="white",
+                        help="the dry noise, as Generate > Noise offers: white (default, the seed's), pink or brownian "
+                             "(low-frequency heavy: its level survives a low-pass, so a drive's curve is covered)")
+    parser.add_argument("--amplitude", type=float, default=None,
+                        help="peak of the dry noise, up to 1 (full scale; default 0.8 for white, Audacity's, "
+                             "1 for pink and brownian)")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the noise pair (default 30)")
     parser.add_argument("--rate", type=cli.positive_int, default=audio.DEFAULT_RATE, help="sample rate (default 44100)")
     parser.add_argument("--format", choices=audio.RAW_FORMATS, default="u8",
@@ -57,6 +64,10 @@ def main(argv=None) -> None:
     args = parse_arguments(argv)
     synth.check_lowpass(args.cutoff, args.rolloff, args.rate)
     synth.check_saturation(args.drive, args.shape)
+    if args.amplitude is None:
+        synth.check_noise(args.noise)
+        args.amplitude = synth.DEFAULT_AMPLITUDES[args.noise]
+    synth.check_noise(args.noise, args.amplitude)
     for option, seconds in (("seconds", args.seconds), ("song_seconds", args.song_seconds)):
         # at least one sample: less would write an empty file (and nan or inf none at all)
         if not (math.isfinite(seconds) and round(seconds * args.rate) >= 1):
@@ -67,7 +78,7 @@ def main(argv=None) -> None:
         raise DataError(existing[0], "exists", f"pass --force to overwrite {', '.join(existing)}")
 
     rng = np.random.default_rng(args.seed)
-    noise = synth.white_noise(args.seconds, args.rate, rng)
+    noise = synth.noise(args.noise, args.seconds, args.rate, rng, args.amplitude)
     filtered = synth.saturate(synth.audacity_lowpass(noise, args.cutoff, args.rolloff, args.rate), args.drive, args.shape)
     if args.song:
         song = audio.read_audio(audio.check_readable(args.song))
@@ -81,12 +92,14 @@ def main(argv=None) -> None:
     for name, samples in zip(OUTPUTS, (noise, filtered, song_samples)):
         audio.write_audio(name, np.asarray(samples, dtype=np.float32), args.format, args.rate, container="raw")
     # fit.py compares the learned response with this filter's when the note still fits train_y.raw
-    note = {"cutoff": args.cutoff, "rolloff": args.rolloff, "drive": args.drive, "shape": args.shape, "rate": args.rate,
-            "format": args.format, "bytes": Path("train_y.raw").stat().st_size}
+    note = {"noise": args.noise, "amplitude": args.amplitude, "cutoff": args.cutoff, "rolloff": args.rolloff,
+            "drive": args.drive, "shape": args.shape, "rate": args.rate, "format": args.format, "bytes": Path("train_y.raw").stat().st_size}
     with atomic_output(dataset.filter_note_path("train_y.raw")) as temporary:
         temporary.write_text(json.dumps(note) + "\n")
+    seed_noise = (args.noise, args.amplitude) == ("white", 0.8)  # the seed's recipe: said as before
+    kind = "" if seed_noise else f" of {args.noise} noise peaking at {args.amplitude:g}"
     saturation = f", {args.shape} saturation {args.drive:g} dB" if args.drive else ""
-    print(f"wrote train_x.raw and train_y.raw ({args.seconds:g} s, {args.cutoff:g} Hz at {args.rolloff} dB/octave"
+    print(f"wrote train_x.raw and train_y.raw ({args.seconds:g} s{kind}, {args.cutoff:g} Hz at {args.rolloff} dB/octave"
           f"{saturation}) and song.raw ({len(song_samples) / args.rate:.1f} s)")
 
 

@@ -31,6 +31,69 @@ def white_noise(seconds: float, rate: int, rng: np.random.Generator,
     return rng.uniform(-amplitude, amplitude, size=int(round(seconds * rate)))
 
 
+NOISES = ("white", "pink", "brownian")
+# make_data.py's peak for each kind: white at Audacity's default 0.8 (the seed's recipe); pink and
+# brownian at full scale, so that after a low-pass they still reach the levels a song reaches there.
+DEFAULT_AMPLITUDES = {"white": 0.8, "pink": 1.0, "brownian": 1.0}
+
+# Paul Kellet's refined pink filter (the one Audacity's Generate>Noise uses): six one-pole sections
+# fed the same white noise, plus a direct path and a one-sample-delayed path: (gain, pole) pairs.
+KELLET_POLES = ((0.0555179, 0.99886), (0.0750759, 0.99332), (0.1538520, 0.96900),
+                (0.3104856, 0.86650), (0.5329522, 0.55000), (-0.0168980, -0.7616))
+KELLET_DIRECT, KELLET_DELAYED = 0.5362, 0.115926
+
+
+def _to_peak(samples: np.ndarray, amplitude: float) -> np.ndarray:
+    """Centred and scaled so that its largest magnitude is `amplitude` (silence stays silence)."""
+    samples = samples - samples.mean()
+    peak = np.max(np.abs(samples)) if samples.size else 0.0
+    return samples * (amplitude / peak) if peak > 0 else samples
+
+
+def pink_noise(seconds: float, rate: int, rng: np.random.Generator,
+               amplitude: float = 0.8) -> np.ndarray:
+    """Pink noise (-3 dB/octave, equal power per octave) peaking at exactly +-amplitude.
+
+    Paul Kellet's refined filter applied to uniform white noise with scipy.signal.lfilter (within
+    0.05 dB of 1/f from about 10 Hz to Nyquist at 44.1 kHz), centred and peak-normalised: unlike
+    white noise, its level at a low-pass filter's output is nearly its level at the input.
+    """
+    white = rng.uniform(-1, 1, size=int(round(seconds * rate)))
+    pink = KELLET_DIRECT * white
+    pink[1:] += KELLET_DELAYED * white[:-1]
+    for gain, pole in KELLET_POLES:
+        pink += signal.lfilter([gain], [1.0, -pole], white)
+    return _to_peak(pink, amplitude)
+
+
+def brownian_noise(seconds: float, rate: int, rng: np.random.Generator,
+                   amplitude: float = 0.8) -> np.ndarray:
+    """Brownian (red) noise (-6 dB/octave) peaking at exactly +-amplitude.
+
+    Integrated uniform white noise, leaky as Audacity's is (y[n] = (1 - 144/rate) y[n-1] + x[n]:
+    flat below about 23 Hz, so it does not wander off), centred and peak-normalised.
+    """
+    white = rng.uniform(-1, 1, size=int(round(seconds * rate)))
+    leak = max(1 - 144 / rate, 0.0)
+    return _to_peak(signal.lfilter([1.0], [1.0, -leak], white), amplitude)
+
+
+def check_noise(kind: str, amplitude: float = 0.8) -> None:
+    """Refuse a kind Generate>Noise does not offer, or an amplitude outside (0, 1] (export clips past 1)."""
+    if kind not in NOISES:
+        raise ArgumentError("noise", repr(kind), "unknown", f"use one of {', '.join(NOISES)}")
+    if not (np.isfinite(amplitude) and 0 < amplitude <= 1):
+        raise ArgumentError("amplitude", f"{amplitude:g}", "out of range",
+                            "give a peak above 0 and at most 1 (full scale)")
+
+
+def noise(kind: str, seconds: float, rate: int, rng: np.random.Generator,
+          amplitude: float = 0.8) -> np.ndarray:
+    """Generate>Noise of that kind: white (uniform), pink or brownian, within +-amplitude."""
+    check_noise(kind, amplitude)
+    return {"white": white_noise, "pink": pink_noise, "brownian": brownian_noise}[kind](seconds, rate, rng, amplitude)
+
+
 def check_lowpass(cutoff: float, rolloff: int, rate: int) -> None:
     """Refuse, as lowpass.ny does, a cutoff it cannot filter at or a roll-off it does not offer."""
     nyquist = rate / 2

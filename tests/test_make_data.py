@@ -58,7 +58,8 @@ def test_writes_the_pair_the_song_and_the_note(cwd, capsys):
     assert sorted(path.name for path in cwd.iterdir()) == OUTPUTS  # no temporary left behind
     for name in ("train_x.raw", "train_y.raw", "song.raw"):
         assert (cwd / name).stat().st_size == SAMPLES == 22050, name  # u8: one byte a sample
-    assert json.loads((cwd / "train_y.json").read_text()) == {"cutoff": 600.0, "rolloff": 6, "drive": 0.0,
+    assert json.loads((cwd / "train_y.json").read_text()) == {"noise": "white", "amplitude": 0.8,
+                                                              "cutoff": 600.0, "rolloff": 6, "drive": 0.0,
                                                               "shape": "soft", "rate": 44100, "format": "u8",
                                                               "bytes": 22050}
 
@@ -77,7 +78,8 @@ def test_bytes_are_audacitys_recipe_computed_exactly(cwd, capsys, argv, cutoff, 
     for name in ("train_x.raw", "train_y.raw", "song.raw"):
         assert len(written[name]) == round(0.5 * rate), name
         assert written[name] == expected[name], name
-    assert json.loads(written["train_y.json"]) == {"cutoff": cutoff, "rolloff": rolloff, "drive": 0.0, "shape": "soft",
+    assert json.loads(written["train_y.json"]) == {"noise": "white", "amplitude": 0.8,
+                                                   "cutoff": cutoff, "rolloff": rolloff, "drive": 0.0, "shape": "soft",
                                                    "rate": rate, "format": "u8", "bytes": round(0.5 * rate)}
     # the target really is filtered: a low-pass takes most of white noise's energy away
     x, y = (audio.decode(np.frombuffer(written[name], np.uint8), "u8") for name in ("train_x.raw", "train_y.raw"))
@@ -92,6 +94,7 @@ def test_drive_saturates_the_target_and_is_noted(cwd, capsys):
     target = synth.saturate(synth.audacity_lowpass(noise, 600.0, 6, RATE), 10, "asymmetric")
     assert (cwd / "train_y.raw").read_bytes() == audio.encode(target, "u8").tobytes()
     assert json.loads((cwd / "train_y.json").read_text()) == {"cutoff": 600.0, "rolloff": 6, "rate": RATE,
+                                                              "noise": "white", "amplitude": 0.8,
                                                               "format": "u8", "bytes": SAMPLES, "drive": 10.0,
                                                               "shape": "asymmetric"}
 
@@ -123,6 +126,9 @@ def test_same_seed_same_bytes_another_seed_other_bytes(tmp_path, monkeypatch, ca
     (["--song-seconds", "0.00001"], "make_data.py: --song-seconds 1e-05: not a usable length; give"),  # was an empty song.raw
     (["--seconds", "nan"], "make_data.py: --seconds nan: not a usable length; give a length"),  # was a traceback
     (["--seconds", "inf"], "make_data.py: --seconds inf: not a usable length; give a length"),  # was a traceback
+    (["--noise", "violet"], "make_data.py: --noise 'violet': unknown; use one of white, pink, brownian"),
+    (["--amplitude", "1.5"], "make_data.py: --amplitude 1.5: out of range; give a peak above 0 and at most 1"),  # export clips
+    (["--amplitude", "0"], "make_data.py: --amplitude 0: out of range"),  # silence trains nothing
 ])
 def test_refusals_are_one_line_exit_2_and_write_nothing(cwd, capsys, argv, message):
     status, out, err = run([*SMALL, *argv], capsys)
@@ -205,3 +211,30 @@ def test_another_format_writes_every_file_in_it(cwd, capsys, format, width):
         assert len(written[name]) == SAMPLES * width
     assert json.loads(written["train_y.json"])["format"] == format
     assert json.loads(written["train_y.json"])["bytes"] == SAMPLES * width
+
+
+@pytest.mark.parametrize("kind", ["pink", "brownian"])
+def test_noise_kind_makes_the_pair_from_that_noise_and_notes_it(cwd, capsys, kind):
+    status, out, err = run([*SMALL, "--seed", "5", "--noise", kind, "--cutoff", "2000", "--rolloff", "24",
+                            "--drive", "10"], capsys)  # full scale by default: pink and brownian are for drives
+    assert (status, err) == (0, "")
+    assert out.startswith(f"wrote train_x.raw and train_y.raw (0.5 s of {kind} noise peaking at 1, 2000 Hz at 24 dB/octave, "
+                          "soft saturation 10 dB)")
+    rng = np.random.default_rng(5)
+    noise = synth.noise(kind, 0.5, RATE, rng, 1.0)
+    target = synth.saturate(synth.audacity_lowpass(noise, 2000.0, 24, RATE), 10, "soft")
+    song = synth.synthetic_song(0.5, RATE, rng)  # the same generator, after the noise
+    for name, samples in (("train_x.raw", noise), ("train_y.raw", target), ("song.raw", song)):
+        assert (cwd / name).read_bytes() == audio.encode(samples, "u8").tobytes(), name
+    x = audio.decode(np.fromfile(cwd / "train_x.raw", np.uint8), "u8")
+    assert np.max(np.abs(x)) > 0.99  # full scale, not clipped: the export's peak is the amplitude's
+    note = json.loads((cwd / "train_y.json").read_text())
+    assert (note["noise"], note["amplitude"]) == (kind, 1.0)
+
+
+def test_amplitude_scales_the_noise_and_is_noted(cwd, capsys):
+    status, out, err = run([*SMALL, "--seed", "5", "--noise", "white", "--amplitude", "0.5"], capsys)
+    assert (status, err) == (0, "") and "0.5 s of white noise peaking at 0.5," in out
+    noise = synth.white_noise(0.5, RATE, np.random.default_rng(5), 0.5)
+    assert (cwd / "train_x.raw").read_bytes() == audio.encode(noise, "u8").tobytes()
+    assert json.loads((cwd / "train_y.json").read_text())["amplitude"] == 0.5

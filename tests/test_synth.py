@@ -150,3 +150,59 @@ def test_saturate_refuses(drive, shape, message):
     with pytest.raises(ArgumentError) as caught:
         synth.saturate(np.zeros(3), drive, shape)
     assert str(caught.value).startswith(message)
+
+
+def octave_slope_db(x, rate=RATE, low=100.0, high=6400.0):
+    """Power spectral slope in dB per octave between `low` and `high` Hz (Welch, a straight-line fit on log2 f)."""
+    freqs, power = signal.welch(x, fs=rate, nperseg=8192)
+    band = (freqs >= low) & (freqs <= high)
+    return np.polyfit(np.log2(freqs[band]), 10 * np.log10(power[band]), 1)[0]
+
+
+@pytest.mark.parametrize("kind, slope", [("white", 0.0), ("pink", -3.01), ("brownian", -6.02)])
+def test_noise_has_its_spectral_slope(kind, slope):
+    x = synth.noise(kind, 10.0, RATE, np.random.default_rng(8))
+    assert octave_slope_db(x) == pytest.approx(slope, abs=0.3)
+
+
+@pytest.mark.parametrize("kind", synth.NOISES)
+@pytest.mark.parametrize("amplitude", [0.8, 1.0, 0.25])
+def test_noise_stays_within_the_amplitude_and_reaches_it(kind, amplitude):
+    x = synth.noise(kind, 2.0, RATE, np.random.default_rng(9), amplitude)
+    assert x.dtype == np.float64 and x.shape == (2 * RATE,)
+    assert np.max(np.abs(x)) <= amplitude
+    assert np.max(np.abs(x)) > 0.99 * amplitude
+    assert abs(np.mean(x)) < 0.05 * amplitude  # centred: no DC for the filter to carry
+
+
+@pytest.mark.parametrize("kind", synth.NOISES)
+def test_noise_is_reproducible_per_seed(kind):
+    x = synth.noise(kind, 1.0, RATE, np.random.default_rng(4))
+    np.testing.assert_array_equal(x, synth.noise(kind, 1.0, RATE, np.random.default_rng(4)))
+    assert not np.array_equal(x, synth.noise(kind, 1.0, RATE, np.random.default_rng(5)))
+
+
+def test_white_noise_of_the_dispatcher_is_white_noise():
+    np.testing.assert_array_equal(synth.noise("white", 1.0, RATE, np.random.default_rng(4)),
+                                  synth.white_noise(1.0, RATE, np.random.default_rng(4)))
+
+
+def test_pink_and_brownian_keep_their_level_through_a_low_pass():
+    """Why they exist: a 2 kHz low-pass keeps 31% of white noise's RMS level, 86% of pink's, all of brownian's."""
+    def kept(kind):
+        x = synth.noise(kind, 5.0, RATE, np.random.default_rng(2), 1.0)
+        return np.std(synth.audacity_lowpass(x, 2000, 24, RATE)) / np.std(x)
+
+    assert kept("white") < 0.35 and 0.8 < kept("pink") < 0.9 and kept("brownian") > 0.98
+
+
+@pytest.mark.parametrize("kind, amplitude, message", [
+    ("violet", 0.8, "--noise 'violet': unknown; use one of white, pink, brownian"),
+    ("pink", 1.01, "--amplitude 1.01: out of range; give a peak above 0 and at most 1 (full scale)"),
+    ("white", -0.5, "--amplitude -0.5: out of range"),
+    ("white", np.nan, "--amplitude nan: out of range"),
+])
+def test_noise_refuses(kind, amplitude, message):
+    with pytest.raises(ArgumentError) as caught:
+        synth.noise(kind, 1.0, RATE, np.random.default_rng(0), amplitude)
+    assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
