@@ -52,7 +52,7 @@ def parse_arguments(argv=None):
                              "(default unit in chunk mode, signed in sliding mode)")
     parser.add_argument("--val", type=cli.fraction, default=DataSettings.validation,
                         help="fraction of the data, from its end, held out for validation; 0 trains on all (default 0.1)")
-    parser.add_argument("--seed", type=int, default=DEFAULTS.seed,
+    parser.add_argument("--seed", type=cli.seed, default=DEFAULTS.seed,
                         help=f"seed for shuffling and initial weights (default {DEFAULTS.seed})")
     parser.add_argument("--learning-rate", type=float, default=None, help="replace the optimiser's original rate")
     parser.add_argument("--no-linear-path", action="store_true",

@@ -40,7 +40,7 @@ def parse_arguments(argv=None):
     parser.add_argument("--drive", type=float, default=0.0,
                         help="saturation after the filter, in dB of gain for quiet signals over full scale "
                              "(default 0: none)")
-    parser.add_argument("--shape", choices=synth.SHAPES, default="soft",
+    parser.add_argument("--shape", choices=synth.SHAPES, default=None,
                         help="saturation curve: soft (symmetric tanh) or asymmetric (diode-like; default soft)")
     parser.add_argument("--noise", metavar="{" + ",".join(synth.NOISES) + "}", default="white",
                         help="the dry noise, as Generate > Noise offers: white (default, the seed's), pink or brownian "
@@ -53,7 +53,7 @@ def parse_arguments(argv=None):
     parser.add_argument("--format", choices=audio.RAW_FORMATS, default="u8",
                         help="sample encoding of the three raw files: u8 (default, the original's), s8, s16le, f32le; "
                              "give fit.py and gen.py the same --format")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the noise and the synthetic song (default 0)")
+    parser.add_argument("--seed", type=cli.seed, default=0, help="seed of the noise and the synthetic song (default 0)")
     parser.add_argument("--song", default=None, help="a song (WAV, FLAC, AIFF, Ogg, MP3) to write as song.raw (default: a synthetic piece)")
     parser.add_argument("--song-seconds", type=float, default=20.0, help="length of the synthetic song (default 20)")
     parser.add_argument("--force", action="store_true", help="overwrite existing train_x.raw, train_y.raw, song.raw")
@@ -63,6 +63,9 @@ def parse_arguments(argv=None):
 def main(argv=None) -> None:
     args = parse_arguments(argv)
     synth.check_lowpass(args.cutoff, args.rolloff, args.rate)
+    if args.shape and not args.drive:
+        raise ArgumentError("shape", args.shape, "bends nothing without a drive", "give {drive} too, in dB")
+    args.shape = args.shape or "soft"
     synth.check_saturation(args.drive, args.shape)
     if args.amplitude is None:
         synth.check_noise(args.noise)
@@ -82,10 +85,14 @@ def main(argv=None) -> None:
     filtered = synth.saturate(synth.audacity_lowpass(noise, args.cutoff, args.rolloff, args.rate), args.drive, args.shape)
     if args.song:
         song = audio.read_audio(audio.check_readable(args.song))
-        if song.rate != args.rate:
-            print(f"make_data.py: note: {args.song} is at {song.rate} Hz, the training pair at {args.rate} Hz",
-                  file=sys.stderr)
         song_samples = song.samples
+        if song.rate != args.rate:  # raw files carry no rate: song.raw is read at the pair's
+            from neural_filter import resample
+
+            length = round(len(song_samples) * args.rate / song.rate)
+            song_samples = np.concatenate([np.empty(0, np.float32), *resample.exact_length(
+                resample.resample_blocks([song_samples], song.rate, args.rate), length)])
+            print(f"converted {args.song} from {song.rate} Hz to {args.rate} Hz, the pair's rate")
     else:
         song_samples = synth.synthetic_song(args.song_seconds, args.rate, rng)
 

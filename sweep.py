@@ -55,7 +55,7 @@ def parse_arguments(argv=None):
     parser.add_argument("--models", default="models", help="folder for models, renders and the study (default models)")
     parser.add_argument("--val", type=cli.fraction, default=DataSettings.validation,
                         help="fraction held out for validation, which the study scores (default 0.1; not 0)")
-    parser.add_argument("--seed", type=int, default=DEFAULTS.seed, help=f"every trial's fit.py --seed (default {DEFAULTS.seed})")
+    parser.add_argument("--seed", type=cli.seed, default=DEFAULTS.seed, help=f"every trial's fit.py --seed (default {DEFAULTS.seed})")
     parser.add_argument("--plot", action=cli.argparse.BooleanOptionalAction, default=True,
                         help="each trial writes fit.py's PNGs (default on)")
     parser.add_argument("--cpu-only", action="store_true", help="hide every GPU from the backend")

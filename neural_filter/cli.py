@@ -41,6 +41,13 @@ def fraction(text: str) -> float:
     return value
 
 
+def seed(text: str) -> int:
+    """A seed for NumPy's and Keras's generators: a whole number, 0 or more."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 0 up")
+    return int(text)
+
+
 def positive_int(text: str) -> int:
     return int(whole_number(text))
 

@@ -38,7 +38,9 @@ def fir_network(taps: np.ndarray, bias: float) -> DenseStack:
     return DenseStack([], Dense(taps.reshape(-1, 1).astype(np.float32), np.array([bias], np.float32)))
 
 
-TAIL_SHARE = 1e-4  # energy share of the oldest eighth of the taps above which the window cuts the response off
+# a tail share below this is as good as none: the solve's own error (the autocorrelation method
+# leaves out the pair's ends) is about this large on a 30 s pair, whatever the data's precision
+SMALLEST_SHARE = 1e-6
 
 
 def tail_share(taps: np.ndarray) -> float:
@@ -49,6 +51,17 @@ def tail_share(taps: np.ndarray) -> float:
     return float(np.dot(oldest, oldest)) / energy if energy > 0 else 0.0
 
 
+def rounding_share(y: np.ndarray) -> float:
+    """The share of `y`'s power that its own rounding carries: step^2 / 12 over the power, step read off the values."""
+    y = np.asarray(y, np.float64)
+    values = np.unique(y)
+    steps = np.diff(values)
+    power = float(np.mean((y - y.mean()) ** 2))
+    if not len(steps) or power <= 0:
+        return 0.0
+    return float(steps.min()) ** 2 / 12 / power
+
+
 def window_that_fits(x: np.ndarray, y: np.ndarray, window: int, before) -> tuple[int, bool] | None:
     """None when the least-squares FIR of `window` taps dies out inside the window; else (window, found).
 
@@ -57,16 +70,21 @@ def window_that_fits(x: np.ndarray, y: np.ndarray, window: int, before) -> tuple
 
     On white-noise training data the least-squares FIR is the filter's impulse response cut to the
     window, so taps that still carry energy at the oldest end mean the response goes on beyond it.
-    The window is doubled until its FIR dies out (up to a sixteenth of the data, 8192 at most);
-    `before(window)` gives each window's taps before the output (FilterSpec.padding[0]).
+    What counts as dying out is what the pair can resolve: the oldest eighth of the taps may carry
+    no more of the FIR's energy than the target's own rounding noise carries of its energy
+    (step^2 / 12 over its power; the step is read off the data: 1/128 for u8, 1/32768 for s16). So
+    a window that reaches the u8 floor passes for a u8 pair and is too short for the same filter
+    at 16 bits. The window is doubled until its FIR dies out (up to a sixteenth of the data, 8192
+    at most); `before(window)` gives each window's taps before the output (FilterSpec.padding[0]).
     """
+    limit = max(rounding_share(y), SMALLEST_SHARE)
     taps, _ = least_squares_fir(x, y, window, before(window))
-    if tail_share(taps) <= TAIL_SHARE:
+    if tail_share(taps) <= limit:
         return None
     longest, candidate = min(8192, len(x) // 16), window
     while candidate * 2 <= longest:
         candidate *= 2
         taps, _ = least_squares_fir(x, y, candidate, before(candidate))
-        if tail_share(taps) <= TAIL_SHARE:
+        if tail_share(taps) <= limit:
             return candidate, True
     return candidate, False

@@ -95,6 +95,7 @@ def test_fit_help_gives_the_defaults(capsys):
     (["6", "32", "999", "gelu", "adam", "0", "9", "64", "extra"], None),  # a ninth positional
     (["--val", "1"], "--val"),  # validation must leave something to train on
     (["--mode", "overlap"], "--mode"),  # not a mode
+    (["--seed", "-1"], "--seed"),  # NumPy's generators take no negative seed (was a traceback)
 ])
 def test_fit_bad_argument_is_one_line_and_exit_2(workdir, capsys, argv, name):
     status, out, err = run(fit, argv, capsys)

@@ -69,7 +69,7 @@ def test_a_bad_request_is_refused_before_anything_is_written(workdir, changes, p
 
 @pytest.mark.parametrize("cutoff, said", [
     (100.0, ["window 8 is too short for this filter: its least-squares FIR still carries energy in its oldest "
-             "taps; a window of 512 samples would hold the response"]),
+             "taps; a window of 256 samples would hold the response"]),
     (8000.0, []),  # the fixture's gentle filter fits in 8 samples: nothing to say
 ])
 def test_a_window_too_short_for_the_filter_is_said_before_training(workdir, cutoff, said):

@@ -117,6 +117,7 @@ def test_same_seed_same_bytes_another_seed_other_bytes(tmp_path, monkeypatch, ca
     (["--cutoff", "22050"], "make_data.py: --cutoff 22050 Hz: out of range at 44100 Hz"),  # Nyquist itself
     (["--cutoff", "4000", "--rate", "8000"], "make_data.py: --cutoff 4000 Hz: out of range at 8000 Hz"),
     (["--cutoff", "nan"], "make_data.py: --cutoff nan Hz: out of range"),  # not a frequency at all
+    (["--shape", "asymmetric"], "make_data.py: --shape asymmetric: bends nothing without a drive; give --drive too"),
     (["--rolloff", "18"], "make_data.py: --rolloff 18 dB/octave: not one that lowpass.ny offers; use one of 6, 12,"),
     (["--rolloff", "6.5"], "make_data.py: argument --rolloff: invalid int value: '6.5'"),
     (["--song", "missing.wav"], "make_data.py: missing.wav: no such file"),
@@ -193,12 +194,13 @@ def test_song_from_a_stereo_16_bit_wav_is_the_plain_average_in_u8(cwd, capsys):
     assert (cwd / "train_x.raw").read_bytes() == recipe(0)["train_x.raw"]  # the pair does not change with --song
 
 
-def test_song_at_another_rate_gets_a_one_line_note(cwd, capsys):
+def test_song_at_another_rate_is_converted_to_the_pairs(cwd, capsys):
+    # raw files carry no rate: a 22.05 kHz song written as it is would play an octave high at 44.1 kHz
     stereo_wav(cwd / "mine.wav", 22050)
-    status, _, err = run([*SMALL, "--song", "mine.wav"], capsys)
-    assert status == 0
-    assert one_line(err) == "make_data.py: note: mine.wav is at 22050 Hz, the training pair at 44100 Hz"
-    assert (cwd / "song.raw").stat().st_size == 3001
+    status, out, err = run([*SMALL, "--song", "mine.wav"], capsys)
+    assert (status, err) == (0, "")
+    assert out.startswith("converted mine.wav from 22050 Hz to 44100 Hz, the pair's rate\n")
+    assert (cwd / "song.raw").stat().st_size == 6002  # 3001 samples at twice the rate: the same 0.136 s
 
 
 @pytest.mark.parametrize("format, width", [("s16le", 2), ("f32le", 4), ("s8", 1)])
