@@ -13,5 +13,6 @@ for filter in "600 6" "2000 24"; do
     python3 "$root/make_data.py" --cutoff "$1" --rolloff "$2" --force
     rm song.raw  # no demo render beside the shipped model
     rm -f ./*.npy
-    python3 "$root/fit.py" 6 32 32 tanh adam 1 64 40 --mode sliding --models "$root/models/lowpass_$1hz_$2db"
+    python3 "$root/fit.py" 6 32 32 tanh adam 1 64 40 --mode sliding --no-plot --models "$root/models/lowpass_$1hz_$2db"
+    rm "$root/models/lowpass_$1hz_$2db/results.csv"  # the model and its record only
 done
