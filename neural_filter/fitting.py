@@ -100,13 +100,10 @@ def _check_inputs(request: FitRequest) -> None:
     if request.song:  # opened now (a damaged song is refused before the training, not after it)
         song, pair = (audio.open_companion(path, request.data.format, request.data.rate)
                       for path in (request.song, request.train_x))
-        if not request.resample:
-            if song.rate != pair.rate:
-                from neural_filter.errors import ArgumentError
+        if not request.resample and song.rate != pair.rate:
+            from neural_filter import resample
 
-                raise ArgumentError("no_resample", None, f"{request.song} is at {song.rate} Hz but {request.train_x} "
-                                    f"is at {pair.rate} Hz", "drop {no_resample} to render it through a "
-                                    f"{pair.rate} Hz copy, or give a song at {pair.rate} Hz")
+            raise resample.refusal(request.song, song.rate, f"{request.train_x} is at", pair.rate)
     if request.resume:
         model_file.check_resumable(request.resume)
     files.writable_folder(request.models, "models")

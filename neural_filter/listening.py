@@ -219,9 +219,10 @@ def _page(title, rows, shown, listening, study, trial_rows, study_pictures, by_m
     e = html.escape
     parts = [f"<!doctype html>\n<html lang=en><head><meta charset=utf-8><title>{e(title)}</title>"
              f"<style>{STYLE}</style></head><body>", f"<h1>{e(title)}</h1>",
-             f"<p>{len(rows)} models from <code>results.csv</code>, ranked by validation ESR (error-to-signal "
-             "ratio: lower is better; -30 dB means the error carries a thousandth of the target's energy)."
-             + (f" The best {len(shown)} have a card below." if shown else "") + "</p>"]
+             f"<p>{len(rows)} model{'s' * (len(rows) != 1)} from <code>results.csv</code>, ranked by validation "
+             "ESR (error-to-signal ratio: lower is better; -30 dB means the error carries a thousandth of the "
+             "target's energy)." + (f" The best {len(shown)} have a card below." if len(shown) > 1 else
+                                    " Its card is below." if shown else "") + "</p>"]
     if listening:
         parts.append("<h2>Listen: the song and the reference</h2>")
         parts += [_player(sound) for sound in listening]

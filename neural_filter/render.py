@@ -164,9 +164,9 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
                             f"drop the argument or give {spec.window}")
     song = open_audio(song_path, format, rate)
     if song.rate != spec.rate and not resample:
-        raise ArgumentError("no_resample", None, f"{song_path} is at {song.rate} Hz but {model_path} was trained "
-                            f"at {spec.rate} Hz", f"drop {{no_resample}} to render it through a {spec.rate} Hz "
-                            f"copy, or give a song at {spec.rate} Hz")
+        from neural_filter import resample
+
+        raise resample.refusal(song_path, song.rate, f"{model_path} was trained at", spec.rate)
     target = open_companion(reference, format, rate) if reference else None
     if target is not None and len(target) != len(song):
         raise DataError(reference, f"has {len(target)} samples but {song_path} has {len(song)}",

@@ -13,6 +13,17 @@ import numpy as np
 QUALITY = "VHQ"  # soxr's very high quality: passband to 95% of the lower Nyquist, stopband below -175 dB
 
 
+def refusal(song, song_rate: int, other: str, rate: int):
+    """The error for a song at another rate than `rate` when conversion was refused (--no-resample).
+
+    `other` says whose rate that is, as "train_x.raw is at" or "model.keras was trained at".
+    """
+    from neural_filter.errors import ArgumentError
+
+    return ArgumentError("no_resample", None, f"{song} is at {song_rate} Hz but {other} {rate} Hz",
+                         f"drop {{no_resample}} to render it through a {rate} Hz copy, or give a song at {rate} Hz")
+
+
 def resample_blocks(blocks, from_rate: int, to_rate: int):
     """Mono float32 blocks at `from_rate` in, the same signal at `to_rate` out (about len * to / from samples)."""
     import soxr
