@@ -25,9 +25,9 @@ def atomic_output(path):
 def new_output(path, claimed: list):
     """Like atomic_output, but never over an existing file: the result takes the first free name.
 
-    `path`, else `<stem>_2<suffix>`, `_3`, ...: the name is claimed with a hard link, which fails
-    if the name exists, so runs that finish at once (sweep workers sharing a folder) never take the
-    same one. The name taken is appended to `claimed`.
+    `path`, else `<stem>_2<suffix>`, `_3`, ...: each name is claimed in one step that fails if the
+    name exists (`_claim`), so runs that finish at once (sweep workers sharing a folder) never take
+    the same one. The name taken is appended to `claimed`.
     """
     path = Path(path)
     with _temporary_beside(path) as temporary:
@@ -36,11 +36,29 @@ def new_output(path, claimed: list):
         while True:
             candidate = path if number == 1 else path.with_name(f"{path.stem}_{number}{path.suffix}")
             try:
-                os.link(temporary, candidate)
+                _claim(temporary, candidate)
                 claimed.append(candidate)
                 return
             except FileExistsError:
                 number += 1
+
+
+def _claim(temporary: Path, name: Path) -> None:
+    """Give `temporary`'s contents the name `name`, unless a file has it (FileExistsError).
+
+    A hard link does both at once. Where the file system has none (FAT, some network shares),
+    the name is reserved with an exclusive create and the file renamed over it: a reader may see
+    it empty for that moment, never a file of someone else's.
+    """
+    try:
+        os.link(temporary, name)
+        return
+    except FileExistsError:
+        raise
+    except OSError:
+        pass  # no hard links here
+    os.close(os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    os.replace(temporary, name)
 
 
 @contextlib.contextmanager

@@ -170,7 +170,7 @@ def _render_song(path: Path, request: FitRequest) -> tuple[Path, dict]:
     kind = audio.container_of(request.song)
     out = path.with_suffix(audio.KINDS[kind].extensions[0])
     # the data settings' format and rate describe raw files (the pair's): a WAV or FLAC song names its own
-    raw, is_raw = request.data, kind == "raw"
-    stats = render.render_file(path, request.song, out, raw.format if is_raw else None, raw.rate if is_raw else None,
-                               progress=raw.progress, resample=request.resample)
+    data = request.data
+    stats = render.render_file(path, request.song, out, data.format, data.rate, progress=data.progress,
+                               resample=request.resample, companion=True)
     return out, stats

@@ -139,7 +139,8 @@ def keras_rows_function(model, spec: FilterSpec):
 
 
 def render_file(model_path, song_path, out_path, format: str | None = None, rate: int | None = None,
-                window: int | None = None, reference=None, progress: bool = False, resample: bool = True) -> dict:
+                window: int | None = None, reference=None, progress: bool = False, resample: bool = True,
+                companion: bool = False) -> dict:
     """Render an audio file through a saved model into `out_path`, as long as the song, at its rate.
 
     The output's kind follows `out_path`'s extension, or the song's kind; its sample format is the
@@ -162,7 +163,7 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
     if window is not None and window != spec.window:
         raise ArgumentError("window", window, f"{model_path} was trained on windows of {spec.window}",
                             f"drop the argument or give {spec.window}")
-    song = open_audio(song_path, format, rate)
+    song = (open_companion if companion else open_audio)(song_path, format, rate)  # companion: beside a raw pair
     if song.rate != spec.rate and not resample:
         from neural_filter import resample
 
