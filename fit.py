@@ -7,6 +7,7 @@ made of the arguments and its score, and renders `song.raw` through it beside th
     python3 fit.py                               # every default: 6 32 999 gelu adam 0 9 64
     python3 fit.py 6 32 999 tanh adam 1 9 32     # the original README's example
     python3 fit.py 6 32 32 tanh adam 1 64 40 --mode sliding
+    python3 fit.py 6 32 32 tanh adam 1 1024 3 --pairs pairs.csv   # one model for every cutoff (a knob)
 
 All arguments are positional and optional, in the original's order; anything new is an option.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from neural_filter import cli
 from neural_filter.dataset import DataSettings
+from neural_filter.errors import ArgumentError
 from neural_filter.settings import DEFAULTS
 from neural_filter.spec import FilterSpec
 
@@ -43,8 +45,12 @@ def parse_arguments(argv=None):
     for name, default, help in POSITIONALS:
         parser.add_argument(name, nargs="?", default=str(default), type=NUMERIC.get(name, str),
                             help=f"{help} (default {default})")
-    parser.add_argument("--mode", choices=("chunk", "sliding"), default=FilterSpec.mode,
-                        help="chunk: the original's non-overlapping chunks; sliding: one output per window (default chunk)")
+    parser.add_argument("--mode", choices=("chunk", "sliding"), default=None,
+                        help="chunk: the original's non-overlapping chunks; sliding: one output per window "
+                             "(default chunk; sliding with --pairs)")
+    parser.add_argument("--pairs", default=None, metavar="CSV",
+                        help="train one sliding model for every cutoff, a knob, on the pairs this list names "
+                             "(make_data.py --cutoff LO:HI writes one), instead of train_x.raw and train_y.raw")
     parser.add_argument("--align", choices=("causal", "centre"), default=None,
                         help="sliding mode: output at the window's last sample or its centre (default causal)")
     parser.add_argument("--levels", choices=("unit", "signed"), default=None,
@@ -92,14 +98,18 @@ def request_from(args):
     from neural_filter.settings import TrainSettings
 
     song = args.song or ("song.raw" if Path("song.raw").exists() else None)
+    mode = args.mode or ("sliding" if args.pairs else FilterSpec.mode)
+    if args.pairs and (args.train_x, args.train_y) != ("train_x.raw", "train_y.raw"):
+        raise ArgumentError("pairs", args.pairs, "names the training pairs, and so do --train-x and --train-y",
+                            "give one or the other")
     settings = TrainSettings(
         layers=int(args.layers), units=int(args.units), batch_size=int(args.batches), activation=args.activator,
         optimiser=args.optimiser, epochs=int(args.epoches), seed=args.seed, learning_rate=args.learning_rate,
-        linear_path=args.mode == "sliding" and not args.no_linear_path, fir_start=not args.no_fir_start,
+        linear_path=mode == "sliding" and not args.no_linear_path, fir_start=not args.no_fir_start,
         patience=args.patience)
     data = DataSettings(validation=args.val, seed=args.seed, format=args.format, rate=args.rate, progress=not args.quiet)
     typed = (args.activator, args.optimiser, args.layers, args.units, args.batches, args.samples, args.epoches)
-    return fitting.FitRequest(settings=settings, mode=args.mode, window=int(args.samples), align=args.align,
+    return fitting.FitRequest(settings=settings, mode=mode, pairs=args.pairs, window=int(args.samples), align=args.align,
                               levels=args.levels, data=data, train_x=args.train_x, train_y=args.train_y, song=song,
                               resample=not args.no_resample,
                               models=args.models, resume=args.resume, plot=args.plot, typed=typed)
@@ -117,14 +127,22 @@ def _print_report(request, outcome, scored_on: str) -> None:
         settings = request.settings
         what = ("the least-squares FIR it started from" if request.resume is None and settings.linear_path
                 and settings.fir_start and request.mode == "sliding" else "its starting weights")
+        if request.pairs:
+            what = "each pair's least-squares FIR alone (its start)"
         print(f"  {what} scored {start['esr_db']:.1f} dB: training added {start['esr_db'] - m['esr_db']:.1f} dB")
+    for row in m.get("by_knob", []):  # a knob model: each pair's held-out part
+        print(f"  pair at {row['cutoff']:7.1f} Hz: ESR {row['esr_db']:6.1f} dB "
+              f"(its least-squares FIR alone: {row['start_esr_db']:6.1f} dB)")
     for row in m.get("response", []):
         print(f"  response at {row['hz']:7.0f} Hz: learned {row['learned_db']:6.1f} dB, "
               f"target {row['target_db']:6.1f} dB")
     if outcome.plots:
         print("plots: " + ", ".join(str(plot) for plot in outcome.plots))
     if outcome.rendered:
-        print(f"rendered {request.song} -> {outcome.rendered}")
+        knob = outcome.record.get("knob")
+        at = (f" at cutoff {outcome.render['knob']:g} Hz, the middle of the trained {knob['low']:g} to "
+              f"{knob['high']:g} Hz in log frequency (gen.py --cutoff renders any other)") if knob else ""
+        print(f"rendered {request.song} -> {outcome.rendered}{at}")
         if outcome.render["resampled"]:
             print(f"  resampled {request.song} from {outcome.render['rate']} Hz to the model's "
                   f"{outcome.render['model_rate']} Hz and back")

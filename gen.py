@@ -4,13 +4,17 @@
     python3 gen.py models/tanh_adam_6_32_999_9_32_a0.41.keras song.raw
     python3 gen.py models/lowpass_600hz_6db/tanh_adam_6_32_32_64_40_sliding_a1.00.keras song.flac --out song.wav
     python3 gen.py models/9_sample/unsigned/gelu_adam_6_32_999_9_512_a41 song.raw 9
+    python3 gen.py models/tanh_adam_6_32_32_1024_3_sliding_cutoff100-8000_a37.0.keras song.raw --cutoff 450
+    python3 gen.py models/tanh_adam_6_32_32_1024_3_sliding_cutoff100-8000_a37.0.keras song.raw --cutoff 200:5000
 
 Writes `outputs/<song name>.<the song's kind>` (or `--out FILE`, whose extension picks the kind:
 .raw, .wav, .flac, .aiff, .ogg, .mp3), exactly as long as the song and at its rate: a song at
 another rate than the model's is converted to the model's rate and back. The song's kind is read
 from its content (a WAV named .raw is a WAV). The model says what it needs (window, mode,
 alignment, levels, rate), so `samples` is optional; given, it must match. Works with fit.py's
-`.keras` models and the original project's SavedModel directories.
+`.keras` models and the original project's SavedModel directories. A knob model (fit.py --pairs)
+renders at the cutoff `--cutoff` gives, or sweeps it from A at the song's start to B at its end,
+evenly in log frequency, the filter moving every sample.
 """
 
 import sys
@@ -32,6 +36,8 @@ def parse_arguments(argv=None):
     parser.add_argument("--rate", type=cli.positive_int, default=None, help="sample rate of a raw song (default 44100)")
     parser.add_argument("--no-resample", action="store_true",
                         help="refuse a song at another rate than the model's, instead of converting it there and back")
+    parser.add_argument("--cutoff", type=cli.cutoff_or_range, default=None, metavar="HZ|A:B",
+                        help="a knob model's cutoff, within its trained range; A:B sweeps it from A to B over the song")
     parser.add_argument("--reference", default=None, metavar="FILE",
                         help="the song as the real filter renders it: print the output's ESR against it")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -51,8 +57,11 @@ def main(argv=None) -> None:
     if args.reference:
         audio.check_readable(args.reference)
     stats = render.render_file(args.model, song, out, args.format, args.rate, window=args.samples,
-                               reference=args.reference, progress=not args.quiet, resample=not args.no_resample)
-    print(f"rendered {song} -> {out}: {stats['samples']} samples ({stats['audio_seconds']:.1f} s of audio) "
+                               reference=args.reference, progress=not args.quiet, resample=not args.no_resample,
+                               knob=args.cutoff)
+    at = ("" if args.cutoff is None else f" at cutoff {args.cutoff:g} Hz" if not isinstance(args.cutoff, tuple)
+          else f" sweeping the cutoff from {args.cutoff[0]:g} Hz to {args.cutoff[1]:g} Hz")
+    print(f"rendered {song} -> {out}{at}: {stats['samples']} samples ({stats['audio_seconds']:.1f} s of audio) "
           f"in {stats['seconds']:.2f} s, {stats['realtime_factor']:.1f}x real time")
     if stats["resampled"]:
         print(f"resampled {song} from {stats['rate']} Hz to the model's {stats['model_rate']} Hz and back")

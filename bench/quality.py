@@ -16,6 +16,15 @@ it against the exact target applied to the song in float64:
     python3 bench/quality.py --only u8  # the u8 cases (--only s16le, --only drive, ...: a word of the case name)
     python3 bench/quality.py --quick    # 2 epochs per run, for a smoke run
     python3 bench/quality.py --alternatives   # + sliding mode without each design choice
+    python3 bench/quality.py --knob     # one knob model for every cutoff (fit.py --pairs), about 20 minutes
+    python3 bench/quality.py --knob --alternatives   # + other ways from the cutoff to the taps
+
+The knob benchmark trains one model per roll-off on 32 pairs from 100 Hz to 8 kHz (30 s each) and
+scores it at cutoffs between the pairs, u8 and float output, next to the u8 floor and the
+least-squares FIR solved at that very cutoff (the best linear filter of the window); for 6 dB/oct
+also a sweep from 200 Hz to 5 kHz against the one-pole whose cutoff moves the same way. Its
+alternatives replace the spline along the knob: straight lines between knots, the nearest knot,
+and a small network from the cutoff to the taps, trained on the same 32 FIRs.
 """
 
 import argparse
@@ -150,13 +159,135 @@ def bench_case(name: str, case: list[str], quick: bool, alternatives: bool) -> l
     return rows
 
 
+KNOB_CASES = {"6 dB/oct": ["--rolloff", "6"], "24 dB/oct": ["--rolloff", "24"]}
+KNOB_PAIRS = ["--cutoff", "100:8000", "--count", "32"]
+KNOB_RUN = ["6", "32", "32", "tanh", "adam", "1", "1024", "2", "--pairs", "pairs.csv"]  # the README's command
+KNOB_CUTOFFS = (150, 200, 450, 1000, 3000, 6500)  # none of them a pair's
+SWEEP = (200.0, 5000.0)
+
+
+def bench_knob(name: str, case: list[str], quick: bool, alternatives: bool) -> list[tuple]:
+    """(cutoff, row, ESR dB, training s) rows for one roll-off's knob model."""
+    from neural_filter.network import load_network
+
+    rolloff = int(option(case, "--rolloff", "6"))
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        subprocess.run([sys.executable, str(ROOT / "make_data.py"), *KNOB_PAIRS, *case], cwd=folder, check=True,
+                       capture_output=True)
+        song = audio.encode(synth.synthetic_song(30, RATE, np.random.default_rng(99)).astype(np.float32), "u8")
+        song.tofile(folder / "song.raw")
+        heard = audio.decode(song, "u8")
+        arguments = list(KNOB_RUN) + ["--no-plot"]
+        if quick:
+            arguments[7] = "1"
+        subprocess.run([sys.executable, str(ROOT / "fit.py"), *arguments], cwd=folder, check=True, capture_output=True)
+        model = next((folder / "models").glob("*.keras"))
+        network, spec, record = load_network(model)
+        rows.append(("all", f"training: fit.py {' '.join(KNOB_RUN)} (best epoch {record['best_epoch']})", float("nan"),
+                     record["training_seconds"]))
+        others = _knob_alternatives(network) if alternatives else {}
+        rng = np.random.default_rng(5)
+        for cutoff in KNOB_CUTOFFS:
+            target = synth.audacity_lowpass(heard, cutoff, rolloff, RATE)
+            output = render.render(network.at(cutoff), spec, heard)
+            x = synth.white_noise(30, RATE, rng)
+            taps, bias = fir.least_squares_fir(x, synth.audacity_lowpass(x, cutoff, rolloff, RATE), spec.window,
+                                               spec.padding[0])
+            best_linear = render.render(fir.fir_network(taps, bias), spec, heard)
+            rows += [(cutoff, "u8 floor", decibels(_u8(target), target), 0.0),
+                     (cutoff, "knob model, u8 out", decibels(_u8(output), target), 0.0),
+                     (cutoff, "knob model, float out", decibels(output, target), 0.0),
+                     (cutoff, f"lstsq FIR {spec.window} solved at this cutoff, float out", decibels(best_linear, target),
+                      0.0)]
+            for row, taps_at in others.items():
+                linear = render.render(fir.fir_network(*taps_at(cutoff)), spec, heard)
+                rows.append((cutoff, f"{row}, float out", decibels(linear, target), 0.0))
+        if rolloff == 6:
+            sweep = network.sweep(*SWEEP, len(heard))
+            target = synth.swept_one_pole(heard, sweep.values(0, len(heard)), RATE)
+            output = render.render(sweep, spec, heard)
+            sweep_name = f"sweep {SWEEP[0]:g}:{SWEEP[1]:g}"
+            rows += [(sweep_name, "u8 floor", decibels(_u8(target), target), 0.0),
+                     (sweep_name, "knob model, u8 out", decibels(_u8(output), target), 0.0),
+                     (sweep_name, "knob model, float out", decibels(output, target), 0.0)]
+    return rows
+
+
+def _u8(samples):
+    return audio.decode(audio.encode(np.asarray(samples, np.float32), "u8"), "u8")
+
+
+def _knob_alternatives(network) -> dict:
+    """Other ways from the cutoff to the linear path's taps, from the same per-knot FIRs: name -> cutoff -> (taps, bias)."""
+    knots = np.log(np.asarray(network.knob.knots))
+    bank, biases = network.bank.kernel.astype(np.float64), network.bank.bias.astype(np.float64)
+
+    def straight(cutoff):
+        index = int(np.clip(np.searchsorted(knots, np.log(cutoff)) - 1, 0, len(knots) - 2))
+        share = (np.log(cutoff) - knots[index]) / (knots[index + 1] - knots[index])
+        weights = np.zeros(len(knots))
+        weights[index: index + 2] = 1 - share, share
+        return (bank @ weights).astype(np.float32), float(biases @ weights)
+
+    def nearest(cutoff):
+        index = int(np.argmin(np.abs(knots - np.log(cutoff))))
+        return bank[:, index].astype(np.float32), float(biases[index])
+
+    return {"straight lines between knots": straight, "nearest knot": nearest,
+            "a network from the cutoff to the taps": _taps_network(knots, bank, biases)}
+
+
+def _taps_network(knots, bank, biases):
+    """A hypernetwork: ln cutoff -> 2 hidden tanh layers of 64 -> 32 -> the taps and bias, fitted to the knots' FIRs.
+
+    Each FIR is divided by its own size (interpolated along the knob by a spline, as a helping
+    hand), so every knot counts alike: Adam, cosine from 3e-3 over 20000 full-batch steps.
+    """
+    import keras
+    from scipy.interpolate import CubicSpline
+
+    targets = np.concatenate([bank.T, biases[:, None]], axis=1)
+    sizes = np.linalg.norm(targets, axis=1)
+    size_along = CubicSpline(knots, np.log(sizes))
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((1,))
+    hidden = keras.layers.Dense(64, "tanh")(inputs)
+    hidden = keras.layers.Dense(64, "tanh")(hidden)
+    hidden = keras.layers.Dense(32, "tanh")(hidden)
+    model = keras.Model(inputs, keras.layers.Dense(targets.shape[1])(hidden))
+    model.compile(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(3e-3, 20000)), "mse")
+
+    def scaled(logs):
+        return (2 * (np.asarray(logs) - knots[0]) / (knots[-1] - knots[0]) - 1).astype(np.float32)[:, None]
+
+    model.fit(scaled(knots), (targets / sizes[:, None]).astype(np.float32), epochs=20000, batch_size=len(knots),
+              verbose=0)
+
+    def taps_at(cutoff):
+        row = model.predict(scaled([np.log(cutoff)]), verbose=0)[0] * np.exp(size_along(np.log(cutoff)))
+        return row[:-1].astype(np.float32), float(row[-1])
+
+    return taps_at
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 epochs per run")
     parser.add_argument("--only", default="", help="only the cases whose name holds this text")
     parser.add_argument("--alternatives", action="store_true",
                         help="also train sliding mode with each of its design choices undone")
+    parser.add_argument("--knob", action="store_true", help="the knob models (fit.py --pairs) instead of the cases")
     args = parser.parse_args()
+    if args.knob:
+        print("| roll-off | cutoff | row | ESR on held-out song | training s |")
+        print("|---|---|---|---|---|")
+        for name, case in KNOB_CASES.items():
+            if args.only in name:
+                for cutoff, row, value, seconds in bench_knob(name, case, args.quick, args.alternatives):
+                    print(f"| {name} | {cutoff} | {row} | {value:.1f} dB | {seconds:.1f} |", flush=True)
+        return
     print("| case | row | ESR on held-out song | training s |")
     print("|---|---|---|---|")
     for name, case in CASES.items():

@@ -8,7 +8,9 @@ Prints markdown tables (medians of --runs runs) for:
 - a 1-hour song through gen.py (streaming: peak memory must stay flat);
 - fit.py's data preparation for a 10-minute pair: first run (no cache) and cached;
 - training throughput (windows, or output samples, per second per epoch) for the README's
-  configurations.
+  configurations;
+- a knob model (fit.py --pairs, window 1024, 32 knots) at a fixed cutoff and sweeping it, against
+  an unconditioned sliding model of the same shape (`--knob`: these rows alone).
 
     python3 bench/speed.py             # about 3 minutes on 2 cores
     python3 bench/speed.py --runs 5 --skip-hour
@@ -240,18 +242,69 @@ print(statistics.median(times[1:]), work)
         print(f"| {name} | {epoch:.2f} s | {work / epoch / 1e6:.2f} M |", flush=True)
 
 
+def make_knob_model(folder: Path, name: str, window: int, knots: int) -> Path:
+    """A randomly initialised knob model (model.build_knob_model) saved with its knob, as fit.py --pairs saves one."""
+    code = f"""
+import dataclasses, sys
+sys.path.insert(0, {str(ROOT)!r})
+from pathlib import Path
+import numpy as np
+from neural_filter import model, model_file
+from neural_filter.knob import Knob
+from neural_filter.spec import FilterSpec
+spec = FilterSpec(mode="sliding", window={window}, levels="signed")
+full, _ = model.build_knob_model(spec, 6, 32, "tanh", {knots}, bias_start=0.5)
+knob = Knob(tuple(np.geomspace(100, 8000, {knots})))
+model_file.save_model(full, Path({str(folder / name)!r}), {{"spec": dataclasses.asdict(spec), "knob": knob.record()}})
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    return folder / name
+
+
+def bench_knob(folder: Path, runs: int) -> None:
+    """gen.py, whole process, on the 3-minute song: unconditioned, a knob at a fixed cutoff, and a sweep; in turns."""
+    window = 1024
+    song = folder / "song.raw"
+    if not song.exists():
+        audio.write_audio(song, synth.synthetic_song(180, RATE, np.random.default_rng(1)).astype(np.float32), "u8", RATE)
+    plain = make_model(folder, "plain.keras", (FilterSpec(mode="sliding", window=window, levels="signed"), 6, 32, "tanh",
+                                               True))
+    knob = make_knob_model(folder, "knob.keras", window, 32)
+    rows = {"unconditioned sliding 6x32 tanh, window 1024": [plain],
+            "knob model, same shape, 32 knots, --cutoff 1000": [knob, "--cutoff", "1000"],
+            "knob model, sweeping --cutoff 200:5000": [knob, "--cutoff", "200:5000"]}
+    timings = {row: [] for row in rows}
+    for _ in range(runs):
+        for row, arguments in rows.items():
+            timings[row].append(run_process([sys.executable, ROOT / "gen.py", arguments[0], song, *arguments[1:],
+                                             "--out", folder / "out.raw", "--quiet"], folder))
+    print("\nknob models: gen.py on the 3-minute song, whole process (medians, runs in turns)\n")
+    print("| model | gen.py whole process | peak memory | vs unconditioned |")
+    print("|---|---|---|---|")
+    baseline = statistics.median(run[0] for run in timings[next(iter(rows))])
+    for row, runs_of_row in timings.items():
+        seconds = statistics.median(run[0] for run in runs_of_row)
+        print(f"| {row} | {seconds:.2f} s | {max(run[1] for run in runs_of_row):.0f} MB | {seconds / baseline:.2f}x |",
+              flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per figure; the median is shown (default 3)")
     parser.add_argument("--skip-hour", action="store_true", help="leave out the 1-hour song")
+    parser.add_argument("--knob", action="store_true", help="only the knob models' rows")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
+        if args.knob:
+            bench_knob(folder, args.runs)
+            return
         bench_render(folder, args.runs, matmul_rate(args.runs))
         if not args.skip_hour:
             bench_hour(folder)
         bench_preparation(folder, args.runs)
         bench_training(folder)
+        bench_knob(folder, args.runs)
 
 
 if __name__ == "__main__":

@@ -83,6 +83,20 @@ def prepare(x_path, y_path, spec: FilterSpec, settings: DataSettings = DataSetti
     return prepared
 
 
+def prepare_pairs(pairs, spec: FilterSpec, settings: DataSettings = DataSettings()) -> list[Prepared]:
+    """A knob's pairs (pairs.Pair, by cutoff), each read and split as `prepare` does; all at one rate.
+
+    Not cached: reading a pair of raw files takes milliseconds, and one cache per set of pairs
+    would only add files for clean.sh to find.
+    """
+    prepared = [_prepare_from_files(pair.dry, pair.filtered, spec, settings) for pair in pairs]
+    for pair, part in zip(pairs, prepared):
+        if part.rate != prepared[0].rate:
+            raise DataError(pair.dry, f"is at {part.rate} Hz but {pairs[0].dry} is at {prepared[0].rate} Hz",
+                            "make every pair of a knob at one rate")
+    return prepared
+
+
 def read_pair(x_path, y_path, settings: DataSettings = DataSettings()):
     """Both files of the pair as full-scale Audio, refused unless they line up sample for sample."""
     from neural_filter.cli import progress_bar

@@ -27,6 +27,7 @@ class FitRequest:
     data: DataSettings = DataSettings()
     train_x: str = "train_x.raw"
     train_y: str = "train_y.raw"
+    pairs: str | None = None  # a pairs.csv (pairs.py): one knob model for every cutoff, instead of train_x/train_y
     song: str | None = None  # rendered after training, when given
     resample: bool = True  # a song at another rate than the pair's: convert it (True) or refuse it
     models: str = "models"  # folder for models, renders, plots and results.csv
@@ -60,56 +61,94 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print) -> FitOutc
     `notice` takes the one-line notices for stderr (a cache rebuilt), `inform` the lines for
     stdout that a user should read before training ends (a window too short for the filter).
     """
-    _check_inputs(request)
+    pairs = _check_inputs(request)
     from neural_filter import dataset, model, model_file, results, train  # imports Keras: seconds
 
     model.check_activation(request.settings.activation)
     model.check_optimiser(request.settings.optimiser)
-    spec, resumed = request.spec(), None
+    spec, resumed, knob = request.spec(), None, None
     if request.resume:
         resumed, spec = model_file.load_for_resume(request.resume, spec, request.settings,
                                                    typed={"align": request.align, "levels": request.levels})
-    prepared = dataset.prepare(request.train_x, request.train_y, spec, request.data, notice=notice)
-    spec.rate = prepared.rate
-    if spec.mode == "sliding":
-        _advise_on_window(prepared, spec, inform)
-    result = train.train(prepared, spec, request.settings, model=resumed, callbacks=callbacks)
+    if pairs:
+        from neural_filter.knob import Knob
+
+        knob = Knob(tuple(pair.cutoff for pair in pairs))
+        prepared = dataset.prepare_pairs(pairs, spec, request.data)
+        spec.rate = prepared[0].rate
+        for pair, part in zip(pairs, prepared):
+            _advise_on_window(part, spec, inform, f"the pair at {pair.cutoff:g} Hz: ")
+        result = train.train_knob(prepared, knob, spec, request.settings, callbacks=callbacks)
+    else:
+        prepared = dataset.prepare(request.train_x, request.train_y, spec, request.data, notice=notice)
+        spec.rate = prepared.rate
+        if spec.mode == "sliding":
+            _advise_on_window(prepared, spec, inform)
+        result = train.train(prepared, spec, request.settings, model=resumed, callbacks=callbacks)
 
     models = Path(request.models)
-    path = models / f"{model_file.model_name(request.name_parts(), spec, result.metrics['score'])}.keras"
-    record = model_file.run_record(result, spec, request.settings, data=_data_record(request, prepared.rate))
+    path = models / f"{model_file.model_name(request.name_parts(), spec, result.metrics['score'], knob)}.keras"
+    record = model_file.run_record(result, spec, request.settings, data=_data_record(request, spec.rate, pairs),
+                                   knob=knob)
     target_filter = record["data"]["target_filter"]
     if target_filter and not target_filter["drive"]:  # a saturated target has no one gain per frequency
-        record["metrics"]["response"] = _response(result, target_filter, prepared.rate)
+        record["metrics"]["response"] = _response(result, target_filter, spec.rate)
     path = model_file.save_model(result.model, path, record)  # the name taken: never one a model has
     results.append_result(models / "results.csv", results.results_row(path, record))
-    plots = _plots(path, result, prepared.rate) if request.plot else []
-    rendered, render_stats = _render_song(path, request) if request.song else (None, None)
+    plots = _plots(path, result, spec.rate) if request.plot else []
+    rendered, render_stats = _render_song(path, request, knob) if request.song else (None, None)
     return FitOutcome(path, record, result, plots, rendered, render_stats)
 
 
-def _check_inputs(request: FitRequest) -> None:
-    """Everything that can be checked without Keras, so that a mistake costs no start-up."""
+def _check_inputs(request: FitRequest):
+    """Everything that can be checked without Keras, so that a mistake costs no start-up; a knob's pairs, if any."""
     from neural_filter import audio, files, model_file
 
     audio.check_format(request.data.format)
-    for path in (request.train_x, request.train_y):
-        audio.check_readable(path)
-        audio.container_of(path, request.data.format)  # a format given for a WAV, FLAC, ... file of the pair is refused
-    _check_noted_format(request)
+    pairs = _check_knob_request(request) if request.pairs else None
+    files_of_pairs = [(pair.dry, pair.filtered) for pair in pairs] if pairs else [(request.train_x, request.train_y)]
+    for x, y in files_of_pairs:
+        for path in (x, y):
+            audio.check_readable(path)
+            audio.container_of(path, request.data.format)  # a format given for a WAV, FLAC, ... file of the pair is refused
+        _check_noted_format(y, request.data.format)
     if request.song:  # opened now (a damaged song is refused before the training, not after it)
+        first_dry = files_of_pairs[0][0]
         song, pair = (audio.open_companion(path, request.data.format, request.data.rate)
-                      for path in (request.song, request.train_x))
+                      for path in (request.song, first_dry))
         if not request.resample and song.rate != pair.rate:
             from neural_filter import resample
 
-            raise resample.refusal(request.song, song.rate, f"{request.train_x} is at", pair.rate)
+            raise resample.refusal(request.song, song.rate, f"{first_dry} is at", pair.rate)
     if request.resume:
         model_file.check_resumable(request.resume)
     files.writable_folder(request.models, "models")
+    return pairs
 
 
-def _advise_on_window(prepared, spec: FilterSpec, inform) -> None:
+def _check_knob_request(request: FitRequest) -> list:
+    """A knob model's pairs, and the refusal of what a knob model is not: chunk mode, unit levels, no linear path."""
+    from neural_filter import pairs
+    from neural_filter.errors import ArgumentError
+    from neural_filter.numpy_activations import ACTIVATIONS
+
+    settings = request.settings
+    for option, value, wrong in (("mode", request.mode, request.mode != "sliding"),
+                                 ("levels", request.levels, request.levels not in (None, "signed")),
+                                 ("no_linear_path", None, not settings.linear_path),
+                                 ("no_fir_start", None, not settings.fir_start),
+                                 ("resume", request.resume, request.resume is not None)):
+        if wrong:
+            raise ArgumentError(option, value, "is not for a knob model (--pairs): one is a sliding model at signed "
+                                "levels whose linear path starts at each pair's least-squares FIR, trained anew",
+                                "drop it, or train on one pair")
+    if settings.activation not in ACTIVATIONS:
+        raise ArgumentError("activation", settings.activation, "is one only Keras computes, and gen.py renders a "
+                            "knob model without Keras", f"use one of {', '.join(sorted(ACTIVATIONS))}")
+    return pairs.read_pairs(request.pairs)
+
+
+def _advise_on_window(prepared, spec: FilterSpec, inform, which: str = "") -> None:
     """Say, before training, when the filter's response does not fit in the window (not an error)."""
     from neural_filter import fir
 
@@ -121,29 +160,34 @@ def _advise_on_window(prepared, spec: FilterSpec, inform) -> None:
         window, found = advice
         fits = f"a window of {window} samples would hold the response" if found else \
             f"the response is longer than {window} samples, the most this pair can show"
-        inform(f"window {spec.window} is too short for this filter: its least-squares FIR still carries energy "
+        inform(f"{which}window {spec.window} is too short for this filter: its least-squares FIR still carries energy "
                f"in its oldest taps; {fits}")
 
 
-def _check_noted_format(request: FitRequest) -> None:
+def _check_noted_format(train_y, format: str | None) -> None:
     """Never read a raw pair in another format than make_data.py wrote it (its note says which)."""
     from neural_filter import audio, dataset
     from neural_filter.errors import ArgumentError
 
-    note = dataset.known_filter(request.train_y)
-    given = request.data.format or "u8"
-    if note and audio.container_of(request.train_y) == "raw" and note["format"] != given:
-        raise ArgumentError("format", given, f"{request.train_y} is {note['format']} (make_data.py's note "
-                            f"{dataset.filter_note_path(request.train_y)} says so)",
+    note = dataset.known_filter(train_y)
+    given = format or "u8"
+    if note and audio.container_of(train_y) == "raw" and note["format"] != given:
+        raise ArgumentError("format", given, f"{train_y} is {note['format']} (make_data.py's note "
+                            f"{dataset.filter_note_path(train_y)} says so)",
                             f"give {{format}} {note['format']}")
 
 
-def _data_record(request: FitRequest, rate: int) -> dict:
+def _data_record(request: FitRequest, rate: int, pairs=None) -> dict:
     from neural_filter.dataset import known_filter
 
-    return {"train_x": request.train_x, "train_y": request.train_y, "format": request.data.format or "u8",
-            "validation": request.data.validation, "rate": rate, "target_filter": known_filter(request.train_y),
-            "resumed_from": request.resume}
+    record = {"format": request.data.format or "u8", "validation": request.data.validation, "rate": rate,
+              "resumed_from": request.resume}
+    if pairs:  # a knob model: each pair's recipe, when make_data.py noted it
+        return {"pairs_file": request.pairs, "pairs": [{"dry": str(pair.dry), "filtered": str(pair.filtered),
+                                                       "cutoff": pair.cutoff, "target_filter": known_filter(pair.filtered)}
+                                                      for pair in pairs], "target_filter": None, **record}
+    return {"train_x": request.train_x, "train_y": request.train_y, "target_filter": known_filter(request.train_y),
+            **record}
 
 
 def _response(result, target_filter: dict, rate: int) -> list:
@@ -163,8 +207,12 @@ def _plots(path: Path, result, rate: int) -> list:
                              result.scored["prediction"], result.history)
 
 
-def _render_song(path: Path, request: FitRequest) -> tuple[Path, dict]:
-    """The song through the saved model, beside it, as gen.py would render it (same bytes), and the render's numbers."""
+def _render_song(path: Path, request: FitRequest, knob=None) -> tuple[Path, dict]:
+    """The song through the saved model, beside it, as gen.py would render it (same bytes), and the render's numbers.
+
+    A knob model renders at the middle of its range in log frequency (`gen.py --cutoff` that value
+    gives the same bytes).
+    """
     from neural_filter import audio, render
 
     kind = audio.container_of(request.song)
@@ -172,5 +220,7 @@ def _render_song(path: Path, request: FitRequest) -> tuple[Path, dict]:
     # the data settings' format and rate describe raw files (the pair's): a WAV or FLAC song names its own
     data = request.data
     stats = render.render_file(path, request.song, out, data.format, data.rate, progress=data.progress,
-                               resample=request.resample, companion=True)
+                               resample=request.resample, companion=True, knob=knob.middle if knob else None)
+    if knob:
+        stats["knob"] = knob.middle
     return out, stats

@@ -10,6 +10,11 @@ samples gives n outputs. A linear path (one Conv1D of the window, no activation)
 stack and is added to its output: the filter we imitate is linear, and this path is an FIR filter
 the stack only has to correct.
 
+A knob model (one model for every cutoff, knob.py) is the sliding model with two more inputs to
+its weights: the knob's features (one per training pair) add an offset to each hidden layer's
+biases, and weigh a bank of linear paths, one per pair. Its stack can also be built alone, with the
+same layers: training fits the stack to what the bank leaves (model.build_knob_model).
+
 Keras is imported here and only here (with train.py), so that gen.py never pays for it.
 """
 
@@ -103,3 +108,30 @@ def build_model(spec: FilterSpec, layers: int, units: int, activation: str, line
         fir = keras.layers.Conv1D(1, spec.window, name="linear_path")(inputs)
         outputs = keras.layers.Add(name="sum")([outputs, fir])
     return keras.Model(inputs, outputs, name="sliding_filter")
+
+
+def build_knob_model(spec: FilterSpec, layers: int, units: int, activation: str, knots: int,
+                     bias_start: float = 0.0) -> tuple[keras.Model, keras.Model]:
+    """A knob model (inputs: audio, and the knob's features) and its stack alone, sharing its layers.
+
+    Layer names as build_model's, plus knob_<n> (the features -> hidden layer n's bias offset),
+    activation_<n> (the hidden layers' activation, applied after the offset) and linear_bank
+    (one linear path per knot, weighed by the features); network.py reads them so.
+    """
+    check_activation(activation)
+    audio = keras.Input(shape=(None, 1), name="audio")  # (batch, samples + window - 1, 1)
+    features = keras.Input(shape=(knots,), name="knob_features")  # (batch, knots): one knob value per sequence
+    hidden = audio
+    for index in range(layers + 1):
+        width = spec.window if index == 0 else 1
+        biases = keras.initializers.RandomUniform(-bias_start, bias_start) if bias_start else "zeros"
+        hidden = keras.layers.Conv1D(units, width, bias_initializer=biases, name=f"hidden_{index}")(hidden)
+        offset = keras.layers.Dense(units, use_bias=False, kernel_initializer="zeros", name=f"knob_{index}")(features)
+        hidden = keras.layers.Add()([hidden, keras.layers.Reshape((1, units))(offset)])  # (batch, samples, units)
+        hidden = keras.layers.Activation(activation, name=f"activation_{index}")(hidden)
+    stack = keras.layers.Conv1D(1, 1, kernel_initializer="zeros", name="output")(hidden)  # (batch, samples, 1)
+    bank = keras.layers.Conv1D(knots, spec.window, name="linear_bank")(audio)  # (batch, samples, knots)
+    linear = keras.layers.Reshape((-1, 1))(keras.layers.Dot(axes=(2, 1))([bank, features]))
+    outputs = keras.layers.Add(name="sum")([stack, linear])
+    return (keras.Model([audio, features], outputs, name="knob_filter"),
+            keras.Model([audio, features], stack, name="knob_stack"))

@@ -21,8 +21,10 @@ from neural_filter.spec import FilterSpec
 SPEC_ENTRY = "neural_filter.json"  # the record, stored inside the .keras zip
 
 
-def model_name(typed: list[str], spec: FilterSpec, score: float) -> str:
-    """The original's name from the positional arguments as typed, then `_a<score>`; sliding models say so.
+def model_name(typed: list[str], spec: FilterSpec, score: float, knob=None) -> str:
+    """The original's name from the positional arguments as typed, then `_a<score>`; sliding and knob models say so.
+
+    A knob model (knob.Knob) adds its knob and range: `..._sliding_cutoff100-8000_a37.0`.
 
     The score (metrics.score: -ESR in dB) is written with one decimal and zero-padded to four
     characters, `_a07.9` to `_a99.9`, so that names sort by quality in a listing.
@@ -30,13 +32,18 @@ def model_name(typed: list[str], spec: FilterSpec, score: float) -> str:
     name = "_".join(typed)
     if spec.mode == "sliding":
         name += "_sliding" + ("_centre" if spec.align == "centre" else "")
+    if knob is not None:
+        name += f"_{knob.name}{knob.low:g}-{knob.high:g}"
     return f"{name}_a{score:04.1f}"
 
 
-def run_record(result, spec: FilterSpec, settings: TrainSettings, data: dict) -> dict:
-    """Everything worth knowing about a run (a train.TrainResult): stored in the .keras file and as .json."""
+def run_record(result, spec: FilterSpec, settings: TrainSettings, data: dict, knob=None) -> dict:
+    """Everything worth knowing about a run (a train.TrainResult): stored in the .keras file and as .json.
+
+    A knob model's record holds its knob (knob.Knob.record: name, unit, range, knots), which gen.py reads.
+    """
     start = result.start_metrics or {}
-    return {"spec": dataclasses.asdict(spec), "settings": dataclasses.asdict(settings), "data": data,
+    return {**({"knob": knob.record()} if knob is not None else {}), "spec": dataclasses.asdict(spec), "settings": dataclasses.asdict(settings), "data": data,
             "metrics": result.metrics, "start": {key: start[key] for key in ("esr", "esr_db") if key in start}, "history": result.history, "best_epoch": result.best_epoch,
             "epochs_run": len(result.history.get("loss", [])), "interrupted": result.interrupted,
             "training_seconds": result.seconds, "versions": versions()}

@@ -61,8 +61,12 @@ class DenseStack:
     # each thread's reused output arrays; see _workspace
     _workspaces: threading.local = dataclasses.field(default_factory=threading.local, repr=False, compare=False)
 
-    def __call__(self, rows: np.ndarray) -> np.ndarray:
-        """(rows, window) -> (rows, outputs): a view into this thread's workspace, valid until its next call."""
+    def __call__(self, rows: np.ndarray, first_row: int = 0) -> np.ndarray:
+        """(rows, window) -> (rows, outputs): a view into this thread's workspace, valid until its next call.
+
+        `first_row` says where the rows are in the signal: a network that changes along it (a
+        knob's sweep, knob.Sweep) needs it; this one is the same everywhere.
+        """
         outs = self._workspace(len(rows))
         result = rows.T  # a view: the matrix products read it in place
         for layer, out in zip(self.layers, outs):
@@ -152,7 +156,10 @@ def load_network(path) -> tuple[DenseStack, FilterSpec, dict]:
             with zipfile.ZipFile(path) as archive:
                 config = json.loads(archive.read("config.json"))
                 weights = archive.read("model.weights.h5")
-            stack = _stack_from_keras_file(config, weights, spec)
+            layers = _layers_of_keras_file(config, weights)
+            stack = _knob_stack(layers, metadata["knob"]) if "knob" in metadata else _stack(layers)
+            if stack.layers[0].kernel.shape[0] != spec.window:
+                raise ValueError(f"first layer takes {stack.layers[0].kernel.shape[0]} samples, spec says {spec.window}")
         except (KeyError, ValueError, OSError, zipfile.BadZipFile) as error:
             raise ModelFileError(path, f"has unreadable weights ({error})", "retrain it with fit.py") from None
     if stack.layers and stack.layers[-1].activation != "linear":  # both projects' models end in a linear layer
@@ -161,30 +168,50 @@ def load_network(path) -> tuple[DenseStack, FilterSpec, dict]:
     return stack, spec, metadata
 
 
-def _stack_from_keras_file(config: dict, weights_file: bytes, spec: FilterSpec) -> DenseStack:
-    """Match config.json's layers to the weight groups Keras 3 names after each layer's class."""
+def _layers_of_keras_file(config: dict, weights_file: bytes) -> dict:
+    """Each named Dense or Conv1D layer as a Dense, and each Activation layer's activation, by layer name.
+
+    Keras 3 stores each layer's weights under a group named after its class, in config order.
+    """
     import h5py
 
     seen: dict[str, int] = {}
-    by_name = {}
+    layers = {}
     with h5py.File(io.BytesIO(weights_file), "r") as weights:
         for layer in config["config"]["layers"]:
             group = _snake_case(layer["class_name"])
             count = seen.get(group, 0)
             seen[group] = count + 1
+            if layer["class_name"] == "Activation":
+                layers[layer["config"]["name"]] = layer["config"]["activation"]
             if layer["class_name"] not in ("Dense", "Conv1D"):
                 continue
             variables = weights[f"layers/{group}{f'_{count}' if count else ''}/vars"]
             kernel = np.asarray(variables["0"], dtype=np.float32)
             kernel = kernel.reshape(-1, kernel.shape[-1])  # Conv1D (width, 1 or units, units) -> 2-D
-            bias = np.asarray(variables["1"], dtype=np.float32)
-            by_name[layer["config"]["name"]] = Dense(kernel, bias, layer["config"].get("activation") or "linear")
-    hidden_names = sorted((name for name in by_name if name.startswith("hidden_")), key=_layer_order)
-    hidden = [by_name[name] for name in hidden_names]
-    stack = DenseStack(hidden + [by_name["output"]], by_name.get("linear_path"))
-    if stack.layers[0].kernel.shape[0] != spec.window:
-        raise ValueError(f"first layer takes {stack.layers[0].kernel.shape[0]} samples, spec says {spec.window}")
-    return stack
+            bias = np.asarray(variables["1"], dtype=np.float32) if "1" in variables else np.zeros(kernel.shape[1], np.float32)
+            layers[layer["config"]["name"]] = Dense(kernel, bias, layer["config"].get("activation") or "linear")
+    return layers
+
+
+def _hidden_names(layers: dict) -> list:
+    return sorted((name for name in layers if name.startswith("hidden_")), key=_layer_order)
+
+
+def _stack(layers: dict) -> DenseStack:
+    hidden = [layers[name] for name in _hidden_names(layers)]
+    return DenseStack(hidden + [layers["output"]], layers.get("linear_path"))
+
+
+def _knob_stack(layers: dict, knob_record: dict):
+    """A knob model (model.build_knob_model): its activations are layers of their own, after the bias offsets."""
+    from neural_filter.knob import Knob, KnobStack
+
+    names = _hidden_names(layers)
+    hidden = [Dense(layers[name].kernel, layers[name].bias, layers[f"activation_{_layer_order(name)}"])
+              for name in names]
+    offsets = [layers[f"knob_{_layer_order(name)}"].kernel for name in names]
+    return KnobStack(Knob.from_record(knob_record), hidden + [layers["output"]], offsets, layers["linear_bank"])
 
 
 def _layer_order(name: str) -> int:

@@ -36,9 +36,10 @@ def render_blocks(network, spec: FilterSpec, blocks):
     with _worker_pool() as pool:
 
         def start(frame):
-            rows, keep = frame
+            rows, keep, position = frame
             outputs = np.empty((len(rows), outputs_per_row), np.float32)
-            futures = [pool.submit(_apply, network, rows, outputs, first) for first in range(0, len(rows), BLOCK_ROWS)]
+            futures = [pool.submit(_apply, network, rows, outputs, first, position)
+                       for first in range(0, len(rows), BLOCK_ROWS)]
             return outputs, keep, futures
 
         def finish(started) -> np.ndarray:
@@ -47,7 +48,15 @@ def render_blocks(network, spec: FilterSpec, blocks):
                 future.result()
             return outputs.reshape(-1)[:keep]
 
-        yield from one_ahead(frames(spec, blocks), start, finish)
+        yield from one_ahead(_numbered(frames(spec, blocks)), start, finish)
+
+
+def _numbered(frames):
+    """Each frame with the position of its first row in the signal (a knob's sweep needs it)."""
+    position = 0
+    for rows, keep in frames:
+        yield rows, keep, position
+        position += len(rows)
 
 
 def frames(spec: FilterSpec, blocks, group_rows: int = BLOCK_ROWS):
@@ -102,9 +111,10 @@ def one_ahead(items, start, finish):
         yield finish(previous)
 
 
-def _apply(network, rows: np.ndarray, outputs: np.ndarray, first: int) -> None:
-    """One group of rows through the network, on a worker thread."""
-    outputs[first : first + BLOCK_ROWS] = network(np.ascontiguousarray(rows[first : first + BLOCK_ROWS]))
+def _apply(network, rows: np.ndarray, outputs: np.ndarray, first: int, position: int) -> None:
+    """One group of rows (the frame's from `first`; the frame starts at row `position` of the signal), on a worker thread."""
+    outputs[first : first + BLOCK_ROWS] = network(np.ascontiguousarray(rows[first : first + BLOCK_ROWS]),
+                                                  position + first)
 
 
 @contextlib.contextmanager
@@ -123,15 +133,15 @@ def _worker_pool():
 
 def on_full_scale(network, spec: FilterSpec):
     """`network` as a function of full-scale rows, giving full-scale rows: the model's levels applied."""
-    if isinstance(network, DenseStack):
+    if hasattr(network, "on_full_scale"):
         return network.on_full_scale(spec)  # folded into the weights: no passes over the audio
-    return lambda rows: spec.from_network(network(spec.to_network(rows)))
+    return lambda rows, first_row=0: spec.from_network(network(spec.to_network(rows), first_row))
 
 
 def keras_rows_function(model, spec: FilterSpec):
     """Rows -> rows through a Keras model: the fallback for activations NumPy does not know."""
 
-    def apply(rows: np.ndarray) -> np.ndarray:
+    def apply(rows: np.ndarray, first_row: int = 0) -> np.ndarray:
         inputs = rows if spec.mode == "chunk" else rows[:, :, None]  # (rows, window, 1) for Conv1D
         return np.asarray(model.predict(inputs, batch_size=4096, verbose=0)).reshape(len(rows), -1)
 
@@ -140,7 +150,7 @@ def keras_rows_function(model, spec: FilterSpec):
 
 def render_file(model_path, song_path, out_path, format: str | None = None, rate: int | None = None,
                 window: int | None = None, reference=None, progress: bool = False, resample: bool = True,
-                companion: bool = False) -> dict:
+                companion: bool = False, knob=None) -> dict:
     """Render an audio file through a saved model into `out_path`, as long as the song, at its rate.
 
     The output's kind follows `out_path`'s extension, or the song's kind; its sample format is the
@@ -149,7 +159,8 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
     rate than the model's is converted to the model's rate, rendered and converted back (unless
     `resample` is False: then it is refused). fit.py and gen.py both render through here, from
     the saved file, so their bytes agree. With `reference`, also scores the written output (after
-    its own rounding) against that file.
+    its own rounding) against that file. `knob`: a knob model's value, or (start, end) to sweep it
+    across the song (see knob.py); a knob model needs it, and any other model refuses it.
     """
     import time
 
@@ -172,7 +183,8 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
     if target is not None and len(target) != len(song):
         raise DataError(reference, f"has {len(target)} samples but {song_path} has {len(song)}",
                         "give the reference rendering of the same song")
-    network = _engine(network, spec, model_path, round(len(song) * spec.rate / song.rate))
+    samples = round(len(song) * spec.rate / song.rate)  # at the model's rate
+    network = _engine(_turned(network, knob, model_path, samples), spec, model_path, samples)
 
     container = output_container(out_path, song.container)
     out_format = stored_format(container, song.format)
@@ -201,6 +213,27 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
 # minutes of 44.1 kHz audio, gelu 2.7, a sliding 6x32 model 1.3 (7 hidden layers of 32, as fit.py 6 32).
 NUMPY_ENGINE_ACTIVATIONS = 800e6
 ACTIVATION_COST = {"gelu": 4.5}  # relative to tanh's extra cost in the NumPy engine
+
+
+def _turned(network, knob, model_path, rows: int):
+    """A knob model at its knob's value, or sweeping it over `rows` rows; the refusals when a knob is missing or not wanted."""
+    from neural_filter.errors import ArgumentError
+    from neural_filter.knob import KnobStack
+
+    if not isinstance(network, KnobStack):
+        if knob is not None:
+            raise ArgumentError("cutoff", None, f"{model_path} has no knob: it was trained on one pair, one filter",
+                                "drop {cutoff}, or give a model trained with fit.py --pairs")
+        return network
+    knob_name, low, high, unit = network.knob.name, network.knob.low, network.knob.high, network.knob.unit
+    # (the only knob fit.py makes is the cutoff, so the option is named "cutoff")
+    if knob is None:
+        raise ArgumentError("cutoff", None, f"{model_path} was trained for every {knob_name} from {low:g} to {high:g} {unit}",
+                            f"give {{cutoff}} {unit}, or A:B to sweep it from A to B over the song")
+    if not network.numpy_ready:
+        raise ArgumentError("cutoff", None, f"{model_path} has an activation that only Keras computes, and a knob model "
+                            "renders without Keras", "train it with tanh, gelu, relu or another common activation")
+    return network.sweep(*knob, rows) if isinstance(knob, tuple) else network.at(knob)
 
 
 def _engine(network: DenseStack, spec: FilterSpec, model_path, samples: int):

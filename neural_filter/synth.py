@@ -138,6 +138,23 @@ def audacity_lowpass(samples: np.ndarray, cutoff: float, rolloff: int, rate: int
     return out
 
 
+def swept_one_pole(samples: np.ndarray, cutoffs: np.ndarray, rate: int) -> np.ndarray:
+    """The 6 dB/octave low-pass with its cutoff moving: sample n filtered at cutoffs[n], as float64.
+
+    lowpass.ny's one-pole with its coefficient recomputed every sample: the exact target of a
+    swept knob (gen.py --cutoff A:B). A plain loop: it is a reference, not a renderer.
+    """
+    k = 2 - np.cos(2 * np.pi * np.asarray(cutoffs, np.float64) / rate)
+    poles = k - np.sqrt(k * k - 1)
+    gains = 1 - poles
+    out = np.empty(len(samples))
+    state = 0.0
+    for index, sample in enumerate(np.asarray(samples, np.float64).tolist()):
+        state = gains[index] * sample + poles[index] * state
+        out[index] = state
+    return out
+
+
 SHAPES = ("soft", "asymmetric")
 
 

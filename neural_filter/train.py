@@ -18,8 +18,8 @@ import numpy as np
 
 from neural_filter import dataset, metrics
 from neural_filter.errors import TrainingDivergedError
-from neural_filter.fir import least_squares_fir
-from neural_filter.model import build_model, make_optimiser
+from neural_filter.fir import fir_network, least_squares_fir
+from neural_filter.model import build_knob_model, build_model, make_optimiser
 from neural_filter.settings import TrainSettings
 from neural_filter.spec import FilterSpec
 
@@ -43,36 +43,18 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
     `callbacks` are Keras callbacks of the caller's, run after ours. Refuses to return a model
     whose loss went NaN.
     """
-    keras.utils.set_random_seed(settings.seed)
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        tf.config.experimental.enable_op_determinism()
+    _seed(settings.seed)
     if model is None:
         model = _new_model(prepared, spec, settings)
     train_x, train_y = _model_arrays(prepared.train_x, prepared.train_y, spec, settings.segment)
-    # sliding mode: the rate follows a cosine to zero over the run's steps
-    cosine = spec.mode == "sliding" and settings.cosine
-    steps = settings.epochs * -(-len(train_x) // settings.batch_size) if cosine else None
-    model.compile(optimizer=make_optimiser(settings.optimiser, settings.epochs, spec.window, settings.learning_rate,
-                                           steps), loss="mse")
+    _compile(model, spec, settings, len(train_x))
     validation = None
     if len(prepared.validation_x):
         # sliding mode: the validation tail follows the training signal, whose last samples are its past
         validation = _model_arrays(prepared.validation_x, prepared.validation_y, spec, segment=None,
                                    past=prepared.train_x)
     start = _scored(model, validation or (train_x, train_y), spec)
-    keep_best, stop_on_ctrl_c = KeepBest(validation), StopOnCtrlC()
-    ours = [keras.callbacks.TerminateOnNaN(), keep_best, stop_on_ctrl_c]
-    if settings.patience:
-        ours.append(keras.callbacks.EarlyStopping("val_loss" if validation else "loss", patience=settings.patience))
-    started = time.perf_counter()
-    with stop_on_ctrl_c.catching():
-        model.fit(train_x, train_y, batch_size=settings.batch_size, epochs=settings.epochs,
-                  validation_data=validation, shuffle=True, callbacks=[*ours, *callbacks],
-                  verbose=1 if sys.stdout.isatty() else 2)  # a live bar on a terminal, a line per epoch in a log
-    seconds = time.perf_counter() - started
-    _refuse_divergence(keep_best)
+    keep_best, stop_on_ctrl_c, seconds = _fit(model, (train_x, train_y), validation, settings, callbacks)
 
     scored = _scored(model, validation or (train_x, train_y), spec)
     history = keep_best.history
@@ -80,6 +62,111 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
     return TrainResult(model, history, best_epoch, seconds, stop_on_ctrl_c.interrupted,
                        metrics.summary(scored["prediction"], scored["target"], scored["input"]), scored,
                        metrics.summary(start["prediction"], start["target"], start["input"]))
+
+
+def _compile(model, spec: FilterSpec, settings: TrainSettings, examples: int) -> None:
+    # sliding mode: the rate follows a cosine to zero over the run's steps
+    cosine = spec.mode == "sliding" and settings.cosine
+    steps = settings.epochs * -(-examples // settings.batch_size) if cosine else None
+    model.compile(optimizer=make_optimiser(settings.optimiser, settings.epochs, spec.window, settings.learning_rate,
+                                           steps), loss="mse")
+
+
+def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, callbacks=()) -> TrainResult:
+    """One model for every value of `knob` (knob.Knob): `pairs[k]` (dataset.Prepared) is the pair at knot k.
+
+    Each knot's linear path starts, and stays, at the least-squares FIR of its pair: the best any
+    linear filter of the window can do there, which gradient steps only wander from (issue #11).
+    The stack, whose biases follow the knob, trains on what those FIRs leave, with the segments
+    of every pair shuffled together; the model handed back is the stack and the bank together.
+    Sliding mode at signed levels only (fit.py refuses the rest).
+    """
+    _seed(settings.seed)
+    full, stack = build_knob_model(spec, settings.layers, settings.units, settings.activation, len(knob.knots),
+                                   bias_start=settings.bias_start)
+    firs = [least_squares_fir(pair.train_x, pair.train_y, spec.window, spec.padding[0]) for pair in pairs]
+    full.get_layer("linear_bank").set_weights([np.stack([taps for taps, _ in firs], axis=1)[:, None, :],
+                                               np.array([bias for _, bias in firs], np.float32)])
+    features = knob.features(knob.knots)  # (knots, knots): each pair's knob input
+    # one segment length for every pair (the arrays are joined), no longer than the shortest part
+    segments = [min([settings.segment] + [len(getattr(pair, part)) for pair in pairs]) for part in ("train_y", "validation_y")]
+    training, validation, linear_outputs = [], [], []
+    for pair, (taps, bias), feature in zip(pairs, firs, features):
+        linear = _linear_outputs(fir_network(taps, bias), spec, pair)
+        linear_outputs.append(linear)
+        x, y = _model_arrays(pair.train_x, pair.train_y - linear[0], spec, segments[0])
+        training.append((x, np.repeat(feature[None], len(x), axis=0), y))
+        if segments[1]:
+            x, y = _model_arrays(pair.validation_x, pair.validation_y - linear[1], spec, segments[1], past=pair.train_x)
+            validation.append((x, np.repeat(feature[None], len(x), axis=0), y))
+    train_x, train_features, train_y = (np.concatenate(part) for part in zip(*training))
+    validation_data = None
+    if validation:
+        validation_x, validation_features, validation_y = (np.concatenate(part) for part in zip(*validation))
+        validation_data = ([validation_x, validation_features], validation_y)
+    _compile(stack, spec, settings, len(train_x))
+    keep_best, stop_on_ctrl_c, seconds = _fit(stack, ([train_x, train_features], train_y), validation_data, settings,
+                                              callbacks)
+
+    scored, start, by_knob = _scored_knob(full, spec, pairs, features, linear_outputs, knob)
+    history = keep_best.history
+    best_epoch = keep_best.best_epoch if validation_data else len(history.get("loss", []))
+    summary = metrics.summary(scored["prediction"], scored["target"], scored["input"])
+    return TrainResult(full, history, best_epoch, seconds, stop_on_ctrl_c.interrupted, {**summary, "by_knob": by_knob},
+                       scored, metrics.summary(start["prediction"], start["target"], start["input"]))
+
+
+def _linear_outputs(linear, spec: FilterSpec, pair) -> tuple[np.ndarray, np.ndarray]:
+    """A pair's training and validation parts through an FIR, each with the context its Keras arrays have."""
+    from neural_filter.render import render
+
+    before = spec.padding[0]
+    past = pair.train_x[len(pair.train_x) - before:] if before else pair.train_x[:0]
+    return render(linear, spec, pair.train_x), render(linear, spec, np.concatenate([past, pair.validation_x]))[before:]
+
+
+def _scored_knob(full, spec: FilterSpec, pairs, features, linear_outputs, knob):
+    """Every pair's held-out part (its training part when none is held out) through the whole model, joined;
+    the same through the FIRs alone (the start); and each knot's ESR."""
+    parts, starts, by_knob = [], [], []
+    for pair, feature, linear, knot in zip(pairs, features, linear_outputs, knob.knots):
+        held_out = len(pair.validation_x) > 0
+        x, y = (pair.validation_x, pair.validation_y) if held_out else (pair.train_x, pair.train_y)
+        inputs, _ = _model_arrays(x, y, spec, segment=None, past=pair.train_x if held_out else None)
+        prediction = np.asarray(full.predict([inputs, feature[None]], verbose=0)).ravel()
+        parts.append((x, y, prediction))
+        starts.append((x, y, linear[1] if held_out else linear[0]))
+        by_knob.append({"cutoff": knot, "esr_db": metrics.decibels(metrics.esr(prediction, y)),
+                        "start_esr_db": metrics.decibels(metrics.esr(starts[-1][2], y))})
+
+    def joined(triples):
+        return {name: np.concatenate(arrays) for name, arrays in zip(("input", "target", "prediction"), zip(*triples))}
+
+    return joined(parts), joined(starts), by_knob
+
+
+def _seed(seed: int) -> None:
+    keras.utils.set_random_seed(seed)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+
+
+def _fit(model, arrays, validation, settings: TrainSettings, callbacks) -> tuple["KeepBest", "StopOnCtrlC", float]:
+    """model.fit with our callbacks (the best weights kept, NaN refused, Ctrl-C stopping cleanly) before the caller's."""
+    keep_best, stop_on_ctrl_c = KeepBest(validation), StopOnCtrlC()
+    ours = [keras.callbacks.TerminateOnNaN(), keep_best, stop_on_ctrl_c]
+    if settings.patience:
+        ours.append(keras.callbacks.EarlyStopping("val_loss" if validation else "loss", patience=settings.patience))
+    started = time.perf_counter()
+    with stop_on_ctrl_c.catching():
+        model.fit(*arrays, batch_size=settings.batch_size, epochs=settings.epochs,
+                  validation_data=validation, shuffle=True, callbacks=[*ours, *callbacks],
+                  verbose=1 if sys.stdout.isatty() else 2)  # a live bar on a terminal, a line per epoch in a log
+    seconds = time.perf_counter() - started
+    _refuse_divergence(keep_best)
+    return keep_best, stop_on_ctrl_c, seconds
 
 
 def _new_model(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings):
