@@ -8,11 +8,18 @@ a short synthetic piece with bass, chords and percussion), all unsigned 8-bit PC
 (`--format` for another encoding), and `train_y.json`, a note of the recipe, so that fit.py can
 compare the learned response with it.
 
+With a range of cutoffs, `--cutoff LO:HI`, it writes the pairs for a knob instead: `--count` pairs
+(32 unless given) at cutoffs spaced evenly in log frequency from LO to HI, `train_x_01.raw` and
+`train_y_01.raw` (with its note `train_y_01.json`) up to the last, each pair with noise of its own,
+every other option applying to all of them; then `song.raw`, and `pairs.csv`, the list of the
+pairs (dry file, filtered file, cutoff in Hz: see neural_filter/pairs.py).
+
     python3 make_data.py                              # 30 s of noise, 600 Hz at 6 dB/octave
     python3 make_data.py --cutoff 2000 --rolloff 24 --force
     python3 make_data.py --cutoff 2000 --rolloff 24 --drive 10 --shape soft --force
     python3 make_data.py --cutoff 2000 --rolloff 24 --drive 10 --noise pink --force   # covers the drive's curve
     python3 make_data.py --song my_song.wav --force
+    python3 make_data.py --cutoff 100:8000 --count 32 --rolloff 24 --force   # a knob: 32 pairs and pairs.csv
 
 The 8-bit export rounds to the nearest step without dither (Audacity dithers, so two of its exports
 differ by a step in a few bytes): the same seed always gives the same bytes.
@@ -28,14 +35,21 @@ import numpy as np
 from neural_filter import audio, cli, dataset, synth
 from neural_filter.files import atomic_output
 from neural_filter.errors import ArgumentError, DataError
+from neural_filter.pairs import Pair, write_pairs
 
 OUTPUTS = ("train_x.raw", "train_y.raw", "song.raw")
+PAIRS_LIST = "pairs.csv"
+DEFAULT_COUNT = 32  # pairs of a knob: from 100 to 8000 Hz, neighbours 0.2 octave apart
 
 
 def parse_arguments(argv=None):
     parser = cli.Parser(prog="make_data.py", description=__doc__.split("\n\n")[0],
                         formatter_class=cli.argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("--cutoff", type=float, default=600.0, help="low-pass cutoff in Hz (default 600)")
+    parser.add_argument("--cutoff", type=cli.cutoff_or_range, default=600.0, metavar="HZ|LO:HI",
+                        help="low-pass cutoff in Hz (default 600); or a range LO:HI, for the pairs of a knob")
+    parser.add_argument("--count", type=cli.positive_int, default=None, metavar="N",
+                        help=f"with --cutoff LO:HI: how many pairs, at cutoffs spaced evenly in log frequency from LO "
+                             f"to HI (default {DEFAULT_COUNT}: from 100 to 8000 Hz, neighbours 0.2 octave apart)")
     parser.add_argument("--rolloff", type=int, default=6, help="dB per octave: 6, 12, 24, 36 or 48 (default 6)")
     parser.add_argument("--drive", type=float, default=0.0,
                         help="saturation after the filter, in dB of gain for quiet signals over full scale "
@@ -56,13 +70,14 @@ def parse_arguments(argv=None):
     parser.add_argument("--seed", type=cli.seed, default=0, help="seed of the noise and the synthetic song (default 0)")
     parser.add_argument("--song", default=None, help="a song (WAV, FLAC, AIFF, Ogg, MP3) to write as song.raw (default: a synthetic piece)")
     parser.add_argument("--song-seconds", type=float, default=20.0, help="length of the synthetic song (default 20)")
-    parser.add_argument("--force", action="store_true", help="overwrite existing train_x.raw, train_y.raw, song.raw")
+    parser.add_argument("--force", action="store_true", help="overwrite existing outputs (train_x.raw, train_y.raw, song.raw; "
+                                                              "with a range, the pairs, their notes and pairs.csv too)")
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> None:
     args = parse_arguments(argv)
-    synth.check_lowpass(args.cutoff, args.rolloff, args.rate)
+    cutoffs = knob_cutoffs(args)
     if args.shape and not args.drive:
         raise ArgumentError("shape", args.shape, "bends nothing without a drive", "give {drive} too, in dB")
     args.shape = args.shape or "soft"
@@ -76,38 +91,129 @@ def main(argv=None) -> None:
         if not (math.isfinite(seconds) and round(seconds * args.rate) >= 1):
             raise ArgumentError(option, f"{seconds:g}", "not a usable length",
                                 f"give a length of at least one sample ({1 / args.rate:.2g} s at {args.rate} Hz)")
-    existing = [name for name in OUTPUTS if Path(name).exists()]
-    if existing and not args.force:
-        raise DataError(existing[0], "exists", f"pass --force to overwrite {', '.join(existing)}")
+    names = OUTPUTS if cutoffs is None else [*knob_outputs(len(cutoffs)), "song.raw", PAIRS_LIST]
+    refuse_existing(names, args.force)
+    if cutoffs is None:
+        write_the_pair(args)
+    else:
+        write_knob(args, cutoffs)
 
+
+def write_the_pair(args) -> None:
+    """The seed's one pair; the song's generator goes on after the noise, as it always has."""
     rng = np.random.default_rng(args.seed)
     noise = synth.noise(args.noise, args.seconds, args.rate, rng, args.amplitude)
-    filtered = synth.saturate(synth.audacity_lowpass(noise, args.cutoff, args.rolloff, args.rate), args.drive, args.shape)
-    if args.song:
-        song = audio.read_audio(audio.check_readable(args.song))
-        song_samples = song.samples
-        if song.rate != args.rate:  # raw files carry no rate: song.raw is read at the pair's
-            from neural_filter import resample
+    song = make_song(args, rng)  # before anything is written: a song that cannot be read leaves nothing
+    write_pair("train_x.raw", "train_y.raw", noise, args.cutoff, args)
+    write_raw("song.raw", song, args)
+    kind, saturation = recipe_words(args)
+    print(f"wrote train_x.raw and train_y.raw ({args.seconds:g} s{kind}, {args.cutoff:g} Hz at {args.rolloff} "
+          f"dB/octave{saturation}) and song.raw ({len(song) / args.rate:.1f} s)")
 
-            length = round(len(song_samples) * args.rate / song.rate)
-            song_samples = np.concatenate([np.empty(0, np.float32), *resample.exact_length(
-                resample.resample_blocks([song_samples], song.rate, args.rate), length)])
-            print(f"converted {args.song} from {song.rate} Hz to {args.rate} Hz, the pair's rate")
-    else:
-        song_samples = synth.synthetic_song(args.song_seconds, args.rate, rng)
 
-    for name, samples in zip(OUTPUTS, (noise, filtered, song_samples)):
-        audio.write_audio(name, np.asarray(samples, dtype=np.float32), args.format, args.rate, container="raw")
-    # fit.py compares the learned response with this filter's when the note still fits train_y.raw
-    note = {"noise": args.noise, "amplitude": args.amplitude, "cutoff": args.cutoff, "rolloff": args.rolloff,
-            "drive": args.drive, "shape": args.shape, "rate": args.rate, "format": args.format, "bytes": Path("train_y.raw").stat().st_size}
-    with atomic_output(dataset.filter_note_path("train_y.raw")) as temporary:
-        temporary.write_text(json.dumps(note) + "\n")
+def write_knob(args, cutoffs: list[float]) -> None:
+    """A pair at each cutoff, each from noise of its own, then the song and the pairs list."""
+    song = make_song(args, np.random.default_rng(args.seed))
+    pairs = []
+    for index, cutoff in enumerate(cutoffs, 1):  # one pair in memory at a time
+        dry, filtered = pair_names(index, len(cutoffs))
+        # pair i's noise is its own stream: independent of the others, the same for the same seed
+        noise = synth.noise(args.noise, args.seconds, args.rate, np.random.default_rng([args.seed, index]),
+                            args.amplitude)
+        write_pair(dry, filtered, noise, cutoff, args)
+        pairs.append(Pair(Path(dry), Path(filtered), cutoff))
+    write_raw("song.raw", song, args)
+    write_pairs(PAIRS_LIST, pairs)
+    first, last = pair_names(1, len(cutoffs)), pair_names(len(cutoffs), len(cutoffs))
+    kind, saturation = recipe_words(args)
+    print(f"wrote {len(cutoffs)} pairs, {first[0]} .. {last[0]} and {first[1]} .. {last[1]} ({args.seconds:g} s "
+          f"each{kind}, {cutoffs[0]:g} to {cutoffs[-1]:g} Hz spaced evenly in log frequency, at {args.rolloff} "
+          f"dB/octave{saturation}), song.raw ({len(song) / args.rate:.1f} s) and {PAIRS_LIST}")
+
+
+def recipe_words(args) -> tuple[str, str]:
+    """How the summary line names the noise (nothing for the seed's) and the saturation (nothing for none)."""
     seed_noise = (args.noise, args.amplitude) == ("white", 0.8)  # the seed's recipe: said as before
     kind = "" if seed_noise else f" of {args.noise} noise peaking at {args.amplitude:g}"
     saturation = f", {args.shape} saturation {args.drive:g} dB" if args.drive else ""
-    print(f"wrote train_x.raw and train_y.raw ({args.seconds:g} s{kind}, {args.cutoff:g} Hz at {args.rolloff} dB/octave"
-          f"{saturation}) and song.raw ({len(song_samples) / args.rate:.1f} s)")
+    return kind, saturation
+
+
+def knob_cutoffs(args) -> list[float] | None:
+    """The cutoffs `--cutoff LO:HI --count N` asks for, evenly in log frequency; None for the one pair of `--cutoff HZ`."""
+    if not isinstance(args.cutoff, tuple):
+        if args.count is not None:
+            raise ArgumentError("count", args.count, "needs a range of cutoffs", "give {cutoff} as LO:HI, say 100:8000")
+        synth.check_lowpass(args.cutoff, args.rolloff, args.rate)
+        return None
+    low, high = args.cutoff
+    if not low < high:
+        raise ArgumentError("cutoff", f"{low:g}:{high:g} Hz", "not a range from low to high",
+                            "give LO:HI with LO below HI, say 100:8000")
+    for end in (low, high):
+        synth.check_lowpass(end, args.rolloff, args.rate)
+    count = DEFAULT_COUNT if args.count is None else args.count
+    if count < 2:
+        raise ArgumentError("count", count, "too few for a range", "a knob needs at least 2 pairs at different cutoffs")
+    cutoffs = [float(cutoff) for cutoff in np.geomspace(low, high, count)]
+    cutoffs[0], cutoffs[-1] = low, high  # the ends as given, whatever the rounding of the powers
+    return cutoffs
+
+
+def pair_names(index: int, count: int) -> tuple[str, str]:
+    """The dry and filtered files of pair `index` (from 1) of `count`: train_x_01.raw, train_y_01.raw."""
+    number = str(index).zfill(max(2, len(str(count))))  # every name the same width: they sort in order
+    return f"train_x_{number}.raw", f"train_y_{number}.raw"
+
+
+def knob_outputs(count: int) -> list[str]:
+    """Every pair's files and note, in the order they are written."""
+    names = []
+    for index in range(1, count + 1):
+        dry, filtered = pair_names(index, count)
+        names += [dry, filtered, str(dataset.filter_note_path(filtered))]
+    return names
+
+
+def refuse_existing(names, force: bool) -> None:
+    """Nothing is overwritten without --force: the first existing output is named, and the others counted."""
+    existing = [name for name in names if Path(name).exists()]
+    if existing and not force:
+        listed = ", ".join(existing[:3]) + (f" and {len(existing) - 3} more" if len(existing) > 3 else "")
+        raise DataError(existing[0], "exists", f"pass --force to overwrite {listed}")
+
+
+def make_song(args, rng: np.random.Generator) -> np.ndarray:
+    """The song: the user's (converted to the pair's rate), or a synthetic piece drawn from `rng`."""
+    if not args.song:
+        return synth.synthetic_song(args.song_seconds, args.rate, rng)
+    song = audio.read_audio(audio.check_readable(args.song))
+    if song.rate == args.rate:
+        return song.samples
+    from neural_filter import resample  # raw files carry no rate: song.raw is read at the pair's
+
+    length = round(len(song.samples) * args.rate / song.rate)
+    samples = np.concatenate([np.empty(0, np.float32), *resample.exact_length(
+        resample.resample_blocks([song.samples], song.rate, args.rate), length)])
+    print(f"converted {args.song} from {song.rate} Hz to {args.rate} Hz, the pair's rate")
+    return samples
+
+
+def write_raw(name: str, samples: np.ndarray, args) -> None:
+    audio.write_audio(name, np.asarray(samples, dtype=np.float32), args.format, args.rate, container="raw")
+
+
+def write_pair(dry_name: str, filtered_name: str, noise: np.ndarray, cutoff: float, args) -> None:
+    """The dry noise, the same noise filtered at `cutoff`, and the note of the filter beside it."""
+    filtered = synth.saturate(synth.audacity_lowpass(noise, cutoff, args.rolloff, args.rate), args.drive, args.shape)
+    write_raw(dry_name, noise, args)
+    write_raw(filtered_name, filtered, args)
+    # fit.py compares the learned response with this filter's when the note still fits the filtered file
+    note = {"noise": args.noise, "amplitude": args.amplitude, "cutoff": cutoff, "rolloff": args.rolloff,
+            "drive": args.drive, "shape": args.shape, "rate": args.rate, "format": args.format,
+            "bytes": Path(filtered_name).stat().st_size}
+    with atomic_output(dataset.filter_note_path(filtered_name)) as temporary:
+        temporary.write_text(json.dumps(note) + "\n")
 
 
 def run(argv=None) -> int:

@@ -52,6 +52,22 @@ def positive_int(text: str) -> int:
     return int(whole_number(text))
 
 
+def cutoff_or_range(text: str) -> float | tuple[float, float]:
+    """A cutoff in Hz ("600") or a range of them ("100:8000": from the first to the second).
+
+    Only the syntax is checked here: whether the numbers are usable cutoffs (within a filter's
+    range, or a model's), and whether a range may run downwards, is the caller's to say.
+    """
+    parts = text.split(":")
+    try:
+        values = tuple(float(part) for part in parts)
+    except ValueError:
+        values = ()
+    if len(values) not in (1, 2):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a cutoff in Hz nor a range of them, LO:HI")
+    return values[0] if len(values) == 1 else values
+
+
 def progress_bar(total: int, enabled: bool):
     """A tqdm bar on stderr for `total` samples: shown only after two seconds, on a terminal, if enabled."""
     from tqdm import tqdm

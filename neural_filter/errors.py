@@ -86,6 +86,17 @@ class ModelFileError(DataError):
     """A model file or directory that cannot be read or does not match what was asked."""
 
 
+class LineError(DataError):
+    """One line of a text file (a pairs list) that cannot be used; `line` counts from 1."""
+
+    def __init__(self, path, line: int, problem: str, remedy: str = ""):
+        self.line = line
+        super().__init__(path, problem, remedy)
+
+    def subject(self, spell) -> str:
+        return f"{self.path} line {self.line}"
+
+
 class TrainingDivergedError(NeuralFilterError):
     """Training produced a NaN or infinite loss in `epoch`; nothing was saved."""
 

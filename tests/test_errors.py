@@ -4,7 +4,7 @@ import pytest
 
 import fit
 from neural_filter import cli
-from neural_filter.errors import ArgumentError, DataError, LengthMismatchError, TrainingDivergedError
+from neural_filter.errors import ArgumentError, DataError, LengthMismatchError, LineError, TrainingDivergedError
 
 
 def fit_spelling(option):
@@ -23,6 +23,9 @@ def fit_spelling(option):
      "--song-seconds 0: not a usable length"),  # underscores become dashes
     (DataError("x.raw", "has 3 bytes", "check {format}"), "x.raw: has 3 bytes; check --format",
      "x.raw: has 3 bytes; check --format"),
+    (LineError("pairs.csv", 3, "cutoff 'abc' is not a number", "give the cutoff in Hz"),  # a line of a list
+     "pairs.csv line 3: cutoff 'abc' is not a number; give the cutoff in Hz",
+     "pairs.csv line 3: cutoff 'abc' is not a number; give the cutoff in Hz"),
     (TrainingDivergedError(3),
      "training diverged: the loss became NaN or infinite in epoch 3; nothing was saved; "
      "try a smaller --learning-rate, another optimiser or another activation",
@@ -52,3 +55,14 @@ def test_cli_run_spells_with_the_scripts_words(capsys):
 
     assert cli.run(main, "fit.py", [], fit.SPELLING) == 2
     assert capsys.readouterr() == ("", "fit.py: activator 'x': not a Keras activation\n")
+
+
+def test_a_line_error_is_a_data_error_holding_its_file_and_line(capsys):
+    error = LineError("data/pairs.csv", 4, "has 2 fields, not 3")
+    assert isinstance(error, DataError) and (error.path, error.line) == ("data/pairs.csv", 4)
+
+    def main(argv):
+        raise error
+
+    assert cli.run(main, "fit.py", [], fit.SPELLING) == 2
+    assert capsys.readouterr() == ("", "fit.py: data/pairs.csv line 4: has 2 fields, not 3\n")

@@ -6,7 +6,9 @@ The command line runs in this process through cli.run, in a fresh working direct
 """
 
 import json
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +18,8 @@ from conftest import ROOT, one_line
 
 import make_data
 
-from neural_filter import audio, cli, synth
+from neural_filter import audio, cli, dataset, synth
+from neural_filter.pairs import read_pairs
 
 RATE = 44100
 SMALL = ["--seconds", "0.5", "--song-seconds", "0.5"]  # 22050 samples of each: fast, yet a real filter
@@ -240,3 +243,176 @@ def test_amplitude_scales_the_noise_and_is_noted(cwd, capsys):
     noise = synth.white_noise(0.5, RATE, np.random.default_rng(5), 0.5)
     assert (cwd / "train_x.raw").read_bytes() == audio.encode(noise, "u8").tobytes()
     assert json.loads((cwd / "train_y.json").read_text())["amplitude"] == 0.5
+
+
+# --- a knob: --cutoff LO:HI --count N ------------------------------------------------------------
+
+KNOB = ["--seconds", "0.2", "--song-seconds", "0.2"]  # 8820 samples a file: 32 pairs in well under a second
+KNOB_SAMPLES = round(0.2 * RATE)
+
+
+def knob_names(count, width=2):
+    numbers = [str(index).zfill(width) for index in range(1, count + 1)]
+    return sorted([f"train_{kind}_{number}.{suffix}" for number in numbers
+                   for kind, suffix in (("x", "raw"), ("y", "raw"), ("y", "json"))] + ["pairs.csv", "song.raw"])
+
+
+def test_a_range_writes_count_pairs_their_notes_the_song_and_the_list(cwd, capsys):
+    status, out, err = run([*KNOB, "--cutoff", "100:8000", "--count", "5", "--rolloff", "24", "--seed", "3"], capsys)
+    assert (status, err) == (0, "")
+    assert out == ("wrote 5 pairs, train_x_01.raw .. train_x_05.raw and train_y_01.raw .. train_y_05.raw (0.2 s each, "
+                   "100 to 8000 Hz spaced evenly in log frequency, at 24 dB/octave), song.raw (0.2 s) and pairs.csv\n")
+    assert sorted(path.name for path in cwd.iterdir()) == knob_names(5)  # no temporary left behind
+    for path in cwd.glob("*.raw"):
+        assert path.stat().st_size == KNOB_SAMPLES, path.name
+
+    pairs = read_pairs("pairs.csv")
+    cutoffs = [pair.cutoff for pair in pairs]
+    assert (cutoffs[0], cutoffs[-1]) == (100.0, 8000.0)  # the ends exactly as typed
+    np.testing.assert_allclose(cutoffs, np.geomspace(100, 8000, 5), rtol=1e-15)
+    np.testing.assert_allclose(np.diff(np.log(cutoffs)), np.log(80) / 4, rtol=1e-12)  # evenly in log frequency
+    assert (cwd / "pairs.csv").read_text().splitlines()[:2] == ["dry,filtered,cutoff", "train_x_01.raw,train_y_01.raw,100.0"]
+
+    for index, pair in enumerate(pairs, 1):
+        assert (pair.dry, pair.filtered) == (Path(f"train_x_{index:02}.raw"), Path(f"train_y_{index:02}.raw"))
+        # each pair's own noise: stream [seed, index], filtered at its cutoff, exactly
+        noise = synth.white_noise(0.2, RATE, np.random.default_rng([3, index]))
+        assert pair.dry.read_bytes() == audio.encode(noise, "u8").tobytes(), index
+        target = synth.audacity_lowpass(noise, pair.cutoff, 24, RATE)
+        assert pair.filtered.read_bytes() == audio.encode(target, "u8").tobytes(), index
+        # fit.py knows each pair's filter from its note
+        assert dataset.known_filter(pair.filtered) == {"cutoff": pair.cutoff, "rolloff": 24, "rate": RATE,
+                                                       "drive": 0.0, "shape": "soft", "format": "u8"}
+        assert json.loads(dataset.filter_note_path(pair.filtered).read_text()) == {
+            "noise": "white", "amplitude": 0.8, "cutoff": pair.cutoff, "rolloff": 24, "drive": 0.0, "shape": "soft",
+            "rate": RATE, "format": "u8", "bytes": KNOB_SAMPLES}
+    assert len({pair.dry.read_bytes() for pair in pairs}) == 5  # no two pairs share their noise
+    song = synth.synthetic_song(0.2, RATE, np.random.default_rng(3))  # the song's generator is the seed's own
+    assert (cwd / "song.raw").read_bytes() == audio.encode(song, "u8").tobytes()
+
+
+def test_a_range_makes_32_pairs_unless_told(cwd, capsys):
+    status, out, _ = run([*KNOB, "--cutoff", "100:8000"], capsys)
+    assert status == 0 and out.startswith("wrote 32 pairs, train_x_01.raw .. train_x_32.raw and")
+    assert sorted(path.name for path in cwd.iterdir()) == knob_names(32)
+    assert [pair.cutoff for pair in read_pairs("pairs.csv")][::31] == [100.0, 8000.0]
+
+
+def test_names_are_as_wide_as_the_count(cwd, capsys):
+    status, _, err = run(["--seconds", "0.001", "--song-seconds", "0.001", "--cutoff", "100:8000", "--count", "100"], capsys)
+    assert (status, err) == (0, "")
+    assert sorted(path.name for path in cwd.iterdir()) == knob_names(100, width=3)  # train_x_001 .. train_x_100
+
+
+def test_every_option_applies_to_every_pair(cwd, capsys):
+    status, out, err = run([*KNOB, "--cutoff", "500:4000", "--count", "3", "--rolloff", "12", "--drive", "6",
+                            "--shape", "asymmetric", "--noise", "pink", "--amplitude", "0.9", "--format", "s16le",
+                            "--rate", "22050", "--seed", "8"], capsys)
+    assert (status, err) == (0, "")
+    assert "(0.2 s each of pink noise peaking at 0.9, 500 to 4000 Hz spaced evenly in log frequency, at 12 " \
+           "dB/octave, asymmetric saturation 6 dB)" in out
+    for index, pair in enumerate(read_pairs("pairs.csv"), 1):
+        noise = synth.noise("pink", 0.2, 22050, np.random.default_rng([8, index]), 0.9)
+        target = synth.saturate(synth.audacity_lowpass(noise, pair.cutoff, 12, 22050), 6, "asymmetric")
+        assert pair.dry.read_bytes() == audio.encode(noise, "s16le").tobytes(), index
+        assert pair.filtered.read_bytes() == audio.encode(target, "s16le").tobytes(), index
+        assert json.loads(dataset.filter_note_path(pair.filtered).read_text()) == {
+            "noise": "pink", "amplitude": 0.9, "cutoff": pair.cutoff, "rolloff": 12, "drive": 6.0,
+            "shape": "asymmetric", "rate": 22050, "format": "s16le", "bytes": round(0.2 * 22050) * 2}
+    assert [pair.cutoff for pair in read_pairs("pairs.csv")] == [500.0, float(np.geomspace(500, 4000, 3)[1]), 4000.0]
+
+
+def test_a_range_same_seed_same_bytes_another_seed_other_bytes(tmp_path, monkeypatch, capsys):
+    made = {}
+    for run_name, seed in (("first", "3"), ("again", "3"), ("other", "4")):
+        (tmp_path / run_name).mkdir()
+        monkeypatch.chdir(tmp_path / run_name)
+        assert run([*KNOB, "--cutoff", "200:2000", "--count", "3", "--seed", seed], capsys)[0] == 0
+        made[run_name] = contents(tmp_path / run_name)
+    assert made["first"] == made["again"]
+    for name in ("train_x_01.raw", "train_x_03.raw", "train_y_02.raw"):  # (0.2 s of song has no seeded hat yet)
+        assert made["first"][name] != made["other"][name], name
+    assert made["first"]["pairs.csv"] == made["other"]["pairs.csv"]  # the list names files and cutoffs, not the seed
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--count", "8"], "make_data.py: --count 8: needs a range of cutoffs; give --cutoff as LO:HI, say 100:8000"),
+    (["--cutoff", "600", "--count", "8"], "make_data.py: --count 8: needs a range of cutoffs"),
+    (["--cutoff", "8000:100"], "make_data.py: --cutoff 8000:100 Hz: not a range from low to high; "
+     "give LO:HI with LO below HI, say 100:8000"),
+    (["--cutoff", "600:600"], "make_data.py: --cutoff 600:600 Hz: not a range from low to high"),
+    (["--cutoff", "100:8000", "--count", "1"], "make_data.py: --count 1: too few for a range; "
+     "a knob needs at least 2 pairs at different cutoffs"),
+    (["--cutoff", "100:8000", "--count", "0"], "make_data.py: argument --count: '0' is not a positive whole number"),
+    (["--cutoff", "100:8000", "--count", "2.5"], "make_data.py: argument --count: '2.5' is not a positive whole number"),
+    (["--cutoff", "abc"], "make_data.py: argument --cutoff: 'abc' is not a cutoff in Hz nor a range of them, LO:HI; "
+     "see make_data.py --help"),
+    (["--cutoff", "100:8k"], "make_data.py: argument --cutoff: '100:8k' is not a cutoff in Hz nor a range"),
+    (["--cutoff", "100:"], "make_data.py: argument --cutoff: '100:' is not a cutoff in Hz nor a range"),
+    (["--cutoff", "1:2:3"], "make_data.py: argument --cutoff: '1:2:3' is not a cutoff in Hz nor a range"),
+    (["--cutoff", "0.05:8000"], "make_data.py: --cutoff 0.05 Hz: out of range at 44100 Hz; "
+     "give a frequency from 0.1 Hz up to (not including) 22050 Hz"),  # an end Audacity refuses
+    (["--cutoff", "100:22050"], "make_data.py: --cutoff 22050 Hz: out of range at 44100 Hz"),
+    (["--cutoff", "100:5000", "--rate", "8000"], "make_data.py: --cutoff 5000 Hz: out of range at 8000 Hz"),
+    (["--cutoff", "100:inf"], "make_data.py: --cutoff inf Hz: out of range at 44100 Hz"),
+    (["--cutoff", "nan:100"], "make_data.py: --cutoff nan:100 Hz: not a range from low to high"),
+    (["--cutoff", "100:8000", "--rolloff", "18"], "make_data.py: --rolloff 18 dB/octave: not one that lowpass.ny offers"),
+])
+def test_range_refusals_are_one_line_exit_2_and_write_nothing(cwd, capsys, argv, message):
+    status, out, err = run([*KNOB, *argv], capsys)
+    assert (status, out) == (2, "")
+    assert one_line(err).startswith(message), err
+    assert list(cwd.iterdir()) == []
+
+
+@pytest.mark.parametrize("existing, others", [
+    ("pairs.csv", ""),  # the list alone
+    ("train_y_02.json", ""),  # a note alone
+    ("train_x_03.raw", ", train_y_03.raw, train_y_03.json and 2 more"),  # an earlier run's last pair, song and list
+])
+def test_existing_outputs_of_a_range_are_kept_without_force(cwd, capsys, existing, others):
+    argv = [*KNOB, "--cutoff", "100:1000", "--count", "3"]
+    if others:
+        assert run(argv, capsys)[0] == 0
+        for path in cwd.glob("train_*_0[12].*"):  # an earlier run's last pair, song and list are left
+            path.unlink()
+    else:
+        (cwd / existing).write_bytes(b"the user's own")
+    before = contents(cwd)
+    status, out, err = run(argv, capsys)
+    assert (status, out) == (2, "")
+    assert one_line(err) == f"make_data.py: {existing}: exists; pass --force to overwrite {existing}{others}"
+    assert contents(cwd) == before
+
+    status, _, err = run([*argv, "--force"], capsys)
+    assert (status, err) == (0, "")
+    assert sorted(contents(cwd)) == knob_names(3)
+
+
+def test_a_range_through_a_subprocess_as_a_user_runs_it(tmp_path):
+    command = [sys.executable, str(ROOT / "make_data.py"), *KNOB, "--cutoff", "100:8000", "--count", "1"]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert one_line(result.stderr).startswith("make_data.py: --count 1: too few for a range")
+    result = subprocess.run(command[:-1] + ["2"], cwd=tmp_path, capture_output=True, text=True)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert [pair.cutoff for pair in read_pairs(tmp_path / "pairs.csv")] == [100.0, 8000.0]
+
+
+@pytest.mark.parametrize("text, value", [
+    ("600", 600.0),  # one cutoff, as --cutoff has always taken
+    ("1e3", 1000.0),
+    ("150.5", 150.5),
+    ("100:8000", (100.0, 8000.0)),  # a range
+    ("8000:100", (8000.0, 100.0)),  # downwards: a sweep may fall (make_data.py refuses it, gen.py will not)
+    ("nan", "nan"),  # the syntax of a number: whether it is a usable cutoff is the caller's to say
+])
+def test_cutoff_or_range_reads_the_syntax(text, value):
+    parsed = cli.cutoff_or_range(text)
+    assert str(parsed) == value if value == "nan" else parsed == value
+
+
+@pytest.mark.parametrize("text", ["", "abc", "100:", ":100", "1:2:3", "100-8000", "100 : 8k", "600Hz"])
+def test_cutoff_or_range_refuses_what_is_neither(text):
+    with pytest.raises(cli.argparse.ArgumentTypeError, match="is not a cutoff in Hz nor a range of them, LO:HI$"):
+        cli.cutoff_or_range(text)
