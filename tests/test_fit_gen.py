@@ -59,7 +59,8 @@ def positionals(args):
 def test_fit_positionals_and_defaults(argv, given):
     args = fit.parse_arguments(argv)
     assert positionals(args) == {**DEFAULTS, **given}
-    assert (args.mode, args.val, args.seed, args.learning_rate, args.models) == ("chunk", 0.1, 1234, None, "models")
+    assert (args.val, args.seed, args.learning_rate, args.models) == (0.1, 1234, None, "models")
+    assert fit.request_from(args).mode == "chunk"  # sliding only with --pairs
 
 
 @pytest.mark.parametrize("script, prog, names", [

@@ -54,13 +54,17 @@ def test_a_knob_model_is_named_after_its_range_and_records_its_knob(knob_fitted)
     assert "rendered song.raw -> " in out and "at cutoff 949 Hz, the middle of the trained 300 to 3000 Hz" in out
 
 
-def test_gen_at_the_middle_gives_fits_bytes(knob_fitted, tmp_path):
+def render_song(knob_fitted, out, *extra):
+    """gen.py MODEL song.raw --out OUT EXTRA..., which must succeed quietly; its stdout."""
     directory, model, _ = knob_fitted
-    out = tmp_path / "middle.raw"
-    status, stdout, err = run(gen, [str(model), str(directory / "song.raw"), "--cutoff", "949", "--out", str(out)])
+    status, stdout, err = run(gen, [str(model), str(directory / "song.raw"), "--out", str(out), *extra])
     assert (status, err) == (0, "")
-    assert "at cutoff 949 Hz" in stdout
-    assert out.read_bytes() == model.with_suffix(".raw").read_bytes()
+    return stdout
+
+
+def test_gen_at_the_middle_gives_fits_bytes(knob_fitted, tmp_path):
+    assert "at cutoff 949 Hz" in render_song(knob_fitted, tmp_path / "middle.raw", "--cutoff", "949")
+    assert (tmp_path / "middle.raw").read_bytes() == knob_fitted[1].with_suffix(".raw").read_bytes()
 
 
 def test_numpy_render_matches_keras_between_knots(knob_fitted):
@@ -74,13 +78,10 @@ def test_numpy_render_matches_keras_between_knots(knob_fitted):
 
 
 def test_gen_sweeps_the_cutoff_over_the_song(knob_fitted, tmp_path):
-    directory, model, _ = knob_fitted
-    out = tmp_path / "sweep.wav"
-    status, stdout, err = run(gen, [str(model), str(directory / "song.raw"), "--cutoff", "300:3000", "--out", str(out)])
-    assert (status, err) == (0, "")
+    stdout = render_song(knob_fitted, tmp_path / "sweep.wav", "--cutoff", "300:3000")
     assert "sweeping the cutoff from 300 Hz to 3000 Hz" in stdout
-    swept = audio.read_audio(out)
-    assert len(swept.samples) == len(audio.read_audio(directory / "song.raw").samples)
+    swept = audio.read_audio(tmp_path / "sweep.wav")
+    assert len(swept.samples) == len(audio.read_audio(knob_fitted[0] / "song.raw").samples)
 
 
 @pytest.mark.parametrize("extra, message", [

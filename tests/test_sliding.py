@@ -134,7 +134,7 @@ def test_a_caller_that_stops_reading_leaves_no_queued_work_behind():
     """gen.py failing to write, or a Ctrl-C, must not wait for every queued row group to finish."""
     calls = []
 
-    def slow_network(rows):
+    def slow_network(rows, first_row=0):  # a rows function; render passes where the rows are
         calls.append(len(rows))
         time.sleep(0.02)
         return rows
