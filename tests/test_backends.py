@@ -43,3 +43,18 @@ def test_fit_and_gen_work_unchanged_on_another_backend(tmp_path, backend):
     rendered = run("gen.py", [str(model), "song.raw"], tmp_path, backend)
     assert rendered.returncode == 0, rendered.stderr
     assert (tmp_path / "outputs" / "song.raw").read_bytes() == model.with_suffix(".raw").read_bytes()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_knob_model_trains_and_renders_on_another_backend(tmp_path, backend):
+    made = run("make_data.py", ["--cutoff", "300:3000", "--count", "3", "--seconds", "1", "--song-seconds", "0.1"],
+               tmp_path, backend)
+    assert made.returncode == 0, made.stderr
+    fitted = run("fit.py", ["1", "8", "16", "tanh", "adam", "1", "64", "1", "--pairs", "pairs.csv", "--no-plot"],
+                 tmp_path, backend)
+    assert fitted.returncode == 0, fitted.stderr
+    (model,) = (tmp_path / "models").glob("*.keras")
+    assert json.loads(model.with_suffix(".json").read_text())["versions"]["backend"] == backend
+    rendered = run("gen.py", [str(model), "song.raw", "--cutoff", "949"], tmp_path, backend)
+    assert rendered.returncode == 0, rendered.stderr
+    assert (tmp_path / "outputs" / "song.raw").read_bytes() == model.with_suffix(".raw").read_bytes()
