@@ -130,7 +130,7 @@ def bench_render(folder: Path, runs: int, rate: float) -> None:
         print(f"| {name} | {engine} | {seconds:.2f} s | {memory:.0f} MB | {ORIGINAL_GEN_SECONDS / seconds:.0f}x faster | "
               f"{render_seconds:.2f} s | {throughput / 1e6:.1f} M | {throughput / RATE:.0f}x | "
               f"{floor / 1e6:.0f} M/s | {100 * throughput / floor:.0f}% |", flush=True)
-    clip = folder / "clip.raw"  # what every run pays before the first sample: imports, Numba's cached loops
+    clip = folder / "clip.raw"  # what every run pays before the first sample: imports, models
     audio.write_audio(clip, samples[:RATE], "u8", RATE)
     start_up, bare = [], []
     for _ in range(runs):  # in turns, so that a busy moment of the machine weighs on both alike

@@ -1,140 +1,56 @@
-"""Keras's activation functions for rendering without a framework: bias added and activated in place.
+"""The compiled engine: Keras's common activations as machine code, loaded without Numba.
+
+`activation_loop` is their source, one loop that Numba compiles and LLVM vectorises. Numba itself
+costs 0.65 s at every start (importing it, part of SciPy, and its typing registries, which its own
+cache needs to load a function), while the machine code is 10 KB that needs nothing at run time.
+So this module keeps that code on disk and loads it with llvmlite, in about 40 ms: Numba is
+imported only to compile it, on the first render after installing (or after editing the source).
 
 Each function takes a layer's fresh product (float32, one row per unit and one column per input
 row; it may overwrite it) and the layer's bias (one per unit), and returns the activated sum.
-
-Rendering spends its time here, not in the matrix products: in NumPy, exp alone costs more than a
-32 x 32 matrix product, and tanh or gelu take 6 to 17 passes over the array. So the common ones
-are single loops compiled by Numba, which LLVM vectorises: exp and tanh are written out from
-polynomials below because LLVM has no vector exp of its own. They match Keras 3's definitions,
-checked against Keras in the tests; a name missing here makes rendering fall back to Keras itself.
-Importing Numba and loading the compiled loop cost about a second, so short songs are rendered by
-`numpy_activations` instead (render.py chooses).
+The rare ones, and those that take one or two cheap passes, are the NumPy engine's own.
 """
 
-import numba
+import contextlib
+import ctypes
+import hashlib
+import importlib.util
+import os
+import threading
+from pathlib import Path
+
+import llvmlite
+import llvmlite.binding as llvm
 import numpy as np
 
 from neural_filter.numpy_activations import NUMPY_ACTIVATIONS, with_bias
 
-F = np.float32
-ONE, HALF = F(1), F(0.5)
+COMPILED = ("tanh", "sigmoid", "silu", "gelu", "relu")  # the loop's kinds, in its order
+FUNCTION_NAME = "neural_filter_activate"
+SOURCE = Path(__file__).with_name("activation_loop.py")
 
-# error_model="numpy": a division by zero gives inf rather than a Python exception, which would
-# stop vectorisation; "contract" lets LLVM fuse multiply-adds and nothing else, so the vector loop
-# and its scalar remainder compute bit for bit the same thing.
-COMPILE = dict(error_model="numpy", fastmath={"contract"})
-inline = numba.njit(inline="always", **COMPILE)
-
-
-# exp in float32 (Cephes's expf): x = k ln 2 + r with |r| <= ln 2 / 2, exp(r) by polynomial, and
-# 2^k written straight into the exponent bits; within 1 ulp of exp for x in [-87.3, 88].
-LOG2E, LN2_HIGH, LN2_LOW = F(1.44269504088896341), F(0.693359375), F(-2.12194440e-4)
-EXP_POLYNOMIAL = tuple(F(c) for c in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3,
-                                      4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1))
-EXP_LOW, EXP_HIGH = F(-87.3), F(88.0)  # outside: 0 or inf (2^k would leave float32's exponent range)
+# Numba's calling convention, which the compiled loop keeps: a status (0: done) and two pointers,
+# for a return value and an exception, before its own arguments (units, bias, unit count, row
+# count, kind). ctypes lets go of the GIL for the call, so render's threads run it at once.
+LOOP_PROTOTYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p, ctypes.c_void_p,
+                                  ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_ssize_t, ctypes.c_ssize_t)
 
 
-@inline
-def exp(x):
-    clamped = EXP_LOW if x < EXP_LOW else (EXP_HIGH if x > EXP_HIGH else x)
-    clamped = clamped if clamped == clamped else F(0)  # NaN: keep k finite, its int conversion defined
-    k = np.floor(clamped * LOG2E + HALF)
-    r = clamped - k * LN2_HIGH - k * LN2_LOW
-    c0, c1, c2, c3, c4, c5 = EXP_POLYNOMIAL
-    p = ((((c0 * r + c1) * r + c2) * r + c3) * r + c4) * r + c5
-    p = p * r * r + r + ONE
-    power = np.int32((np.int32(k) + np.int32(127)) << np.int32(23)).view(np.float32)  # 2^k
-    result = p * power
-    if x > EXP_HIGH:
-        result = F(np.inf)
-    if x < EXP_LOW:
-        result = F(0)
-    if x != x:
-        result = x
-    return result
-
-
-# tanh in float32 as Eigen computes it (generic_fast_tanh_float): an odd rational function on
-# [-7.9, 7.9], within 5 ulp (3e-7) of tanh and 1 ulp near 0; from 9 on, where tanh rounds to 1
-# in float32, exactly +-1.
-TANH_LIMIT, TANH_SATURATED = F(7.90531110763549805), F(9)
-TANH_NUMERATOR = tuple(F(c) for c in (-2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11,
-                                      5.12229709037114e-08, 1.48572235717979e-05, 6.37261928875436e-04,
-                                      4.89352455891786e-03))
-TANH_DENOMINATOR = tuple(F(c) for c in (1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03,
-                                        4.89352518554385e-03))
-
-
-@inline
-def tanh_of(x):
-    clamped = TANH_LIMIT if x > TANH_LIMIT else (-TANH_LIMIT if x < -TANH_LIMIT else x)  # NaN passes through
-    x2 = clamped * clamped
-    n0, n1, n2, n3, n4, n5, n6 = TANH_NUMERATOR
-    numerator = clamped * ((((((n0 * x2 + n1) * x2 + n2) * x2 + n3) * x2 + n4) * x2 + n5) * x2 + n6)
-    d0, d1, d2, d3 = TANH_DENOMINATOR
-    ratio = numerator / (((d0 * x2 + d1) * x2 + d2) * x2 + d3)
-    return ONE if x >= TANH_SATURATED else (-ONE if x <= -TANH_SATURATED else ratio)
-
-
-@inline
-def sigmoid_of(x):
-    return ONE / (ONE + exp(-x))  # exp(-x) = inf gives exactly 0
-
-
-# gelu: Keras's default is the exact one, x Phi(x), Phi the normal distribution function.
-# Abramowitz & Stegun 7.1.26: erfc(z) = poly(t) exp(-z^2) with t = 1 / (1 + p z), for z >= 0;
-# absolute error under 1.5e-7, below float32's resolution of erf near 1.
-ERF_P = F(0.3275911)
-ERF_POLYNOMIAL = tuple(F(c) for c in (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592))
-
-
-@inline
-def gelu_of(x):
-    z = abs(x) * F(2**-0.5)  # |x| / sqrt(2)
-    t = ONE / (ONE + ERF_P * z)
-    c0, c1, c2, c3, c4 = ERF_POLYNOMIAL
-    erfc = ((((c0 * t + c1) * t + c2) * t + c3) * t + c4) * t * exp(-z * z)  # = 2 Phi(-|x|)
-    below = HALF * erfc  # Phi(-|x|)
-    return x * (below if x < 0 else ONE - below)
-
-
-# One compiled loop serves them all: LLVM takes the choice of function out of the loop and
-# vectorises each version, and Numba caches it on disk (it cannot cache a loop per function made
-# by a closure, nor one taking the function as an argument).
-COMPILED = ("tanh", "sigmoid", "silu", "gelu", "relu")
-TANH, SIGMOID, SILU, GELU, RELU = range(len(COMPILED))
-
-
-@inline
-def activation_of(kind, x):
-    if kind == TANH:
-        return tanh_of(x)
-    if kind == SIGMOID:
-        return sigmoid_of(x)
-    if kind == SILU:
-        return x * sigmoid_of(x)
-    if kind == GELU:
-        return gelu_of(x)
-    return F(0) if x < 0 else x  # relu; NaN passes through
-
-
-def _activate(units, bias, kind):
-    for unit in range(units.shape[0]):
-        for i in range(units.shape[1]):
-            units[unit, i] = activation_of(kind, units[unit, i] + bias[unit])
-
-
-try:
-    activate = numba.njit(cache=True, nogil=True, **COMPILE)(_activate)
-except RuntimeError:  # no writable folder for the cache, here or in the user's: compile every run
-    activate = numba.njit(nogil=True, **COMPILE)(_activate)
+def activate(units: np.ndarray, bias: np.ndarray, kind: int) -> np.ndarray:
+    """units[u, i] = COMPILED[kind](units[u, i] + bias[u]), in place where `units` is C-ordered float32."""
+    if not (units.flags.c_contiguous and units.dtype == np.float32):  # (a layer's product always is)
+        units = np.ascontiguousarray(units, np.float32)
+    bias = np.ascontiguousarray(bias, np.float32)
+    returned = ctypes.c_void_p()  # the loop stores its return value (None: a null pointer) here
+    status = _loop()(ctypes.byref(returned), None, units.ctypes.data, bias.ctypes.data, *units.shape, kind)
+    if status:
+        raise RuntimeError(f"the compiled activation loop failed (status {status})")
+    return units
 
 
 def compiled(kind: int):
     def activation(units: np.ndarray, bias: np.ndarray) -> np.ndarray:
-        activate(units, bias, kind)
-        return units
+        return activate(units, bias, kind)
 
     return activation
 
@@ -143,5 +59,100 @@ def compiled(kind: int):
 ACTIVATIONS = {
     **{name: with_bias(function) for name, function in NUMPY_ACTIVATIONS.items()},
     **{name: compiled(kind) for kind, name in enumerate(COMPILED)},
-    "swish": compiled(SILU),
+    "swish": compiled(COMPILED.index("silu")),
 }
+
+_loaded = None  # (the execution engine, which owns the code; the loop), once loaded
+_loading = threading.Lock()  # render's threads ask for the loop at once
+
+
+def _loop():
+    global _loaded
+    with _loading:
+        if _loaded is None:
+            target_machine = _target_machine()
+            _loaded = _load(_machine_code(target_machine), target_machine)
+    return _loaded[1]
+
+
+def _target_machine() -> llvm.TargetMachine:
+    """This CPU with all its features, set up as Numba's JIT sets up its own (code for the JIT's loader)."""
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    target = llvm.Target.from_default_triple()
+    relocation = "static" if target.name.startswith("x86") else "pic" if target.name.startswith("ppc") else "default"
+    return target.create_target_machine(cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
+                                        opt=3, reloc=relocation, codemodel="jitdefault", jit=True)
+
+
+def _load(object_code: bytes, target_machine: llvm.TargetMachine):
+    engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), target_machine)
+    engine.add_object_file(llvm.ObjectFileRef.from_data(object_code))
+    engine.finalize_object()
+    return engine, LOOP_PROTOTYPE(engine.get_function_address(FUNCTION_NAME))
+
+
+def _machine_code(target_machine: llvm.TargetMachine) -> bytes:
+    """The loop's object code from the cache, or compiled by Numba (and cached) if it has none for this build."""
+    name = f"activation_loop.{_build_key(target_machine)}.o"
+    folders = _cache_folders()
+    for folder in folders:
+        code = _read_checked(folder / name)
+        if code is not None:
+            return code
+    from neural_filter import activation_loop  # Numba: a second to import, two to compile
+
+    code = activation_loop.machine_code(target_machine)
+    for folder in folders:
+        if _write_checked(folder / name, code):
+            break  # else compiled again on every run, as Numba does when no folder is writable
+    return code
+
+
+def _build_key(target_machine: llvm.TargetMachine) -> str:
+    """What the machine code depends on: its source (and our names for it), the compilers (Numba by its
+    files' stamp: an upgrade or reinstall compiles again), the CPU."""
+    numba = importlib.util.find_spec("numba")  # not imported: a second
+    stamp = os.stat(numba.origin) if numba is not None and numba.origin else None
+    parts = (SOURCE.read_bytes(), COMPILED, FUNCTION_NAME, llvmlite.__version__,
+             stamp and (stamp.st_mtime_ns, stamp.st_size),
+             target_machine.triple, llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten())
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
+
+
+def _cache_folders() -> list[Path]:
+    """Numba's order: the source's __pycache__ folder, else the user's cache folder (if the first is read-only)."""
+    folders = [SOURCE.parent / "__pycache__"]
+    try:
+        folders.append(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "neural_filter")
+    except RuntimeError:  # no home folder
+        pass
+    return folders
+
+
+# A cached file is the object code after its SHA-256: LLVM crashes the process on a damaged object
+# file rather than raising, so a file that does not match its digest is compiled again.
+DIGEST_BYTES = 32
+
+
+def _read_checked(path: Path) -> bytes | None:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    digest, code = data[:DIGEST_BYTES], data[DIGEST_BYTES:]
+    return code if hashlib.sha256(code).digest() == digest else None
+
+
+def _write_checked(path: Path, code: bytes) -> bool:
+    """Write `path` atomically (a reader never sees half a file); False where that is not possible."""
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_bytes(hashlib.sha256(code).digest() + code)
+        os.replace(temporary, path)
+        return True
+    except OSError:
+        with contextlib.suppress(OSError):  # (nothing there to remove where the folder is not one)
+            temporary.unlink()
+        return False

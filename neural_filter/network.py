@@ -35,11 +35,11 @@ class Dense:
         return activations_of(engine)[self.activation](product, self.bias)  # in place where it can: the product is ours
 
 
-ENGINES = ("compiled", "numpy")  # how the activations are computed: Numba's loops, or NumPy's passes
+ENGINES = ("compiled", "numpy")  # how the activations are computed: the compiled loop, or NumPy's passes
 
 
 def activations_of(engine: str) -> dict:
-    """The activation table of an engine, imported on first use: Numba's costs a second to load."""
+    """The activation table of an engine, imported on first use: the compiled one loads llvmlite and its loop."""
     if engine == "numpy":
         from neural_filter.numpy_activations import ACTIVATIONS
     else:
@@ -133,7 +133,7 @@ class DenseStack:
     @property
     def numpy_ready(self) -> bool:
         """Whether every activation is one we compute (both engines know the same names); else Keras renders."""
-        from neural_filter.numpy_activations import ACTIVATIONS  # not Numba: a second of start-up
+        from neural_filter.numpy_activations import ACTIVATIONS  # not the compiled engine: llvmlite only when used
 
         return all(layer.activation in ACTIVATIONS for layer in self.layers)
 

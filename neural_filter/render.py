@@ -206,13 +206,15 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
     return stats
 
 
-# Activations the NumPy engine computes in the second that importing Numba and loading its compiled
-# loop cost every run: on the 2-core development machine NumPy takes 1.25 ns longer than Numba's
-# loop per tanh (chunk and sliding models alike) and 4.5 times that per gelu (fastest of 5 renders
-# each). Below it a song renders sooner without Numba: a chunk 6x32 tanh model up to about 12
-# minutes of 44.1 kHz audio, gelu 2.7, a sliding 6x32 model 1.3 (7 hidden layers of 32, as fit.py 6 32).
-NUMPY_ENGINE_ACTIVATIONS = 800e6
-ACTIVATION_COST = {"gelu": 4.5}  # relative to tanh's extra cost in the NumPy engine
+# Activations the NumPy engine computes in the time the compiled engine takes to start (importing
+# llvmlite and loading the cached loop, 45 ms): on the 2-core development machine NumPy takes
+# 0.71 ns longer than the compiled loop per tanh and 3 times that per gelu (`bench/engines.py`:
+# fastest of 5 renders of a 3-minute song each). Below it a song renders sooner with NumPy alone: a
+# chunk 6x32 tanh model up to about 55 s of 44.1 kHz audio, gelu 18 s, a sliding 6x32 model 6 s
+# (7 hidden layers of 32, as fit.py 6 32). It also spares short songs the compiled engine's memory
+# (llvmlite's 55 MB) and, on the first run after installing, the loop's compilation (2 s).
+NUMPY_ENGINE_ACTIVATIONS = 60e6
+ACTIVATION_COST = {"gelu": 3}  # relative to tanh's extra cost in the NumPy engine
 
 
 def _turned(network, knob, model_path, rows: int):
@@ -237,7 +239,7 @@ def _turned(network, knob, model_path, rows: int):
 
 
 def _engine(network: DenseStack, spec: FilterSpec, model_path, samples: int):
-    """The network as it will render `samples` samples: NumPy or Numba's loops, or Keras for what they lack."""
+    """The network as it will render `samples` samples: NumPy or the compiled loop, or Keras for what they lack."""
     if network.numpy_ready:
         return network.with_engine(engine_for(network, spec, samples))
     import keras
@@ -246,7 +248,7 @@ def _engine(network: DenseStack, spec: FilterSpec, model_path, samples: int):
 
 
 def engine_for(network: DenseStack, spec: FilterSpec, samples: int) -> str:
-    """The engine to render `samples` samples (at the model's rate) with: NumPy for little work, else Numba's.
+    """The engine to render `samples` samples (at the model's rate) with: NumPy for little work, else the compiled loop.
 
     A function of the model and the length alone, so that every render of the same song through
     the same model (fit.py's and gen.py's) takes the same engine and gives the same bytes.

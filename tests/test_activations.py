@@ -1,11 +1,16 @@
-"""Every activation gen.py computes without Keras, in both engines (Numba's loops and plain NumPy),
-against Keras's own, on the values a layer can see."""
+"""Every activation gen.py computes without Keras, in both engines (the compiled loop and plain NumPy),
+against Keras's own, on the values a layer can see; and how the compiled loop is cached and loaded."""
+
+import concurrent.futures
+import subprocess
+import sys
 
 import keras
 import numpy as np
 import pytest
+from conftest import ROOT
 
-from neural_filter import numpy_activations
+from neural_filter import activation_loop, activations, numpy_activations
 from neural_filter.activations import ACTIVATIONS
 
 ENGINES = {"compiled": ACTIVATIONS, "numpy": numpy_activations.ACTIVATIONS}
@@ -62,3 +67,74 @@ def test_compiled_activations_keep_nan_and_saturate(engine, name):
     expected = {"tanh": [-1, -1, 1, 1, 0], "sigmoid": [0, 0, 1, 1, 0.5], "gelu": [0, 0, 100, 1e30, 0],
                 "relu": [0, 0, 100, 1e30, 0], "silu": [0, 0, 100, 1e30, 0]}[name]
     np.testing.assert_array_equal(got[0, 1:], np.float32(expected))
+
+
+def test_a_layer_in_another_memory_order_is_activated_alike():
+    product = LAYER - BIAS[:, None]
+    wanted = ACTIVATIONS["gelu"](product.copy(), BIAS)
+    np.testing.assert_array_equal(ACTIVATIONS["gelu"](np.asfortranarray(product), BIAS), wanted)
+    np.testing.assert_array_equal(ACTIVATIONS["gelu"](product.astype(np.float64), BIAS), wanted)
+
+
+def test_threads_run_the_compiled_loop_at_once():
+    """render's threads call it together (ctypes lets go of the GIL); each call has its own return slot."""
+    layers = [np.random.default_rng(seed).uniform(-6, 6, (32, 4096)).astype(np.float32) for seed in range(2)]
+    bias = np.full(32, 0.25, np.float32)
+
+    def activate_often(layer):
+        layer = layer.copy()
+        for _ in range(1000):
+            ACTIVATIONS["gelu"](layer, bias)
+        return layer
+
+    wanted = [activate_often(layer) for layer in layers]
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        for got, expected in zip(pool.map(activate_often, layers), wanted):
+            np.testing.assert_array_equal(got, expected)
+
+
+def test_the_compiled_engine_starts_without_numba():
+    """The machine code comes from the cache (compiled here first if need be): Numba stays out of gen.py."""
+    ACTIVATIONS["tanh"](LAYER.copy(), BIAS)
+    check = f"""
+import sys; sys.path.insert(0, {str(ROOT)!r})
+import numpy as np
+from neural_filter.activations import ACTIVATIONS
+print(ACTIVATIONS["tanh"](np.float32([[0.5]]), np.float32([0.25]))[0, 0], "numba" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", check], check=True, capture_output=True, text=True)
+    assert done.stdout.split() == [str(np.tanh(np.float32(0.75))), "False"]
+
+
+def test_the_loop_is_compiled_once_then_read_from_the_cache(tmp_path, monkeypatch):
+    compiled = []
+    monkeypatch.setattr(activation_loop, "machine_code", lambda target_machine: compiled.append(1) or b"object code")
+    (tmp_path / "not a folder").write_text("")  # the first folder cannot be written: the next one is used
+    monkeypatch.setattr(activations, "_cache_folders", lambda: [tmp_path / "not a folder", tmp_path / "user"])
+    target_machine = activations._target_machine()
+    assert activations._machine_code(target_machine) == b"object code" and len(compiled) == 1
+    assert activations._machine_code(target_machine) == b"object code" and len(compiled) == 1  # from the file
+    (cached,) = (tmp_path / "user").iterdir()
+    cached.write_bytes(cached.read_bytes()[:-1])  # damaged: LLVM would crash on it, so it is compiled again
+    assert activations._machine_code(target_machine) == b"object code" and len(compiled) == 2
+    assert activations._read_checked(cached) == b"object code"  # and rewritten
+
+
+def test_no_writable_cache_folder_compiles_every_time(tmp_path, monkeypatch):
+    compiled = []
+    monkeypatch.setattr(activation_loop, "machine_code", lambda target_machine: compiled.append(1) or b"object code")
+    (tmp_path / "file").write_text("")
+    monkeypatch.setattr(activations, "_cache_folders", lambda: [tmp_path / "file"])
+    for _ in range(2):
+        assert activations._machine_code(activations._target_machine()) == b"object code"
+    assert len(compiled) == 2
+
+
+def test_editing_the_loop_compiles_it_again(tmp_path, monkeypatch):
+    target_machine = activations._target_machine()
+    key = activations._build_key(target_machine)
+    assert activations._build_key(target_machine) == key  # the same build: the same file
+    edited = tmp_path / "activation_loop.py"
+    edited.write_bytes(activations.SOURCE.read_bytes() + b"\n# edited\n")
+    monkeypatch.setattr(activations, "SOURCE", edited)
+    assert activations._build_key(target_machine) != key
