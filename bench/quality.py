@@ -262,8 +262,9 @@ def _taps_network(knots, bank, biases):
     def scaled(logs):
         return (2 * (np.asarray(logs) - knots[0]) / (knots[-1] - knots[0]) - 1).astype(np.float32)[:, None]
 
-    model.fit(scaled(knots), (targets / sizes[:, None]).astype(np.float32), epochs=20000, batch_size=len(knots),
-              verbose=0)
+    inputs, outputs = scaled(knots), (targets / sizes[:, None]).astype(np.float32)
+    for _ in range(20000):  # full-batch steps (fit's epochs would each cost Keras's per-epoch set-up)
+        model.train_on_batch(inputs, outputs)
 
     def taps_at(cutoff):
         row = model.predict(scaled([np.log(cutoff)]), verbose=0)[0] * np.exp(size_along(np.log(cutoff)))

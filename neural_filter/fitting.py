@@ -8,6 +8,7 @@ A caller may pass Keras callbacks, which see every epoch (an Optuna trial report
 """
 
 import dataclasses
+import math
 from pathlib import Path
 
 from neural_filter.dataset import DataSettings
@@ -145,7 +146,22 @@ def _check_knob_request(request: FitRequest) -> list:
     if settings.activation not in ACTIVATIONS:
         raise ArgumentError("activation", settings.activation, "is one only Keras computes, and gen.py renders a "
                             "knob model without Keras", f"use one of {', '.join(sorted(ACTIVATIONS))}")
-    return pairs.read_pairs(request.pairs)
+    listed = pairs.read_pairs(request.pairs)
+    _check_noted_cutoffs(request.pairs, listed)
+    return listed
+
+
+def _check_noted_cutoffs(pairs_file, listed) -> None:
+    """Refuse a list whose cutoff for a pair is not the one make_data.py noted beside the pair's file."""
+    from neural_filter import dataset
+    from neural_filter.errors import DataError
+
+    for pair in listed:
+        note = dataset.known_filter(pair.filtered)
+        if note and not math.isclose(note["cutoff"], pair.cutoff, rel_tol=1e-6):
+            raise DataError(pairs_file, f"lists {pair.filtered} at {pair.cutoff:g} Hz, but make_data.py's note "
+                            f"{dataset.filter_note_path(pair.filtered)} says it was filtered at {note['cutoff']:g} Hz",
+                            "correct the cutoff in the list")
 
 
 def _advise_on_window(prepared, spec: FilterSpec, inform, which: str = "") -> None:

@@ -58,7 +58,7 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
 
     scored = _scored(model, validation or (train_x, train_y), spec)
     history = keep_best.history
-    best_epoch = keep_best.best_epoch if validation else len(history.get("loss", []))
+    best_epoch = keep_best.best_epoch
     return TrainResult(model, history, best_epoch, seconds, stop_on_ctrl_c.interrupted,
                        metrics.summary(scored["prediction"], scored["target"], scored["input"]), scored,
                        metrics.summary(start["prediction"], start["target"], start["input"]))
@@ -110,7 +110,7 @@ def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, cal
 
     scored, start, by_knob = _scored_knob(full, spec, pairs, features, linear_outputs, knob)
     history = keep_best.history
-    best_epoch = keep_best.best_epoch if validation_data else len(history.get("loss", []))
+    best_epoch = keep_best.best_epoch
     summary = metrics.summary(scored["prediction"], scored["target"], scored["input"])
     return TrainResult(full, history, best_epoch, seconds, stop_on_ctrl_c.interrupted, {**summary, "by_knob": by_knob},
                        scored, metrics.summary(start["prediction"], start["target"], start["input"]))
@@ -155,7 +155,7 @@ def _seed(seed: int) -> None:
 
 def _fit(model, arrays, validation, settings: TrainSettings, callbacks) -> tuple["KeepBest", "StopOnCtrlC", float]:
     """model.fit with our callbacks (the best weights kept, NaN refused, Ctrl-C stopping cleanly) before the caller's."""
-    keep_best, stop_on_ctrl_c = KeepBest(validation), StopOnCtrlC()
+    keep_best, stop_on_ctrl_c = KeepBest(validation, training=arrays), StopOnCtrlC()
     ours = [keras.callbacks.TerminateOnNaN(), keep_best, stop_on_ctrl_c]
     if settings.patience:
         ours.append(keras.callbacks.EarlyStopping("val_loss" if validation else "loss", patience=settings.patience))
@@ -239,19 +239,22 @@ class KeepBest(keras.callbacks.Callback):
 
     A sliding model starts as the least-squares FIR, which can already beat anything the first
     epochs reach; training must never hand back a model worse than where it began. The history is
-    kept here rather than in Keras's History so that it survives a Ctrl-C mid-fit.
+    kept here rather than in Keras's History so that it survives a Ctrl-C mid-fit. With nothing held
+    out (`--val 0`), the training arrays judge instead, once at the start and once at the end: the
+    last epoch's weights are kept unless the starting ones were better.
     """
 
-    def __init__(self, validation):
+    def __init__(self, validation, training=None):
         super().__init__()
-        self.validation = validation
+        self.validation, self.training = validation, training
         self.best_loss, self.best_weights, self.best_epoch = float("inf"), None, 0
         self.history: dict[str, list[float]] = {}
         self.finite = True
 
     def on_train_begin(self, logs=None):
-        if self.validation is not None:
-            self.best_loss = float(self.model.evaluate(*self.validation, verbose=0))
+        judge = self.validation if self.validation is not None else self.training
+        if judge is not None:
+            self.best_loss = float(self.model.evaluate(*judge, verbose=0))
             self.best_weights = self.model.get_weights()
 
     def on_batch_end(self, batch, logs=None):
@@ -266,6 +269,11 @@ class KeepBest(keras.callbacks.Callback):
             self.best_loss, self.best_weights, self.best_epoch = float(loss), self.model.get_weights(), epoch + 1
 
     def on_train_end(self, logs=None):
+        epochs = len(self.history.get("loss", []))
+        if self.validation is None and self.training is not None and epochs:
+            loss = float(self.model.evaluate(*self.training, verbose=0))
+            if np.isfinite(loss) and loss <= self.best_loss:
+                self.best_loss, self.best_weights, self.best_epoch = loss, None, epochs  # the last epoch's: keep them
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
 

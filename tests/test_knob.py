@@ -93,3 +93,16 @@ def test_a_sweep_follows_the_one_pole_whose_cutoff_moves_with_it_and_adds_no_ste
     target_steps = np.abs(target[boundaries] - target[boundaries - 1])
     assert np.all(steps <= target_steps + 1 / 128)
     assert np.max(np.abs(np.diff(output))) <= np.max(np.abs(np.diff(target))) + 1 / 128  # no click anywhere
+
+
+@pytest.mark.parametrize("knots, middle", [((100.0, 8000.0), 894.0), ((300.0, 3000.0), 949.0),
+                                           ((1004.0, 1006.0), 1005.0)])  # 3 digits would leave the range
+def test_the_middle_is_in_the_range_to_three_digits_where_it_can_be(knots, middle):
+    assert Knob(knots).middle == middle
+
+
+def test_an_end_typed_as_printed_is_the_end():
+    knob = Knob((1234.5649, 5000.0))
+    assert knob.check(1234.56) == 1234.5649  # "%g" printed it as 1234.56 (in the model's name and messages)
+    with pytest.raises(ArgumentError, match="outside"):
+        knob.check(1234.5)

@@ -141,3 +141,17 @@ def test_fit_refuses_what_a_knob_model_is_not(knob_fitted, monkeypatch, extra, m
     status, _, err = run(fit, FIT_ARGS + extra)
     assert status == 2
     assert message in one_line(err)
+
+
+def test_fit_refuses_a_list_that_contradicts_make_datas_note(knob_fitted, tmp_path, monkeypatch):
+    directory, _, _ = knob_fitted
+    for name in ("train_x_01.raw", "train_y_01.raw", "train_y_01.json", "train_x_02.raw", "train_y_02.raw",
+                 "train_y_02.json"):
+        (tmp_path / name).write_bytes((directory / name).read_bytes())
+    (tmp_path / "pairs.csv").write_text("dry,filtered,cutoff\ntrain_x_01.raw,train_y_01.raw,300\n"
+                                        "train_x_02.raw,train_y_02.raw,900\n")
+    monkeypatch.chdir(tmp_path)
+    status, _, err = run(fit, FIT_ARGS)
+    assert status == 2
+    assert one_line(err) == ("fit.py: pairs.csv: lists train_y_02.raw at 900 Hz, but make_data.py's note "
+                             "train_y_02.json says it was filtered at 948.683 Hz; correct the cutoff in the list")

@@ -19,7 +19,7 @@ from conftest import ROOT, one_line
 import fit
 import gen
 
-from neural_filter import audio, cli, fir, metrics, network, render
+from neural_filter import audio, cli, fir, metrics, network, render, synth
 from neural_filter.network import Dense, DenseStack
 from neural_filter.spec import FilterSpec
 
@@ -341,3 +341,20 @@ def test_no_fir_start_starts_the_linear_path_at_zero(fir_pair, monkeypatch, caps
     assert stack.linear_path.kernel.shape == (16, 1)
     assert not stack.linear_path.kernel.any() and not stack.linear_path.bias.any()
     assert stack.layers[-1].kernel.any()  # the stack keeps its random start: it is what learns
+
+
+def test_with_nothing_held_out_training_never_hands_back_worse_than_its_start():
+    """--val 0: the training data judge the start against the last epoch (here a rate that only does harm)."""
+    from neural_filter import dataset, train
+    from neural_filter.settings import TrainSettings
+
+    rng = np.random.default_rng(3)
+    x = synth.white_noise(1, RATE, rng).astype(np.float32)
+    y = synth.audacity_lowpass(x, 2000, 6, RATE).astype(np.float32)
+    prepared = dataset.Prepared(x, y, x[:0], y[:0], RATE)
+    spec = FilterSpec(mode="sliding", window=32, levels="signed")
+    settings = TrainSettings(layers=1, units=8, batch_size=8, activation="tanh", epochs=2, linear_path=True,
+                             learning_rate=0.3, cosine=False)
+    result = train.train(prepared, spec, settings)
+    assert result.best_epoch == 0
+    assert result.metrics["esr"] == pytest.approx(result.start_metrics["esr"], rel=1e-6)
