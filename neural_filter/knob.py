@@ -73,12 +73,22 @@ class Knob:
     def table(self) -> np.ndarray:
         """(4, knots - 1, knots): per interval between knots, each feature's cubic in d = ln(value) - ln(knot).
 
-        Row 0 holds the d^3 coefficients, row 3 the constants (scipy's order).
+        Row 0 holds the d^3 coefficients, row 3 the constants (scipy.interpolate.CubicSpline's `c`
+        with bc_type="natural", which the tests compare it with: importing SciPy's interpolate
+        would cost gen.py half a second at every start).
         """
-        from scipy.interpolate import CubicSpline
-
         logs = np.log(np.asarray(self.knots, np.float64))
-        return CubicSpline(logs, np.eye(len(logs)), bc_type="natural").c
+        count, widths = len(logs), np.diff(logs)
+        values = np.eye(count)  # feature k is the spline through 1 at knot k, 0 at the others
+        slopes = np.diff(values, axis=0) / widths[:, None]
+        # second derivatives at the knots: zero at both ends, the tridiagonal system between
+        second = np.zeros((count, count))
+        if count > 2:
+            system = np.diag(2 * (widths[:-1] + widths[1:])) + np.diag(widths[1:-1], 1) + np.diag(widths[1:-1], -1)
+            second[1:-1] = np.linalg.solve(system, 6 * np.diff(slopes, axis=0))
+        cubic = np.diff(second, axis=0) / (6 * widths[:, None])
+        linear = slopes - widths[:, None] * (2 * second[:-1] + second[1:]) / 6
+        return np.stack([cubic, second[:-1] / 2, linear, values[:-1]])
 
     def locate(self, values):
         """For each value: its interval between knots, and its distance d from the interval's start, in ln."""

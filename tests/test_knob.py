@@ -106,3 +106,11 @@ def test_an_end_typed_as_printed_is_the_end():
     assert knob.check(1234.56) == 1234.5649  # "%g" printed it as 1234.56 (in the model's name and messages)
     with pytest.raises(ArgumentError, match="outside"):
         knob.check(1234.5)
+
+
+@pytest.mark.parametrize("knots", [KNOTS, (300.0, 3000.0), (100.0, 150.0, 4000.0), tuple(np.geomspace(100, 8000, 32))])
+def test_the_spline_table_is_scipys_natural_cubic_spline(knots):
+    from scipy.interpolate import CubicSpline
+
+    expected = CubicSpline(np.log(knots), np.eye(len(knots)), bc_type="natural").c
+    np.testing.assert_allclose(Knob(knots).table(), expected, atol=1e-9)

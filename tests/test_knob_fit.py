@@ -155,3 +155,21 @@ def test_fit_refuses_a_list_that_contradicts_make_datas_note(knob_fitted, tmp_pa
     assert status == 2
     assert one_line(err) == ("fit.py: pairs.csv: lists train_y_02.raw at 900 Hz, but make_data.py's note "
                              "train_y_02.json says it was filtered at 948.683 Hz; correct the cutoff in the list")
+
+
+def test_gen_on_a_knob_model_needs_no_framework_nor_scipy(knob_fitted, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    directory, model, _ = knob_fitted
+    check = f"""
+import sys; sys.path.insert(0, {str(ROOT)!r})
+import gen
+status = gen.run([{str(model)!r}, {str(directory / 'song.raw')!r}, "--cutoff", "300:3000", "--out",
+                  {str(tmp_path / 'out.raw')!r}, "--quiet"])
+print(status, sorted(name for name in ("keras", "tensorflow", "scipy") if name in sys.modules))
+"""
+    result = subprocess.run([sys.executable, "-c", check], check=True, capture_output=True, text=True)
+    assert result.stdout.split("\n")[-2] == "0 []"
