@@ -215,26 +215,23 @@ def main() -> None:
             args.json.write_text(json.dumps(results, indent=2) + "\n")
 
     rows = []
+
+    def record(kind: str, row: dict, batch: int, unit: str) -> None:
+        results[kind].append(row)
+        rows.append((row["model"], batch, row, unit))
+        print(f"  {row['model']}, batch {batch}: {row['per_second'] / 1e6:.3f} M {unit} ({row['step_ms']:.2f} ms/step, "
+              f"{row['steps_per_epoch']} steps, warm-up {row['warm_up_s']:.1f} s)", flush=True)
+        save()
+
     if "sliding" not in args.skip:
         for window in args.windows:
             for batch in args.sliding_batches:
-                row = {"model": f"sliding W={window} 6x32 tanh + linear path", "window": window,
-                       **bench_sliding(window, batch, args)}
-                results["sliding"].append(row)
-                rows.append((row["model"], batch, row, "output samples/s"))
-                print(f"  {row['model']}, batch {batch}: {row['per_second'] / 1e6:.3f} M output samples/s "
-                      f"({row['step_ms']:.2f} ms/step, {row['steps_per_epoch']} steps, warm-up {row['warm_up_s']:.1f} s)",
-                      flush=True)
-                save()
+                record("sliding", {"model": f"sliding W={window} 6x32 tanh + linear path", "window": window,
+                                   **bench_sliding(window, batch, args)}, batch, "output samples/s")
     if "chunk" not in args.skip:
         for batch in args.chunk_batches:
-            row = {"model": "chunk W=9 7x32 gelu (fit.py 6 32)", "window": 9, **bench_chunk(batch, args)}
-            results["chunk"].append(row)
-            rows.append((row["model"], batch, row, "windows/s"))
-            print(f"  {row['model']}, batch {batch}: {row['per_second'] / 1e6:.3f} M windows/s "
-                  f"({row['step_ms']:.2f} ms/step, {row['steps_per_epoch']} steps, warm-up {row['warm_up_s']:.1f} s)",
-                  flush=True)
-            save()
+            record("chunk", {"model": "chunk W=9 7x32 gelu (fit.py 6 32)", "window": 9, **bench_chunk(batch, args)},
+                   batch, "windows/s")
     if "predict" not in args.skip:
         results["predict"] = bench_predict(args)
         save()
