@@ -7,7 +7,7 @@ made of the arguments and its score, and renders `song.raw` through it beside th
     python3 fit.py                               # every default: 6 32 999 gelu adam 0 9 64
     python3 fit.py 6 32 999 tanh adam 1 9 32     # the original README's example
     python3 fit.py 6 32 32 tanh adam 1 64 40 --mode sliding
-    python3 fit.py 6 32 32 tanh adam 1 1024 3 --pairs pairs.csv   # one model for every cutoff (a knob)
+    python3 fit.py 6 32 32 tanh adam 1 1024 2 --pairs pairs.csv   # one model for every cutoff (a knob)
 
 All arguments are positional and optional, in the original's order; anything new is an option.
 """
