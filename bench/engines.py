@@ -1,11 +1,11 @@
-"""Where the two render engines break even: the numbers behind render.NUMPY_ENGINE_ACTIVATIONS.
+"""Where the two render engines break even: the numbers behind render.COMPILED_START_UP_NS and NUMPY_EXTRA_NS.
 
 The compiled engine costs a fixed start-up (llvmlite imported, the cached loop loaded) and then
 less per activation than NumPy's passes. This prints, on this machine:
 - the compiled engine's start-up, in a fresh process each time (median of --runs);
 - NumPy's extra cost per activation over the compiled loop's, for tanh and gelu, from renders of a
   3-minute song through chunk 6x32 models (fastest of --runs each, both engines in turns);
-- the break-even in tanh-equivalent activations, start-up / tanh's extra cost, and gelu's weight.
+- beside each, the figure render.py uses.
 
     python3 bench/engines.py --runs 5
 """
@@ -75,10 +75,8 @@ def main() -> None:
         tanh, gelu = (extra_per_activation(Path(folder) / f"{activation}.keras", f"chunk 6x32 {activation}, window 9",
                                            samples, args.runs) for activation in ("tanh", "gelu"))
     print(f"NumPy's extra cost per activation: tanh {tanh * 1e9:.2f} ns, gelu {gelu * 1e9:.2f} ns "
-          f"({gelu / tanh:.1f}x tanh's)")
-    print(f"break-even: {fixed / tanh / 1e6:.0f} M tanh-equivalent activations "
-          f"(render.NUMPY_ENGINE_ACTIVATIONS is {render.NUMPY_ENGINE_ACTIVATIONS / 1e6:.0f} M, "
-          f"gelu weighs {render.ACTIVATION_COST['gelu']})")
+          f"(render.py: tanh {render.NUMPY_EXTRA_NS['tanh']} ns, gelu {render.NUMPY_EXTRA_NS['gelu']} ns; "
+          f"start-up {render.COMPILED_START_UP_NS / 1e6:.0f} ms)")
 
 
 if __name__ == "__main__":

@@ -264,9 +264,8 @@ model_file.save_model(full, Path({str(folder / name)!r}), {{"spec": dataclasses.
 def bench_knob(folder: Path, runs: int) -> None:
     """gen.py, whole process, on the 3-minute song: unconditioned, a knob at a fixed cutoff, and a sweep; in turns."""
     window = 1024
-    song = folder / "song.raw"
-    if not song.exists():
-        audio.write_audio(song, synth.synthetic_song(180, RATE, np.random.default_rng(1)).astype(np.float32), "u8", RATE)
+    song = folder / "knob_song.raw"  # its own: the other benchmarks leave other songs under other names in the folder
+    audio.write_audio(song, synth.synthetic_song(180, RATE, np.random.default_rng(1)).astype(np.float32), "u8", RATE)
     plain = make_model(folder, "plain.keras", (FilterSpec(mode="sliding", window=window, levels="signed"), 6, 32, "tanh",
                                                True))
     knob = make_knob_model(folder, "knob.keras", window, 32)

@@ -47,15 +47,9 @@ def gelu(x):
 
 
 def tanh(x):
-    """1 - 2 / (1 + exp(2x)): a quarter faster than np.tanh in float32, within 2e-7 of it."""
-    x *= F(2)
-    with np.errstate(over="ignore"):  # exp(2x) = inf gives exactly 1, as it should; NaN stays NaN
-        np.exp(x, out=x)
-    x += ONE
-    np.reciprocal(x, out=x)
-    x *= F(-2)
-    x += ONE
-    return x
+    """NumPy's own, in place: its float32 tanh is vectorised (3x faster here than 1 - 2 / (1 + exp(2x)),
+    which this was until NumPy's got faster)."""
+    return np.tanh(x, out=x)
 
 
 def sigmoid(x):

@@ -206,15 +206,20 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
     return stats
 
 
-# Activations the NumPy engine computes in the time the compiled engine takes to start (importing
-# llvmlite and loading the cached loop, 45 ms): on the 2-core development machine NumPy takes
-# 0.71 ns longer than the compiled loop per tanh and 3 times that per gelu (`bench/engines.py`:
-# fastest of 5 renders of a 3-minute song each). Below it a song renders sooner with NumPy alone: a
-# chunk 6x32 tanh model up to about 55 s of 44.1 kHz audio, gelu 18 s, a sliding 6x32 model 6 s
-# (7 hidden layers of 32, as fit.py 6 32). It also spares short songs the compiled engine's memory
-# (llvmlite's 55 MB) and, on the first run after installing, the loop's compilation (2 s).
-NUMPY_ENGINE_ACTIVATIONS = 60e6
-ACTIVATION_COST = {"gelu": 3}  # relative to tanh's extra cost in the NumPy engine
+# The compiled engine costs a fixed start-up (importing llvmlite and loading the cached loop), then
+# less than NumPy per activation; NumPy's extra cost per activation, in ns, is measured by
+# `bench/engines.py` (fastest of 5 renders of a 3-minute song each, on the 2-core development
+# machine, 2026-11-26). NumPy's own float32 tanh is vectorised, so a tanh costs NumPy hardly more
+# than the loop; gelu takes many passes. Activations measured by neither cost what exp-based passes
+# cost (tanh's, before it was NumPy's own). Below the start-up a song renders sooner with NumPy
+# alone: a chunk 6x32 tanh model up to about 4 minutes of 44.1 kHz audio, gelu about 20 s, a
+# sliding 6x32 tanh model about 25 s (7 hidden layers of 32, as fit.py 6 32). (The tanh figure
+# varies from run to run, 0.07 to 0.21 ns: the larger is taken.) It also spares
+# short songs the compiled engine's memory (llvmlite's 55 MB) and, on the first run after
+# installing, the loop's compilation (2 s).
+COMPILED_START_UP_NS = 50e6
+NUMPY_EXTRA_NS = {"tanh": 0.2, "gelu": 2.2, "linear": 0.0}
+OTHER_NUMPY_EXTRA_NS = 0.7
 
 
 def _turned(network, knob, model_path, rows: int):
@@ -254,9 +259,9 @@ def engine_for(network: DenseStack, spec: FilterSpec, samples: int) -> str:
     the same model (fit.py's and gen.py's) takes the same engine and gives the same bytes.
     """
     rows = -(-samples // spec.window) if spec.mode == "chunk" else samples
-    per_row = sum(layer.kernel.shape[1] * ACTIVATION_COST.get(layer.activation, 1)
-                  for layer in network.layers if layer.activation != "linear")
-    return "numpy" if rows * per_row <= NUMPY_ENGINE_ACTIVATIONS else "compiled"
+    per_row = sum(layer.kernel.shape[1] * NUMPY_EXTRA_NS.get(layer.activation, OTHER_NUMPY_EXTRA_NS)
+                  for layer in network.layers)
+    return "numpy" if rows * per_row <= COMPILED_START_UP_NS else "compiled"
 
 
 def _render_at_model_rate(network, spec: FilterSpec, song):

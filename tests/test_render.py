@@ -85,13 +85,15 @@ def stack_of(activation: str, units: int = 32, layers: int = 6, window: int = 9,
 
 @pytest.mark.parametrize("activation, mode, window, seconds, engine", [
     ("tanh", "chunk", 9, 1, "numpy"),  # gen.py's start-up case: no llvmlite, no compiled loop
-    ("tanh", "chunk", 9, 60, "numpy"),  # a minute: 294 k rows x 192 tanh = 56 M, under 60 M
-    ("tanh", "chunk", 9, 90, "compiled"),  # 85 M
-    ("gelu", "chunk", 9, 20, "numpy"),  # 98 k rows x 192 gelu x 3 = 56 M
-    ("gelu", "chunk", 9, 30, "compiled"),  # 85 M
-    ("gelu", "chunk", 9, 180, "compiled"),  # three minutes of gelu: 508 M
-    ("tanh", "sliding", 64, 5, "numpy"),  # sliding: a row per sample, 220 k x 192 = 42 M
-    ("tanh", "sliding", 64, 10, "compiled"),  # 85 M
+    ("tanh", "chunk", 9, 240, "numpy"),  # 4 minutes: 1.18 M rows x 192 tanh x 0.2 ns = 45 ms, under 50 ms
+    ("tanh", "chunk", 9, 300, "compiled"),  # 56 ms
+    ("gelu", "chunk", 9, 20, "numpy"),  # 98 k rows x 192 gelu x 2.2 ns = 41 ms
+    ("gelu", "chunk", 9, 30, "compiled"),  # 62 ms
+    ("gelu", "chunk", 9, 180, "compiled"),  # three minutes of gelu: 373 ms
+    ("sigmoid", "chunk", 9, 60, "numpy"),  # measured by neither: 0.7 ns; 294 k rows: 40 ms
+    ("sigmoid", "chunk", 9, 90, "compiled"),  # 59 ms
+    ("tanh", "sliding", 64, 20, "numpy"),  # sliding: a row per sample, 882 k x 192 x 0.2 ns = 34 ms
+    ("tanh", "sliding", 64, 40, "compiled"),  # 68 ms
 ])
 def test_engine_is_chosen_by_the_work_alone(activation, mode, window, seconds, engine):
     spec = FilterSpec(mode=mode, window=window)
