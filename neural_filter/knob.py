@@ -115,6 +115,7 @@ class KnobStack:
     layers: list  # Dense: the hidden layers and the linear output layer
     offsets: list  # per hidden layer, (knots, units): added to its bias, weighed by the features
     bank: Dense  # the linear path at each knot: kernel (window, knots), bias (knots,)
+    from_linear: np.ndarray  # (units,): the linear path's output into the first hidden layer
     engine: str = "compiled"
 
     def __post_init__(self):
@@ -123,10 +124,14 @@ class KnobStack:
     def at(self, value: float) -> DenseStack:
         """The model at one knob value, as an ordinary DenseStack (the same speed as an unconditioned one)."""
         features = self.knob.features([self.knob.check(value)], self.table)[0]
+        taps, bias = self.bank.kernel @ features, np.float32(self.bank.bias @ features)
         hidden = [Dense(layer.kernel, layer.bias + features @ offset, layer.activation)
                   for layer, offset in zip(self.layers, self.offsets)]
-        linear = Dense((self.bank.kernel @ features)[:, None], np.array([self.bank.bias @ features], np.float32))
-        return DenseStack(hidden + self.layers[len(self.offsets):], linear, self.engine)
+        # the first layer reads the linear path's output too: taps . x + bias, folded into its weights
+        first = hidden[0]
+        hidden[0] = Dense(first.kernel + np.outer(taps, self.from_linear), first.bias + bias * self.from_linear,
+                          first.activation)
+        return DenseStack(hidden + self.layers[len(self.offsets):], Dense(taps[:, None], np.array([bias])), self.engine)
 
     def sweep(self, start: float, end: float, rows: int) -> "Sweep":
         """The model with its knob moving from `start` at row 0 to `end` at row `rows` - 1, evenly in log frequency."""
@@ -186,13 +191,21 @@ class Sweep:
         stack, table = self.stack, self.stack.table
         values = self.values(first_row, len(rows))
         features = stack.knob.features(values, table)  # (rows, knots)
+        linear = self._linear(rows, values, features)
         activations = activations_of(stack.engine)
         result = rows.T
         for index, layer in enumerate(stack.layers):
             product = layer.kernel.T @ result
             if index < len(stack.offsets):
                 product += stack.offsets[index].T @ features.T  # this row's bias offset
+            if index == 0:
+                product += np.outer(stack.from_linear, linear)  # the first layer reads the linear path's output
             result = activations[layer.activation](product, layer.bias)
+        return (result + linear).T
+
+    def _linear(self, rows: np.ndarray, values: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """The linear path's output for each row at its own knob value (float32)."""
+        stack, table = self.stack, self.stack.table
         interval, d = stack.knob.locate(values)
         linear = features @ stack.bank.bias
         for each in np.unique(interval):
@@ -204,4 +217,4 @@ class Sweep:
             d_chosen = d[chosen]
             linear[chosen] += ((products[:, 0] * d_chosen + products[:, 1]) * d_chosen + products[:, 2]) * d_chosen \
                 + products[:, 3]
-        return (result + linear.astype(np.float32)).T
+        return linear.astype(np.float32)

@@ -115,23 +115,35 @@ def build_knob_model(spec: FilterSpec, layers: int, units: int, activation: str,
     """A knob model (inputs: audio, and the knob's features) and its stack alone, sharing its layers.
 
     Layer names as build_model's, plus knob_<n> (the features -> hidden layer n's bias offset),
-    activation_<n> (the hidden layers' activation, applied after the offset) and linear_bank
-    (one linear path per knot, weighed by the features); network.py reads them so.
+    activation_<n> (the hidden layers' activation, applied after the offset), linear_bank (one
+    linear path per knot, weighed by the features) and from_linear (the linear path's output, at
+    this knob value, into the first hidden layer: a drive after the filter is then a function of
+    one input); network.py reads them so. The stack alone takes the linear path's output as a third
+    input, so that training need not compute the bank.
     """
     check_activation(activation)
-    audio = keras.Input(shape=(None, 1), name="audio")  # (batch, samples + window - 1, 1)
-    features = keras.Input(shape=(knots,), name="knob_features")  # (batch, knots): one knob value per sequence
-    hidden = audio
-    for index in range(layers + 1):
-        width = spec.window if index == 0 else 1
-        biases = keras.initializers.RandomUniform(-bias_start, bias_start) if bias_start else "zeros"
-        hidden = keras.layers.Conv1D(units, width, bias_initializer=biases, name=f"hidden_{index}")(hidden)
-        offset = keras.layers.Dense(units, use_bias=False, kernel_initializer="zeros", name=f"knob_{index}")(features)
-        hidden = keras.layers.Add()([hidden, keras.layers.Reshape((1, units))(offset)])  # (batch, samples, units)
-        hidden = keras.layers.Activation(activation, name=f"activation_{index}")(hidden)
-    stack = keras.layers.Conv1D(1, 1, kernel_initializer="zeros", name="output")(hidden)  # (batch, samples, 1)
+    hidden_layers = [keras.layers.Conv1D(units, spec.window if index == 0 else 1, name=f"hidden_{index}",
+                                         bias_initializer=keras.initializers.RandomUniform(-bias_start, bias_start)
+                                         if bias_start else "zeros") for index in range(layers + 1)]
+    offsets = [keras.layers.Dense(units, use_bias=False, kernel_initializer="zeros", name=f"knob_{index}")
+               for index in range(layers + 1)]
+    activations = [keras.layers.Activation(activation, name=f"activation_{index}") for index in range(layers + 1)]
+    from_linear = keras.layers.Conv1D(units, 1, use_bias=False, kernel_initializer="zeros", name="from_linear")
+    output = keras.layers.Conv1D(1, 1, kernel_initializer="zeros", name="output")
+
+    def stack(audio, features, linear):  # (batch, samples + window - 1, 1), (batch, knots), (batch, samples, 1)
+        hidden = keras.layers.Add()([hidden_layers[0](audio), from_linear(linear)])
+        for index, (layer, offset, activate) in enumerate(zip(hidden_layers, offsets, activations)):
+            if index:
+                hidden = layer(hidden)
+            hidden = activate(keras.layers.Add()([hidden, keras.layers.Reshape((1, units))(offset(features))]))
+        return output(hidden)  # (batch, samples, 1)
+
+    audio = keras.Input(shape=(None, 1), name="audio")
+    features = keras.Input(shape=(knots,), name="knob_features")  # one knob value per sequence
     bank = keras.layers.Conv1D(knots, spec.window, name="linear_bank")(audio)  # (batch, samples, knots)
     linear = keras.layers.Reshape((-1, 1))(keras.layers.Dot(axes=(2, 1))([bank, features]))
-    outputs = keras.layers.Add(name="sum")([stack, linear])
-    return (keras.Model([audio, features], outputs, name="knob_filter"),
-            keras.Model([audio, features], stack, name="knob_stack"))
+    full = keras.Model([audio, features], keras.layers.Add(name="sum")([stack(audio, features, linear), linear]),
+                       name="knob_filter")
+    linear_input = keras.Input(shape=(None, 1), name="linear")
+    return full, keras.Model([audio, features, linear_input], stack(audio, features, linear_input), name="knob_stack")

@@ -211,7 +211,8 @@ def _knob_stack(layers: dict, knob_record: dict):
     hidden = [Dense(layers[name].kernel, layers[name].bias, layers[f"activation_{_layer_order(name)}"])
               for name in names]
     offsets = [layers[f"knob_{_layer_order(name)}"].kernel for name in names]
-    return KnobStack(Knob.from_record(knob_record), hidden + [layers["output"]], offsets, layers["linear_bank"])
+    return KnobStack(Knob.from_record(knob_record), hidden + [layers["output"]], offsets, layers["linear_bank"],
+                     layers["from_linear"].kernel[0])
 
 
 def _layer_order(name: str) -> int:

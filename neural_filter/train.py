@@ -77,8 +77,8 @@ def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, cal
 
     Each knot's linear path starts, and stays, at the least-squares FIR of its pair: the best any
     linear filter of the window can do there, which gradient steps only wander from (issue #11).
-    The stack, whose biases follow the knob, trains on what those FIRs leave, with the segments
-    of every pair shuffled together; the model handed back is the stack and the bank together.
+    The stack, whose biases follow the knob and which also sees the FIR's output, trains on what
+    those FIRs leave, with the segments of every pair shuffled together; the model handed back is the stack and the bank together.
     Sliding mode at signed levels only (fit.py refuses the rest).
     """
     _seed(settings.seed)
@@ -95,18 +95,17 @@ def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, cal
         linear = _linear_outputs(fir_network(taps, bias), spec, pair)
         linear_outputs.append(linear)
         x, y = _model_arrays(pair.train_x, pair.train_y - linear[0], spec, segments[0])
-        training.append((x, np.repeat(feature[None], len(x), axis=0), y))
+        training.append((x, np.repeat(feature[None], len(x), axis=0), linear[0][: y.size].reshape(y.shape), y))
         if segments[1]:
             x, y = _model_arrays(pair.validation_x, pair.validation_y - linear[1], spec, segments[1], past=pair.train_x)
-            validation.append((x, np.repeat(feature[None], len(x), axis=0), y))
-    train_x, train_features, train_y = (np.concatenate(part) for part in zip(*training))
+            validation.append((x, np.repeat(feature[None], len(x), axis=0), linear[1][: y.size].reshape(y.shape), y))
+    *train_inputs, train_y = (np.concatenate(part) for part in zip(*training))
     validation_data = None
     if validation:
-        validation_x, validation_features, validation_y = (np.concatenate(part) for part in zip(*validation))
-        validation_data = ([validation_x, validation_features], validation_y)
-    _compile(stack, spec, settings, len(train_x))
-    keep_best, stop_on_ctrl_c, seconds = _fit(stack, ([train_x, train_features], train_y), validation_data, settings,
-                                              callbacks)
+        *validation_inputs, validation_y = (np.concatenate(part) for part in zip(*validation))
+        validation_data = (validation_inputs, validation_y)
+    _compile(stack, spec, settings, len(train_y))
+    keep_best, stop_on_ctrl_c, seconds = _fit(stack, (train_inputs, train_y), validation_data, settings, callbacks)
 
     scored, start, by_knob = _scored_knob(full, spec, pairs, features, linear_outputs, knob)
     history = keep_best.history
