@@ -74,7 +74,7 @@ def rounding_share(y: np.ndarray) -> float:
     return float(steps.min()) ** 2 / 12 / power
 
 
-def window_that_fits(x: np.ndarray, y: np.ndarray, window: int, before) -> tuple[int, bool] | None:
+def window_that_fits(x: np.ndarray, y: np.ndarray, window: int, before, taps=None) -> tuple[int, bool] | None:
     """None when the least-squares FIR of `window` taps dies out inside the window; else (window, found).
 
     `found`: the returned window's FIR does die out in it; when no window up to the longest tried
@@ -88,9 +88,11 @@ def window_that_fits(x: np.ndarray, y: np.ndarray, window: int, before) -> tuple
     a window that reaches the u8 floor passes for a u8 pair and is too short for the same filter
     at 16 bits. The window is doubled until its FIR dies out (up to a sixteenth of the data, 8192
     at most); `before(window)` gives each window's taps before the output (FilterSpec.padding[0]).
+    `taps`: the FIR of `window` taps, when the caller has solved it already.
     """
     limit = max(rounding_share(y), SMALLEST_SHARE)
-    taps, _ = least_squares_fir(x, y, window, before(window))
+    if taps is None:
+        taps, _ = least_squares_fir(x, y, window, before(window))
     if tail_share(taps) <= limit:
         return None
     longest, candidate = min(8192, len(x) // 16), window

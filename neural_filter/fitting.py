@@ -74,12 +74,16 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print) -> FitOutc
     if pairs:
         from neural_filter.knob import Knob
 
+        from neural_filter.fir import least_squares_fir
+
         knob = Knob(tuple(pair.cutoff for pair in pairs))
         prepared = dataset.prepare_pairs(pairs, spec, request.data)
         spec.rate = prepared[0].rate
-        for pair, part in zip(pairs, prepared):
-            _advise_on_window(part, spec, inform, f"the pair at {pair.cutoff:g} Hz: ")
-        result = train.train_knob(prepared, knob, spec, request.settings, callbacks=callbacks)
+        # each pair's FIR, solved once: the window's check reads it, and the model starts from it
+        firs = [least_squares_fir(part.train_x, part.train_y, spec.window, spec.padding[0]) for part in prepared]
+        for pair, part, (taps, _) in zip(pairs, prepared, firs):
+            _advise_on_window(part, spec, inform, f"the pair at {pair.cutoff:g} Hz: ", taps)
+        result = train.train_knob(prepared, knob, spec, request.settings, callbacks=callbacks, firs=firs)
     else:
         prepared = dataset.prepare(request.train_x, request.train_y, spec, request.data, notice=notice)
         spec.rate = prepared.rate
@@ -164,14 +168,17 @@ def _check_noted_cutoffs(pairs_file, listed) -> None:
                             "correct the cutoff in the list")
 
 
-def _advise_on_window(prepared, spec: FilterSpec, inform, which: str = "") -> None:
-    """Say, before training, when the filter's response does not fit in the window (not an error)."""
+def _advise_on_window(prepared, spec: FilterSpec, inform, which: str = "", taps=None) -> None:
+    """Say, before training, when the filter's response does not fit in the window (not an error).
+
+    `taps`: the pair's least-squares FIR of the window, in full scale, when already solved.
+    """
     from neural_filter import fir
 
     def before(window):
         return FilterSpec(mode="sliding", window=window, align=spec.align).padding[0]
 
-    advice = fir.window_that_fits(prepared.train_x, prepared.train_y, spec.window, before)
+    advice = fir.window_that_fits(prepared.train_x, prepared.train_y, spec.window, before, taps)
     if advice:
         window, found = advice
         fits = f"a window of {window} samples would hold the response" if found else \

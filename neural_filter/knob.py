@@ -100,10 +100,10 @@ class Knob:
         interval = np.clip(np.searchsorted(logs, values, side="right") - 1, 0, len(logs) - 2)
         return interval, values - logs[interval]
 
-    def features(self, values, table=None) -> np.ndarray:
-        """(values, knots) float32: the weight each knot's values get at each value."""
+    def features(self, values, table=None, located=None) -> np.ndarray:
+        """(values, knots) float32: the weight each knot's values get at each value (`located`: locate(values))."""
         table = self.table() if table is None else table
-        interval, d = self.locate(values)
+        interval, d = located or self.locate(values)
         features = table[0, interval]
         for power in range(1, 4):
             features = features * d[:, None] + table[power, interval]
@@ -193,8 +193,9 @@ class Sweep:
     def __call__(self, rows: np.ndarray, first_row: int = 0) -> np.ndarray:
         stack, table = self.stack, self.stack.table
         values = self.values(first_row, len(rows))
-        features = stack.knob.features(values, table)  # (rows, knots)
-        linear = self._linear(rows, values, features)
+        located = stack.knob.locate(values)
+        features = stack.knob.features(values, table, located)  # (rows, knots)
+        linear = self._linear(rows, located, features)
         activations = activations_of(stack.engine)
         result = rows.T
         for index, layer in enumerate(stack.layers):
@@ -206,10 +207,10 @@ class Sweep:
             result = activations[layer.activation](product, layer.bias)
         return (result + linear).T
 
-    def _linear(self, rows: np.ndarray, values: np.ndarray, features: np.ndarray) -> np.ndarray:
-        """The linear path's output for each row at its own knob value (float32)."""
+    def _linear(self, rows: np.ndarray, located, features: np.ndarray) -> np.ndarray:
+        """The linear path's output for each row at its own knob value (float32); `located`: knob.locate's."""
         stack, table = self.stack, self.stack.table
-        interval, d = stack.knob.locate(values)
+        interval, d = located
         linear = features @ stack.bank.bias
         for each in np.unique(interval):
             # a sweep is monotonic: the rows of one interval are one run of them (a slice, not a copy)

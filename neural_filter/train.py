@@ -72,19 +72,20 @@ def _compile(model, spec: FilterSpec, settings: TrainSettings, examples: int) ->
                                            steps), loss="mse")
 
 
-def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, callbacks=()) -> TrainResult:
+def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, callbacks=(), firs=None) -> TrainResult:
     """One model for every value of `knob` (knob.Knob): `pairs[k]` (dataset.Prepared) is the pair at knot k.
 
-    Each knot's linear path starts, and stays, at the least-squares FIR of its pair: the best any
-    linear filter of the window can do there, which gradient steps only wander from (issue #11).
-    The stack, whose biases follow the knob and which also sees the FIR's output, trains on what
-    those FIRs leave, with the segments of every pair shuffled together; the model handed back is the stack and the bank together.
-    Sliding mode at signed levels only (fit.py refuses the rest).
+    Each knot's linear path starts, and stays, at the least-squares FIR of its pair (`firs`, when
+    the caller has solved them): the best any linear filter of the window can do there, which
+    gradient steps only wander from (issue #11). The stack, whose biases follow the knob and which
+    also sees the FIR's output, trains on what those FIRs leave, with the segments of every pair
+    shuffled together; the model handed back is the stack and the bank together. Sliding mode at
+    signed levels only (fit.py refuses the rest).
     """
     _seed(settings.seed)
     full, stack = build_knob_model(spec, settings.layers, settings.units, settings.activation, len(knob.knots),
                                    bias_start=settings.bias_start)
-    firs = [least_squares_fir(pair.train_x, pair.train_y, spec.window, spec.padding[0]) for pair in pairs]
+    firs = firs or [least_squares_fir(pair.train_x, pair.train_y, spec.window, spec.padding[0]) for pair in pairs]
     full.get_layer("linear_bank").set_weights([np.stack([taps for taps, _ in firs], axis=1)[:, None, :],
                                                np.array([bias for _, bias in firs], np.float32)])
     features = knob.features(knob.knots)  # (knots, knots): each pair's knob input
@@ -108,10 +109,8 @@ def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, cal
     keep_best, stop_on_ctrl_c, seconds = _fit(stack, (train_inputs, train_y), validation_data, settings, callbacks)
 
     scored, start, by_knob = _scored_knob(full, spec, pairs, features, linear_outputs, knob)
-    history = keep_best.history
-    best_epoch = keep_best.best_epoch
     summary = metrics.summary(scored["prediction"], scored["target"], scored["input"])
-    return TrainResult(full, history, best_epoch, seconds, stop_on_ctrl_c.interrupted, {**summary, "by_knob": by_knob},
+    return TrainResult(full, keep_best.history, keep_best.best_epoch, seconds, stop_on_ctrl_c.interrupted, {**summary, "by_knob": by_knob},
                        scored, metrics.summary(start["prediction"], start["target"], start["input"]))
 
 
