@@ -23,7 +23,7 @@ import math
 import sys
 from pathlib import Path
 
-from neural_filter import cli, results
+from neural_filter import cli, kinds, results
 
 SHOWN = (  # column, how a value is written, whether it is a number (numbers align right)
     ("model", "{}", False),
@@ -42,7 +42,7 @@ def parse_arguments(argv=None):
                         formatter_class=cli.argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--results", default="models/results.csv",
                         help="the results file fit.py appends to (default models/results.csv)")
-    parser.add_argument("--mode", choices=("chunk", "sliding"), default=None, help="only models trained in this mode")
+    parser.add_argument("--mode", choices=tuple(kinds.MODES), default=None, help="only models trained in this mode")
     parser.add_argument("--window", type=cli.positive_int, default=None, help="only models with this window, in samples")
     parser.add_argument("--top", type=cli.positive_int, default=None,
                         help="only the best N (--html: cards for the best N, default 10)")

@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from neural_filter import audio, metrics, render, synth  # noqa: E402
-from neural_filter.network import Dense, load_network  # noqa: E402
+from neural_filter.model_file import load_network  # noqa: E402
+from neural_filter.network import Dense  # noqa: E402
 
 RATE = 44100
 PAIRS = ["--cutoff", "100:8000", "--count", "32", "--rolloff", "24", "--drive", "10", "--noise", "pink"]

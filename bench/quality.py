@@ -168,7 +168,7 @@ SWEEP = (200.0, 5000.0)
 
 def bench_knob(name: str, case: list[str], quick: bool, alternatives: bool) -> list[tuple]:
     """(cutoff, row, ESR dB, training s) rows for one roll-off's knob model."""
-    from neural_filter.network import load_network
+    from neural_filter.model_file import load_network
 
     rolloff = int(option(case, "--rolloff", "6"))
     rows = []

@@ -11,6 +11,7 @@ import dataclasses
 import math
 from pathlib import Path
 
+from neural_filter import kinds
 from neural_filter.dataset import DataSettings
 from neural_filter.settings import TrainSettings
 from neural_filter.spec import FilterSpec
@@ -21,10 +22,10 @@ class FitRequest:
     """Everything a run needs; `typed` names the model (the original's positional arguments as typed)."""
 
     settings: TrainSettings = TrainSettings()
-    mode: str = FilterSpec.mode  # chunk or sliding
+    mode: str = FilterSpec.mode  # a kind fit.py's --mode offers (kinds.MODES)
     window: int = FilterSpec.window  # samples the network sees at once
     align: str | None = None  # sliding: causal or centre; None: causal, or the resumed model's
-    levels: str | None = None  # unit or signed; None: unit for chunk, signed for sliding, or the resumed model's
+    levels: str | None = None  # unit or signed; None: the kind's (unit for chunk, signed for sliding), or the resumed model's
     data: DataSettings = DataSettings()
     train_x: str = "train_x.raw"
     train_y: str = "train_y.raw"
@@ -36,8 +37,12 @@ class FitRequest:
     plot: bool = True  # spectrum, loss and waveform PNGs, when matplotlib is installed
     typed: tuple[str, ...] = ()  # the name's parts; default: made from the settings
 
+    def kind(self) -> kinds.Kind:
+        """The kind of model this run trains: the mode's, or the knob with pairs."""
+        return kinds.kind_of(self.mode, bool(self.pairs))
+
     def spec(self) -> FilterSpec:
-        levels = self.levels or ("unit" if self.mode == "chunk" else "signed")
+        levels = self.levels or self.kind().default_levels
         return FilterSpec(mode=self.mode, window=self.window, align=self.align or "causal", levels=levels)
 
     def name_parts(self) -> list[str]:
@@ -56,11 +61,12 @@ class FitOutcome:
     render: dict | None = None  # render.render_file's numbers for it (its rate, whether it was resampled, ...)
 
 
-def fit(request: FitRequest, callbacks=(), notice=None, inform=print) -> FitOutcome:
+def fit(request: FitRequest, callbacks=(), notice=None, inform=print, ctrl_c=None) -> FitOutcome:
     """Run `request` to the end; a user's mistake raises a NeuralFilterError before anything is written.
 
     `notice` takes the one-line notices for stderr (a cache rebuilt), `inform` the lines for
     stdout that a user should read before training ends (a window too short for the filter).
+    `ctrl_c`: the caller's interrupt.CtrlC, installed already (a sweep's), instead of fit.py's.
     """
     pairs = _check_inputs(request)
     from neural_filter import dataset, model, model_file, results, train  # imports Keras: seconds
@@ -83,13 +89,14 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print) -> FitOutc
         firs = [least_squares_fir(part.train_x, part.train_y, spec.window, spec.padding[0]) for part in prepared]
         for pair, part, (taps, _) in zip(pairs, prepared, firs):
             _advise_on_window(part, spec, inform, f"the pair at {pair.cutoff:g} Hz: ", taps)
-        result = train.train_knob(prepared, knob, spec, request.settings, callbacks=callbacks, firs=firs)
+        result = train.train_knob(prepared, knob, spec, request.settings, callbacks=callbacks, firs=firs,
+                                  ctrl_c=ctrl_c)
     else:
         prepared = dataset.prepare(request.train_x, request.train_y, spec, request.data, notice=notice)
         spec.rate = prepared.rate
-        if spec.mode == "sliding":
+        if spec.kind.fits_a_response:
             _advise_on_window(prepared, spec, inform)
-        result = train.train(prepared, spec, request.settings, model=resumed, callbacks=callbacks)
+        result = train.train(prepared, spec, request.settings, model=resumed, callbacks=callbacks, ctrl_c=ctrl_c)
 
     models = Path(request.models)
     path = models / f"{model_file.model_name(request.name_parts(), spec, result.metrics['score'], knob)}.keras"
@@ -110,7 +117,8 @@ def _check_inputs(request: FitRequest):
     from neural_filter import audio, files, model_file
 
     audio.check_format(request.data.format)
-    pairs = _check_knob_request(request) if request.pairs else None
+    request.kind().check_request(request)
+    pairs = _read_pairs(request.pairs) if request.pairs else None
     files_of_pairs = [(pair.dry, pair.filtered) for pair in pairs] if pairs else [(request.train_x, request.train_y)]
     for x, y in files_of_pairs:
         for path in (x, y):
@@ -131,27 +139,12 @@ def _check_inputs(request: FitRequest):
     return pairs
 
 
-def _check_knob_request(request: FitRequest) -> list:
-    """A knob model's pairs, and the refusal of what a knob model is not: chunk mode, unit levels, no linear path."""
+def _read_pairs(pairs_file) -> list:
+    """A knob model's pairs, refused where make_data.py's notes contradict the list."""
     from neural_filter import pairs
-    from neural_filter.errors import ArgumentError
-    from neural_filter.numpy_activations import ACTIVATIONS
 
-    settings = request.settings
-    for option, value, wrong in (("mode", request.mode, request.mode != "sliding"),
-                                 ("levels", request.levels, request.levels not in (None, "signed")),
-                                 ("no_linear_path", None, not settings.linear_path),
-                                 ("no_fir_start", None, not settings.fir_start),
-                                 ("resume", request.resume, request.resume is not None)):
-        if wrong:
-            raise ArgumentError(option, value, "is not for a knob model (--pairs): one is a sliding model at signed "
-                                "levels whose linear path starts at each pair's least-squares FIR, trained anew",
-                                "drop it, or train on one pair")
-    if settings.activation not in ACTIVATIONS:
-        raise ArgumentError("activation", settings.activation, "is one only Keras computes, and gen.py renders a "
-                            "knob model without Keras", f"use one of {', '.join(sorted(ACTIVATIONS))}")
-    listed = pairs.read_pairs(request.pairs)
-    _check_noted_cutoffs(request.pairs, listed)
+    listed = pairs.read_pairs(pairs_file)
+    _check_noted_cutoffs(pairs_file, listed)
     return listed
 
 
@@ -176,7 +169,7 @@ def _advise_on_window(prepared, spec: FilterSpec, inform, which: str = "", taps=
     from neural_filter import fir
 
     def before(window):
-        return FilterSpec(mode="sliding", window=window, align=spec.align).padding[0]
+        return dataclasses.replace(spec, window=window).padding[0]
 
     advice = fir.window_that_fits(prepared.train_x, prepared.train_y, spec.window, before, taps)
     if advice:

@@ -28,6 +28,7 @@ import warnings
 import zlib
 from pathlib import Path
 
+from neural_filter import kinds
 from neural_filter.errors import ArgumentError, NeuralFilterError, TrainingDivergedError
 
 # fit.py's positional arguments, in its order; a sweep varies all but cpu_only
@@ -35,19 +36,18 @@ POSITIONALS = ("layers", "units", "batches", "activator", "optimiser", "cpu_only
 NUMBERS = ("layers", "units", "batches", "samples", "epoches")  # whole numbers; the rest are words
 HYPERPARAMETERS = ("mode", "layers", "units", "batches", "activator", "optimiser", "samples", "epoches")
 LOG_SCALE = ("units", "batches", "samples")  # ranges sampled evenly in log: 8..16 as often as 32..64
-WORDS = {"mode": ("chunk", "sliding")}  # the words a hyperparameter may take, where they are few
+WORDS = {"mode": tuple(kinds.MODES)}  # the words a hyperparameter may take, where they are few
 
 # A flag left out searches this. Sliding mode only by default: chunk mode cannot learn a low-pass
-# filter (README, Quality), so trials spent on it are wasted unless asked for. Batches and
-# window depend on the mode; epochs are fixed, since the pruner already ends hopeless trials early.
+# filter (README, Quality), so trials spent on it are wasted unless asked for. Batches and window
+# depend on the mode: each kind's sweep_defaults say them (kinds/); epochs are fixed, since the
+# pruner already ends hopeless trials early.
 DEFAULT_SPACE = {
     "mode": "sliding",
     "layers": "1:6",
     "units": "8:64",
-    "batches": {"sliding": "8:64", "chunk": "64:999"},  # segments of 1024 samples / chunks per batch
     "activator": "tanh,gelu,relu",
     "optimiser": "adam,nadam,rmsprop",
-    "samples": {"sliding": "16:128", "chunk": "4:32"},  # the window
     "epoches": "40",
 }
 DEFAULT_STUDY = "neural_filter"
@@ -137,8 +137,7 @@ class Space:
     def values(self, name: str, mode: str) -> Values:
         if name in self.given:
             return self.given[name]
-        default = DEFAULT_SPACE[name]
-        return parse_values(name, default[mode] if isinstance(default, dict) else default)
+        return parse_values(name, kinds.by_mode(mode).sweep_defaults.get(name) or DEFAULT_SPACE[name])
 
     def check(self) -> None:
         """Refuse an activation or optimiser that Keras or fit.py does not know (imports Keras)."""
@@ -154,7 +153,7 @@ class Space:
 
     def suggest(self, trial) -> dict:
         """Every hyperparameter for `trial` (mode first: the default batches and window depend on it)."""
-        mode = self.values("mode", "sliding").suggest(trial)
+        mode = self.values("mode", DEFAULT_SPACE["mode"]).suggest(trial)
         return {"mode": mode, **{name: self.values(name, mode).suggest(trial) for name in HYPERPARAMETERS[1:]}}
 
     def check_study(self, study) -> None:
@@ -168,7 +167,7 @@ class Space:
         searched = {}
         for trial in study.get_trials(deepcopy=False):
             searched.update(trial.distributions)
-        for mode in self.values("mode", "sliding").choices:
+        for mode in self.values("mode", DEFAULT_SPACE["mode"]).choices:
             for name in HYPERPARAMETERS:
                 values = self.values(name, mode)
                 new = values.distribution()
@@ -184,7 +183,7 @@ class Space:
                                         "give the same choices, or a new {study}") from None
 
     def describe(self) -> str:
-        modes = self.values("mode", "sliding").choices
+        modes = self.values("mode", DEFAULT_SPACE["mode"]).choices
         parts = []
         for name in HYPERPARAMETERS:
             shown = {str(self.values(name, mode)) for mode in modes}
