@@ -17,13 +17,13 @@ trial failed, and running the same command again continues the study.
 import sys
 from pathlib import Path
 
-from neural_filter import cli, study
+from neural_filter import cli, kinds, study
 from neural_filter.dataset import DataSettings
 from neural_filter.errors import ArgumentError
 from neural_filter.settings import DEFAULTS
 
 HELP = {  # the hyperparameter flags: what each is (fit.py's words)
-    "mode": "chunk or sliding",
+    "mode": " or ".join(kinds.MODES),
     "layers": "hidden Dense layers after the first one",
     "units": "units in every hidden layer",
     "batches": "batch size (sliding mode: segments of 1024 samples)",
@@ -38,10 +38,8 @@ def parse_arguments(argv=None):
     parser = cli.Parser(prog="sweep.py", description=__doc__.split("\n\n")[0],
                         formatter_class=cli.argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
     for name in study.HYPERPARAMETERS:
-        default = study.DEFAULT_SPACE[name]
-        shown = default if isinstance(default, str) else ", ".join(f"{mode} {text}" for mode, text in default.items())
         parser.add_argument(f"--{name}", default=None, metavar="V|A:B|a,b",
-                            help=f"{HELP[name]} (default {shown})")
+                            help=f"{HELP[name]} (default {study.default_text(name)})")
     parser.add_argument("--trials", type=cli.positive_int, default=20,
                         help="finished or pruned trials the study stops at, all workers together (default 20)")
     parser.add_argument("--study", default=study.DEFAULT_STUDY, help=f"the study's name (default {study.DEFAULT_STUDY})")

@@ -58,6 +58,14 @@ HEARTBEAT_SECONDS = 20  # a running trial says it is alive this often
 GRACE_SECONDS = 90  # silent this long: its worker died; the trial is marked failed and its place freed
 
 
+def default_text(name: str) -> str:
+    """What a flag left out searches, as sweep.py's help says it: per mode where it depends on the kind."""
+    if name in DEFAULT_SPACE:
+        return DEFAULT_SPACE[name]
+    modes = sorted(kinds.MODES, key=lambda mode: mode != DEFAULT_SPACE["mode"])  # the default mode's first
+    return ", ".join(f"{mode} {kinds.by_mode(mode).sweep_defaults[name]}" for mode in modes)
+
+
 @dataclasses.dataclass(frozen=True)
 class Values:
     """What one flag says about one hyperparameter: a fixed value, a range, or a choice (all text)."""
