@@ -23,9 +23,9 @@ import llvmlite
 import llvmlite.binding as llvm
 import numpy as np
 
-from neural_filter.numpy_activations import NUMPY_ACTIVATIONS, with_bias
+from neural_filter.numpy_activations import ALIASES, COMPILED_IN_NUMPY, NUMPY_ACTIVATIONS, with_bias
 
-COMPILED = ("tanh", "sigmoid", "silu", "gelu", "relu")  # the loop's kinds, in its order
+COMPILED = tuple(COMPILED_IN_NUMPY)  # the loop's kinds, in its order: ("tanh", "sigmoid", "silu", "gelu", "relu")
 FUNCTION_NAME = "neural_filter_activate"
 SOURCE = Path(__file__).with_name("activation_loop.py")
 
@@ -59,7 +59,7 @@ def compiled(kind: int):
 ACTIVATIONS = {
     **{name: with_bias(function) for name, function in NUMPY_ACTIVATIONS.items()},
     **{name: compiled(kind) for kind, name in enumerate(COMPILED)},
-    "swish": compiled(COMPILED.index("silu")),
+    **{alias: compiled(COMPILED.index(name)) for alias, name in ALIASES.items()},
 }
 
 _loaded = None  # (the execution engine, which owns the code; the loop), once loaded
