@@ -15,8 +15,7 @@ import llvmlite.binding as llvm
 import numba
 import numpy as np
 
-from neural_filter.activations import COMPILED, FUNCTION_NAME
-from neural_filter.numpy_activations import ERF_P, ERF_POLYNOMIAL
+from neural_filter.numpy_activations import COMPILED, ERF_P, ERF_POLYNOMIAL, FUNCTION_NAME
 
 F = np.float32
 ONE, HALF = F(1), F(0.5)

@@ -23,10 +23,7 @@ import llvmlite
 import llvmlite.binding as llvm
 import numpy as np
 
-from neural_filter.numpy_activations import ALIASES, COMPILED_IN_NUMPY, NUMPY_ACTIVATIONS, with_bias
-
-COMPILED = tuple(COMPILED_IN_NUMPY)  # the loop's kinds, in its order: ("tanh", "sigmoid", "silu", "gelu", "relu")
-FUNCTION_NAME = "neural_filter_activate"
+from neural_filter.numpy_activations import ALIASES, COMPILED, FUNCTION_NAME, NUMPY_ACTIVATIONS, with_bias
 SOURCE = Path(__file__).with_name("activation_loop.py")
 
 # Numba's calling convention, which the compiled loop keeps: a status (0: done) and two pointers,

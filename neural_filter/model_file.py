@@ -90,7 +90,7 @@ def read_record(path) -> dict:
         raise ModelFileError(path, f"is not a readable .keras model file ({error})", "retrain it with fit.py") from None
     version = record.get("format", 1) if isinstance(record, dict) else None
     if not isinstance(version, int) or version > FORMAT:
-        raise ModelFileError(path, f"has a record in format {version}, which this neural_filter (format {FORMAT}) "
+        raise ModelFileError(path, f"has a record in format {version!r}, which this neural_filter (format {FORMAT}) "
                              "cannot read", "render it with the neural_filter that made it, or update this one")
     return record
 
@@ -107,12 +107,13 @@ def load_network(path) -> tuple[object, FilterSpec, dict]:
         spec, record = FilterSpec(window=window), {}  # the original's: chunk mode at unit levels
     else:
         record = read_record(path)
+        kind = _kind_of(path, record)
         try:
             spec = FilterSpec(**record["spec"])
             with zipfile.ZipFile(path) as archive:
                 config = json.loads(archive.read("config.json"))
                 weights = archive.read("model.weights.h5")
-            stack = kinds.of_model(spec.mode, record).network_of(_layers_of_keras_file(config, weights), record)
+            stack = kind.network_of(_layers_of_keras_file(config, weights), record)
             if stack.layers[0].kernel.shape[0] != spec.window:
                 raise ValueError(f"first layer takes {stack.layers[0].kernel.shape[0]} samples, spec says {spec.window}")
         except (KeyError, TypeError, ValueError, OSError, zipfile.BadZipFile) as error:
@@ -121,6 +122,16 @@ def load_network(path) -> tuple[object, FilterSpec, dict]:
         raise ModelFileError(path, f"ends in a {stack.layers[-1].activation} layer, not a linear one",
                              "render a model trained by fit.py")
     return stack, spec, record
+
+
+def _kind_of(path, record: dict) -> kinds.Kind:
+    """The kind of model the record describes; refused where it names none this code knows."""
+    mode = record.get("spec", {}).get("mode") if isinstance(record.get("spec"), dict) else None
+    try:
+        return kinds.of_model(mode, record)
+    except (KeyError, TypeError):
+        raise ModelFileError(path, f"is a model of a kind this neural_filter does not know (mode {mode!r})",
+                             "render it with the neural_filter that made it, or update this one") from None
 
 
 def _layers_of_keras_file(config: dict, weights_file: bytes) -> dict:

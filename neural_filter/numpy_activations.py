@@ -104,6 +104,9 @@ NUMPY_ACTIVATIONS = {
 # the five that activations.py compiles (its loop's kinds, in its order), here in NumPy
 COMPILED_IN_NUMPY = {"tanh": tanh, "sigmoid": sigmoid, "silu": silu, "gelu": gelu, "relu": relu}
 ALIASES = {"swish": "silu"}  # Keras's other names for them
+COMPILED = tuple(COMPILED_IN_NUMPY)  # the compiled loop's kinds, in its order
+# the compiled loop's symbol: activation_loop.py names it so, activations.py loads it (without Numba)
+FUNCTION_NAME = "neural_filter_activate"
 
 
 def with_bias(function):

@@ -33,4 +33,7 @@ def default_mode(conditioned: bool) -> str:
 def of_model(mode: str, record: dict) -> Kind:
     """The kind of a saved model: its spec's mode word, and its record (the original project's: empty);
     a KeyError where they name no kind we know."""
-    return kind_of(mode, KNOB.record_key in record)
+    kind = kind_of(mode, KNOB.record_key in record)
+    if kind.mode != mode:
+        raise KeyError(mode)
+    return kind
