@@ -25,7 +25,7 @@ class FitRequest:
     mode: str = FilterSpec.mode  # a kind fit.py's --mode offers (kinds.MODES)
     window: int = FilterSpec.window  # samples the network sees at once
     align: str | None = None  # sliding: causal or centre; None: causal, or the resumed model's
-    levels: str | None = None  # unit or signed; None: the kind's (unit for chunk, signed for sliding), or the resumed model's
+    levels: str | None = None  # unit or signed; None: the kind's default_levels, or the resumed model's
     data: DataSettings = DataSettings()
     train_x: str = "train_x.raw"
     train_y: str = "train_y.raw"

@@ -56,8 +56,9 @@ def run_record(result, spec: FilterSpec, settings: TrainSettings, data: dict, kn
     start = result.start_metrics or {}
     kind = kinds.kind_of(spec.mode, knob is not None)
     return {"format": FORMAT, **kind.record_fields(knob), "spec": dataclasses.asdict(spec),
-            "settings": dataclasses.asdict(settings), "data": data,
-            "metrics": result.metrics, "start": {key: start[key] for key in ("esr", "esr_db") if key in start}, "history": result.history, "best_epoch": result.best_epoch,
+            "settings": dataclasses.asdict(settings), "data": data, "metrics": result.metrics,
+            "start": {key: start[key] for key in ("esr", "esr_db") if key in start}, "history": result.history,
+            "best_epoch": result.best_epoch,
             "epochs_run": len(result.history.get("loss", [])), "interrupted": result.interrupted,
             "training_seconds": result.seconds, "versions": versions()}
 
@@ -115,7 +116,8 @@ def load_network(path) -> tuple[object, FilterSpec, dict]:
                 weights = archive.read("model.weights.h5")
             stack = kind.network_of(_layers_of_keras_file(config, weights), record)
             if stack.layers[0].kernel.shape[0] != spec.window:
-                raise ValueError(f"first layer takes {stack.layers[0].kernel.shape[0]} samples, spec says {spec.window}")
+                raise ValueError(f"first layer takes {stack.layers[0].kernel.shape[0]} samples, "
+                                 f"spec says {spec.window}")
         except (KeyError, TypeError, ValueError, OSError, zipfile.BadZipFile) as error:
             raise ModelFileError(path, f"has unreadable weights ({error})", "retrain it with fit.py") from None
     if stack.layers and stack.layers[-1].activation != "linear":  # both projects' models end in a linear layer
@@ -153,7 +155,8 @@ def _layers_of_keras_file(config: dict, weights_file: bytes) -> dict:
             variables = weights[f"layers/{group}{f'_{count}' if count else ''}/vars"]
             kernel = np.asarray(variables["0"], dtype=np.float32)
             kernel = kernel.reshape(-1, kernel.shape[-1])  # Conv1D (width, 1 or units, units) -> 2-D
-            bias = np.asarray(variables["1"], dtype=np.float32) if "1" in variables else np.zeros(kernel.shape[1], np.float32)
+            bias = (np.asarray(variables["1"], dtype=np.float32) if "1" in variables
+                    else np.zeros(kernel.shape[1], np.float32))
             layers[layer["config"]["name"]] = Dense(kernel, bias, layer["config"].get("activation") or "linear")
     return layers
 

@@ -2,8 +2,8 @@
 
 The signal is cut into rows of `window` samples as the model's kind says (chunk mode: consecutive
 chunks, the last one padded with silence; sliding mode: one window per output sample, a strided
-view, never copied whole) and the rows go through the network in fixed blocks, so memory stays bounded and any caller that
-renders the same samples gets the same numbers.
+view, never copied whole) and the rows go through the network in fixed blocks, so memory stays
+bounded and any caller that renders the same samples gets the same numbers.
 """
 
 import concurrent.futures
@@ -129,7 +129,8 @@ def keras_rows_function(model, spec: FilterSpec):
     """Rows -> rows through a Keras model: the fallback for activations NumPy does not know."""
 
     def apply(rows: np.ndarray, first_row: int = 0) -> np.ndarray:
-        return np.asarray(model.predict(spec.kind.keras_inputs(rows), batch_size=4096, verbose=0)).reshape(len(rows), -1)
+        outputs = model.predict(spec.kind.keras_inputs(rows), batch_size=4096, verbose=0)
+        return np.asarray(outputs).reshape(len(rows), -1)
 
     return apply
 

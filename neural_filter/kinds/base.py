@@ -104,7 +104,8 @@ class Kind:
         return DenseStack(hidden + [layers["output"]], layers.get("linear_path"))
 
     def turned(self, network, knob, model_path, rows: int):
-        """The network at gen.py's --cutoff (`knob`: a value, or (start, end) over `rows` rows); refused without a knob."""
+        """The network at gen.py's --cutoff (`knob`: a value, or (start, end) over `rows` rows); refused
+        by a model without a knob."""
         if knob is not None:
             raise ArgumentError("cutoff", None, f"{model_path} has no knob: it was trained on one pair, one filter",
                                 "drop {cutoff}, or give a model trained with fit.py --pairs")
@@ -129,7 +130,8 @@ def layer_order(name: str) -> int:
 
 
 def bias_initializer(bias_start: float):
-    """Hidden biases uniform on +-bias_start (0: Keras's zeros); one per layer: a reused one gives every layer the same draw."""
+    """Hidden biases uniform on +-bias_start (0: Keras's zeros); one per layer: a reused one gives every
+    layer the same draw."""
     import keras  # when a model is built, not when a kind is imported (gen.py)
 
     return keras.initializers.RandomUniform(-bias_start, bias_start) if bias_start else "zeros"

@@ -104,10 +104,12 @@ class KnobKind(SlidingKind):
         # (the only knob fit.py makes is the cutoff, so the option is named "cutoff")
         if knob is None:
             raise ArgumentError("cutoff", None, f"{model_path} was trained for every {knob_name} from {low:g} to "
-                                f"{high:g} {unit}", f"give {{cutoff}} {unit}, or A:B to sweep it from A to B over the song")
+                                f"{high:g} {unit}",
+                                f"give {{cutoff}} {unit}, or A:B to sweep it from A to B over the song")
         if not network.numpy_ready:
             raise ArgumentError("cutoff", None, f"{model_path} has an activation that only Keras computes, and a knob "
-                                "model renders without Keras", "train it with tanh, gelu, relu or another common activation")
+                                "model renders without Keras",
+                                "train it with tanh, gelu, relu or another common activation")
         return network.sweep(*knob, rows) if isinstance(knob, tuple) else network.at(knob)
 
     def name_suffix(self, spec, knob=None) -> str:
