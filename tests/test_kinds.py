@@ -116,7 +116,7 @@ def write(path: Path, text: str) -> Path:
 
 def test_fit_offers_the_registry_s_modes():
     assert fit.parse_arguments(["--mode", "sliding"]).mode == "sliding"
-    assert set(kinds.MODES) == {"chunk", "sliding"}
+    assert {"chunk", "sliding"} <= set(kinds.MODES)
     for mode in kinds.MODES:
         assert fit.parse_arguments(["--mode", mode]).mode == mode
         assert study.parse_values("mode", mode).choices == (mode,)
