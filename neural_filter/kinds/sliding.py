@@ -90,21 +90,25 @@ class SlidingKind(Kind):
         return keras.Model(inputs, outputs, name="sliding_filter")
 
     def start(self, model, prepared, spec, settings: TrainSettings) -> None:
-        """The linear path at the pair's least-squares FIR (at the network's levels), the stack's output at zero;
-        --no-fir-start: the linear path at zero, not at Keras's random initial kernel."""
-        if not settings.linear_path:
-            return
+        """The linear path at the pair's least-squares FIR, the stack's output at zero (see start_linear_path)."""
+        if settings.linear_path and self.start_linear_path(model, prepared, spec, settings):
+            output = model.get_layer("output")
+            output.set_weights([np.zeros_like(weight) for weight in output.get_weights()])
+
+    @staticmethod
+    def start_linear_path(model, prepared, spec, settings: TrainSettings) -> bool:
+        """The layer linear_path at the pair's least-squares FIR (at the network's levels), and True; with
+        --no-fir-start at zero, not at Keras's random initial kernel, and False."""
         path = model.get_layer("linear_path")
         if not settings.fir_start:
             path.set_weights([np.zeros_like(weight) for weight in path.get_weights()])
-            return
+            return False
         from neural_filter.fir import least_squares_fir  # SciPy: when training, never when rendering (gen.py)
 
         taps, bias = least_squares_fir(spec.to_network(prepared.train_x), spec.to_network(prepared.train_y),
                                        spec.window, spec.padding[0])
         path.set_weights([taps.reshape(spec.window, 1, 1), np.array([bias], np.float32)])
-        output = model.get_layer("output")
-        output.set_weights([np.zeros_like(weight) for weight in output.get_weights()])
+        return True
 
     def name_suffix(self, spec, knob=None) -> str:
         return "_sliding" + ("_centre" if spec.align == "centre" else "")
