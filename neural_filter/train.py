@@ -71,7 +71,7 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
 
 
 def _compile(model, spec: FilterSpec, settings: TrainSettings, examples: int) -> None:
-    # sliding mode: the rate follows a cosine to zero over the run's steps
+    # the kind says whether the rate follows a cosine to zero over the run's steps (sliding mode)
     cosine = spec.kind.decays(settings)
     steps = settings.epochs * -(-examples // settings.batch_size) if cosine else None
     model.compile(optimizer=make_optimiser(settings.optimiser, settings.epochs, spec.window, settings.learning_rate,
