@@ -114,10 +114,10 @@ def write_the_pair(args, recipe: effect.Recipe, filtered_song: Path | None) -> N
     """
     rng = np.random.default_rng(args.seed)
     noise = synth.noise(args.noise, args.seconds, args.rate, rng, args.amplitude)
+    # before anything is written or said: a song that cannot be read or filtered leaves nothing
     user_song = read_song(args)
-    song = make_song(args, rng, user_song)
-    # before anything is written: a song that cannot be read or filtered leaves nothing
     reference = song_through(recipe, user_song, args.song) if filtered_song else None
+    song = make_song(args, rng, user_song)
     write_pair("train_x.raw", "train_y.raw", noise, recipe, args)
     write_raw("song.raw", song, args)
     if filtered_song:
