@@ -8,9 +8,10 @@ song through the recorded recipe; the quality benches score renders against it. 
 through `Recipe`, so the chain is written once.
 
 Adding an effect is this module and its test: a field of `Recipe` whose default does nothing (a
-note written before it still reads, and means what it meant), its step in `Recipe.apply`, its check,
-its words and its part of `label` (and `linear`, when it makes the chain nonlinear); make_data.py
-then gives it an option that fills the field.
+note written before it still reads and means what it meant, and a note of a pair made without it
+stays as it was), its step in `Recipe.apply`, its check, its words and its part of `label` (and
+`linear`, when it makes the chain nonlinear); make_data.py then gives it an option that fills the
+field.
 
 A note is read strictly: a key it does not know is refused with the note's name, never dropped,
 since a dropped effect would score a model against another filter than the one it learned.
@@ -26,6 +27,9 @@ import numpy as np
 from neural_filter import audio, synth
 from neural_filter.errors import ArgumentError, DataError
 from neural_filter.files import atomic_output
+
+
+ALWAYS_NOTED = ("cutoff", "rolloff", "drive", "shape")  # in every note make_data.py has written since --drive
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -70,6 +74,16 @@ class Recipe:
     def fields(self) -> dict:
         return dataclasses.asdict(self)
 
+    def noted_fields(self) -> dict:
+        """The fields a note holds: the first four always (every note has had them), a newer one where it acts.
+
+        So a new effect leaves the notes of pairs made without it byte for byte as they were, and an
+        older fit.py refuses only a note whose effect it cannot apply.
+        """
+        neutral = Recipe()
+        return {name: value for name, value in self.fields().items()
+                if name in ALWAYS_NOTED or value != getattr(neutral, name)}
+
     @classmethod
     def from_record(cls, target_filter: dict | None) -> "Recipe | None":
         """The recipe a model's run record keeps (`Note.target_filter`), or None when the record knows none.
@@ -100,8 +114,8 @@ class Note:
 
     def as_json(self) -> str:
         """The note's text: one JSON object on one line, keys in make_data.py's order since the first note."""
-        return json.dumps({"noise": self.noise, "amplitude": self.amplitude, **self.recipe.fields(), "rate": self.rate,
-                           "format": self.format, "bytes": self.bytes}) + "\n"
+        return json.dumps({"noise": self.noise, "amplitude": self.amplitude, **self.recipe.noted_fields(),
+                           "rate": self.rate, "format": self.format, "bytes": self.bytes}) + "\n"
 
     def write(self, filtered) -> Path:
         path = note_path(filtered)
