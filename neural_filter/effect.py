@@ -75,9 +75,9 @@ class Recipe:
         return dataclasses.asdict(self)
 
     def noted_fields(self) -> dict:
-        """The fields a note holds: the first four always (every note has had them), a newer one where it acts.
+        """The fields a note (and a run record) holds: the first four always, a newer one where it acts.
 
-        So a new effect leaves the notes of pairs made without it byte for byte as they were, and an
+        So a new effect leaves the notes and records of pairs made without it as they were, and an
         older fit.py refuses only a note whose effect it cannot apply.
         """
         neutral = Recipe()
@@ -124,8 +124,8 @@ class Note:
         return path
 
     def target_filter(self) -> dict:
-        """What a model's run record keeps of the note: the recipe, at its rate and format."""
-        return {**self.recipe.fields(), "rate": self.rate, "format": self.format}
+        """What a model's run record keeps of the note: the recipe (as the note holds it), at its rate and format."""
+        return {**self.recipe.noted_fields(), "rate": self.rate, "format": self.format}
 
 
 # A note's keys and the kind of value each holds (a Recipe field's from its type), and the words for each kind.
