@@ -80,7 +80,7 @@ class Recipe:
         So a new effect leaves the notes and records of pairs made without it as they were, and an
         older fit.py refuses only a note whose effect it cannot apply.
         """
-        neutral = Recipe()
+        neutral = type(self)()
         return {name: value for name, value in self.fields().items()
                 if name in ALWAYS_NOTED or value != getattr(neutral, name)}
 

@@ -3,6 +3,7 @@ bytes, notes from every earlier make_data.py still read, and a note that is not 
 refused in one line naming it (by fit.py too, before anything is written).
 """
 
+import dataclasses
 import json
 
 import numpy as np
@@ -79,6 +80,21 @@ def test_a_note_is_written_in_make_data_s_order_and_read_back(tmp_path):
     assert effect.Recipe.from_record(note.target_filter()) == note.recipe
 
 
+@dataclasses.dataclass(frozen=True, order=True)
+class WithGain(effect.Recipe):
+    """A recipe with one more effect, as a later version might add: an output gain that does nothing at 0 dB."""
+
+    gain: float = 0.0
+
+
+def test_a_newer_field_is_noted_only_where_it_acts():
+    # the notes (and run records) of pairs made without the new effect stay as they were
+    assert WithGain(2000.0, 24).noted_fields() == {"cutoff": 2000.0, "rolloff": 24, "drive": 0.0, "shape": "soft"}
+    assert WithGain(2000.0, 24, gain=-6.0).noted_fields() == {"cutoff": 2000.0, "rolloff": 24, "drive": 0.0,
+                                                              "shape": "soft", "gain": -6.0}
+    assert WithGain.from_record({"cutoff": 2000.0, "rolloff": 24}) == WithGain(2000.0, 24)  # absent: its default
+
+
 @pytest.mark.parametrize("text, expected", [
     # today's make_data.py
     ('{"noise": "white", "amplitude": 0.8, "cutoff": 600.0, "rolloff": 6, "drive": 0.0, "shape": "soft", '
@@ -115,7 +131,8 @@ def test_no_note_or_a_note_of_another_file_is_no_recipe(tmp_path):
     ("[600, 6]", "train_y.json: is not a make_data.py note: not a JSON object"),
     ('{"rolloff": 6, "rate": 44100}', "train_y.json: lacks 'cutoff', 'bytes', which every make_data.py note has"),
     ('{"cutoff": "600", "rolloff": 6, "rate": 44100, "bytes": 10}', 'train_y.json: holds cutoff "600", not a number'),
-    ('{"cutoff": 600, "rolloff": 6.0, "rate": 44100, "bytes": 10}', "train_y.json: holds rolloff 6.0, not a whole number"),
+    ('{"cutoff": 600, "rolloff": 6.0, "rate": 44100, "bytes": 10}',
+     "train_y.json: holds rolloff 6.0, not a whole number"),
     ('{"cutoff": 600, "rolloff": 6, "drive": true, "rate": 44100, "bytes": 10}', "train_y.json: holds drive true, not"),
     ('{"cutoff": 600, "rolloff": 18, "rate": 44100, "bytes": 10}',
      "train_y.json: holds rolloff 18 dB/octave: not one that lowpass.ny offers; make the pair again"),
