@@ -118,10 +118,10 @@ def write_the_pair(args, recipe: effect.Recipe, filtered_song: Path | None) -> N
     user_song = read_song(args)
     reference = song_through(recipe, user_song, args.song) if filtered_song else None
     song = make_song(args, rng, user_song)
+    if filtered_song:  # first: beside the song, in a folder of the user's, it is the likeliest to be refused
+        write_filtered_song(filtered_song, reference, user_song, args.song, recipe)
     write_pair("train_x.raw", "train_y.raw", noise, recipe, args)
     write_raw("song.raw", song, args)
-    if filtered_song:
-        write_filtered_song(filtered_song, reference, user_song, args.song, recipe)
     print(f"wrote train_x.raw and train_y.raw ({args.seconds:g} s{noise_words(args)}, {recipe.words()}) and song.raw "
           f"({len(song) / args.rate:.1f} s)")
 

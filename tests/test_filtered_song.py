@@ -164,3 +164,12 @@ def test_the_printed_command_scores_the_shipped_model_at_its_floor(cwd, capsys):
     esr_line = capsys.readouterr().out.splitlines()[-1]
     assert esr_line.startswith("ESR against my song_filtered.wav: ")
     assert float(esr_line.split("(")[1].split(" dB")[0]) < -40  # -47.5 dB: the model is the filter
+
+
+def test_a_filtered_song_that_cannot_be_written_leaves_the_pair_unwritten(cwd, capsys):
+    wavfile.write(cwd / "mine.wav", RATE, stereo())
+    (cwd / "mine_filtered.wav").mkdir()  # in the way, even with --force (as a read-only music folder would be)
+    status, out, err = run([*SMALL, "--song", "mine.wav", "--force"], capsys)
+    assert (status, out) == (2, "")
+    assert one_line(err).startswith("make_data.py: mine_filtered.wav: cannot be written")
+    assert sorted(path.name for path in cwd.iterdir()) == ["mine.wav", "mine_filtered.wav"]  # no pair, no temporary
