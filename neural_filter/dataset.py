@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neural_filter import effect
 from neural_filter.audio import Audio, check_readable, open_audio
 from neural_filter.errors import ArgumentError, DataError, LengthMismatchError
 from neural_filter.files import atomic_output
@@ -112,21 +113,16 @@ def read_pair(x_path, y_path, settings: DataSettings = DataSettings()):
     return x, y
 
 
-def filter_note_path(y_path) -> Path:
-    """Where make_data.py notes which filter made `y_path`: `train_y.json` beside `train_y.raw`."""
-    return Path(y_path).with_suffix(".json")
+filter_note_path = effect.note_path  # where make_data.py notes which filter made a filtered file
 
 
 def known_filter(y_path) -> dict | None:
-    """The make_data.py recipe that made `y_path` ({cutoff, rolloff, drive, shape, rate, format}), if its note fits the file."""
-    try:
-        note = json.loads(filter_note_path(y_path).read_text())
-        if note["bytes"] == Path(y_path).stat().st_size:
-            recipe = {"drive": 0.0, "shape": "soft", "format": "u8"}  # what notes from before these options meant
-            return {**recipe, **{key: note[key] for key in ("cutoff", "rolloff", "rate", *recipe) if key in note}}
-    except (OSError, ValueError, KeyError, TypeError):
-        pass  # no note, or not ours: the target is simply unknown
-    return None
+    """The make_data.py recipe that made `y_path`, as a run record keeps it (effect.Note.target_filter), if noted.
+
+    None without a note or when the note no longer fits the file; a note that is not make_data.py's is refused.
+    """
+    note = effect.read_note(y_path)
+    return note.target_filter() if note else None
 
 
 def _prepare_from_files(x_path, y_path, spec: FilterSpec, settings: DataSettings) -> Prepared:

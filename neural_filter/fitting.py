@@ -11,7 +11,7 @@ import dataclasses
 import math
 from pathlib import Path
 
-from neural_filter import kinds
+from neural_filter import effect, kinds
 from neural_filter.dataset import DataSettings
 from neural_filter.settings import TrainSettings
 from neural_filter.spec import FilterSpec
@@ -102,9 +102,9 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print, ctrl_c=Non
     path = models / f"{model_file.model_name(request.name_parts(), spec, result.metrics['score'], knob)}.keras"
     record = model_file.run_record(result, spec, request.settings, data=_data_record(request, spec.rate, pairs),
                                    knob=knob)
-    target_filter = record["data"]["target_filter"]
-    if target_filter and not target_filter["drive"]:  # a saturated target has no one gain per frequency
-        record["metrics"]["response"] = _response(result, target_filter, spec.rate)
+    recipe = effect.Recipe.from_record(record["data"]["target_filter"])
+    if recipe and recipe.linear:  # a saturated target has no one gain per frequency
+        record["metrics"]["response"] = _response(result, recipe, spec.rate)
     path = model_file.save_model(result.model, path, record)  # the name taken: never one a model has
     results.append_result(models / "results.csv", results.results_row(path, record))
     plots = _plots(path, result, spec.rate) if request.plot else []
@@ -150,14 +150,13 @@ def _read_pairs(pairs_file) -> list:
 
 def _check_noted_cutoffs(pairs_file, listed) -> None:
     """Refuse a list whose cutoff for a pair is not the one make_data.py noted beside the pair's file."""
-    from neural_filter import dataset
     from neural_filter.errors import DataError
 
     for pair in listed:
-        note = dataset.known_filter(pair.filtered)
-        if note and not math.isclose(note["cutoff"], pair.cutoff, rel_tol=1e-6):
+        note = effect.read_note(pair.filtered)
+        if note and not math.isclose(note.recipe.cutoff, pair.cutoff, rel_tol=1e-6):
             raise DataError(pairs_file, f"lists {pair.filtered} at {pair.cutoff:g} Hz, but make_data.py's note "
-                            f"{dataset.filter_note_path(pair.filtered)} says it was filtered at {note['cutoff']:g} Hz",
+                            f"{effect.note_path(pair.filtered)} says it was filtered at {note.recipe.cutoff:g} Hz",
                             "correct the cutoff in the list")
 
 
@@ -182,15 +181,14 @@ def _advise_on_window(prepared, spec: FilterSpec, inform, which: str = "", taps=
 
 def _check_noted_format(train_y, format: str | None) -> None:
     """Never read a raw pair in another format than make_data.py wrote it (its note says which)."""
-    from neural_filter import audio, dataset
+    from neural_filter import audio
     from neural_filter.errors import ArgumentError
 
-    note = dataset.known_filter(train_y)
+    note = effect.read_note(train_y)
     given = format or "u8"
-    if note and audio.container_of(train_y) == "raw" and note["format"] != given:
-        raise ArgumentError("format", given, f"{train_y} is {note['format']} (make_data.py's note "
-                            f"{dataset.filter_note_path(train_y)} says so)",
-                            f"give {{format}} {note['format']}")
+    if note and audio.container_of(train_y) == "raw" and note.format != given:
+        raise ArgumentError("format", given, f"{train_y} is {note.format} (make_data.py's note "
+                            f"{effect.note_path(train_y)} says so)", f"give {{format}} {note.format}")
 
 
 def _data_record(request: FitRequest, rate: int, pairs=None) -> dict:
@@ -206,11 +204,11 @@ def _data_record(request: FitRequest, rate: int, pairs=None) -> dict:
             **record}
 
 
-def _response(result, target_filter: dict, rate: int) -> list:
+def _response(result, recipe: effect.Recipe, rate: int) -> list:
     from neural_filter import metrics
 
-    return metrics.response_table(result.scored["input"], result.scored["prediction"],
-                                  target_filter["cutoff"], target_filter["rolloff"], rate)
+    return metrics.response_table(result.scored["input"], result.scored["prediction"], recipe.cutoff, recipe.rolloff,
+                                  rate)
 
 
 def _plots(path: Path, result, rate: int) -> list:
