@@ -151,7 +151,7 @@ def _scored_knob(full, spec: FilterSpec, pairs, features, linear_outputs, knob):
 def _seed(seed: int) -> None:
     keras.utils.set_random_seed(seed)
     if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
+        import tensorflow as tf  # noqa: PLC0415 - this backend's only: JAX and PyTorch runs never import it
 
         tf.config.experimental.enable_op_determinism()
 
