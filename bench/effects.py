@@ -151,7 +151,7 @@ def run_ours(mode: str, folder: Path, epochs: int | None) -> tuple[np.ndarray, d
     return rendered.astype(np.float64), {
         "command": "fit.py " + " ".join(arguments), "training_seconds": record["training_seconds"],
         "cpu_seconds": cpu, "validation_db": record["metrics"].get("esr_db"),
-        "note": f"best epoch {record['best_epoch']}"}
+        "note": f"best epoch {record['best_epoch']} of {arguments[EPOCHS_ARGUMENT]}"}
 
 
 def run_nam(folder: Path, cpu_seconds: float) -> dict[str, tuple[np.ndarray, dict]]:
@@ -209,11 +209,22 @@ def table(results: dict[str, list[dict]]) -> str:
         reference = {row["kind"]: max(row["scores"].values()) for row in rows[:2]}
         for row in rows[2:]:
             scores = row["scores"].values()
+            worst = max(row["scores"], key=row["scores"].get)
             lines.append(f"| {effect} | {row['kind']} | {max(scores):.1f} | {min(scores):.1f} to {max(scores):.1f} | "
                          f"{_decibels(row.get('validation_db'))} | {row['training_seconds']:.0f} | "
                          f"{row['cpu_seconds']:.0f} | {reference['best FIR (1024 taps)']:.1f} | "
-                         f"{reference['16-bit floor']:.1f} | {row.get('note', '')} |")
+                         f"{reference['16-bit floor']:.1f} | {row.get('note', '')}; worst: {worst} |")
     return "\n".join(lines)
+
+
+def write_document(out: Path, command: str, settings: dict[str, str], song: Song, results_table: str) -> None:
+    """The table with what made it, rewritten after every effect (a run stopped early keeps what it measured)."""
+    lines = "\n".join(f"| {name} | {words} |" for name, words in settings.items())
+    seconds = ", ".join(f"{name} {(span.stop - span.start) / RATE:.1f} s" for name, span in song.spans.items())
+    temporary = out.with_name(out.name + ".partial")
+    temporary.write_text(f"# Real effects\n\n`{command}`\n\n| effect | settings (pedalboard 0.9.26) |\n|---|---|\n"
+                         f"{lines}\n\nRecordings: {seconds}.\n\n{results_table}\n")
+    temporary.replace(out)  # never half-written
 
 
 def parse_arguments(argv=None):
@@ -238,6 +249,8 @@ def refusal(args) -> str | None:
     if not args.no_nam and not NAM_PYTHON.exists():
         return f"bench/effects.py needs {NAM_PYTHON.relative_to(ROOT)} for neural-amp-modeler (see its docstring), " \
                "or --no-nam"
+    if not [mode for mode in args.modes.split(",") if mode] and not args.no_nam and not args.nam_seconds:
+        return "bench/effects.py: --modes is empty, so give neural-amp-modeler its time with --nam-seconds S"
     return None
 
 
@@ -251,22 +264,15 @@ def main(argv=None) -> int:
     effects = {name: effect for name, effect in _effects().items() if not words or any(w in name for w in words)}
     modes = [mode for mode in args.modes.split(",") if mode]
     song = Song(recordings.recordings())
+    command = " ".join(["bench/effects.py", *(argv if argv is not None else sys.argv[1:])])
     results = {}
     started = time.perf_counter()
     for name, (settings, chain) in effects.items():
         results[name] = bench_effect(chain, song, modes, args.epochs, None if args.no_nam else args.nam_seconds,
                                      np.random.default_rng(0))
         print(f"{name}: done after {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
-    output = table(results)
-    print(output)
-    settings = "\n".join(f"| {name} | {words} |" for name, (words, _) in effects.items())
-    command = " ".join(["bench/effects.py", *(argv if argv is not None else sys.argv[1:])])
-    document = (f"# Real effects\n\n`{command}`\n\n| effect | settings (pedalboard 0.9.26) |\n|---|---|\n{settings}\n\n"
-                f"Recordings: {', '.join(song.spans)}.\n\n{output}\n")
-    out = Path(args.out)
-    temporary = out.with_name(out.name + ".partial")
-    temporary.write_text(document)
-    temporary.replace(out)  # never half-written
+        write_document(Path(args.out), command, {name: effects[name][0] for name in results}, song, table(results))
+    print(table(results))
     return 0
 
 
