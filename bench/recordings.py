@@ -63,7 +63,7 @@ def _joined(paths, gap_seconds: float = 0.15) -> np.ndarray:
 TICKS = 480  # per beat
 
 
-def _variable_length(value: int) -> bytes:
+def variable_length(value: int) -> bytes:
     out = [value & 0x7F]
     while value > 0x7F:
         value >>= 7
@@ -82,7 +82,7 @@ def midi_file(programs: dict[int, int], notes: list[tuple[float, float, int, int
     events.sort(key=lambda event: (event[0], event[1][0] & 0xF0 == 0x90))  # note-offs before note-ons at a tick
     track, now = b"", 0
     for tick, message in events:
-        track += _variable_length(tick - now) + message
+        track += variable_length(tick - now) + message
         now = tick
     track += b"\x00\xFF\x2F\x00"
     return b"MThd" + struct.pack(">IHHH", 6, 0, 1, TICKS) + b"MTrk" + struct.pack(">I", len(track)) + track
