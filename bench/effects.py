@@ -217,13 +217,23 @@ def table(results: dict[str, list[dict]]) -> str:
     return "\n".join(lines)
 
 
-def write_document(out: Path, command: str, settings: dict[str, str], song: Song, results_table: str) -> None:
+METHOD = ("Each effect learned from a 30 s pink-noise pair at 16 bits; scored on the recordings through the same "
+          "effect, every render rounded to 16 bits; ESR in dB, the worst recording counts. Training s: wall seconds of "
+          "training; CPU s: the whole process's CPU time (fit.py: start-up, training and render; neural-amp-modeler: "
+          "start-up and training, stopped by a callback at our CPU time), one thread each.")
+
+
+def write_document(out: Path, command: str, note: str, settings: dict[str, str], song: Song,
+                   results_table: str) -> None:
     """The table with what made it, rewritten after every effect (a run stopped early keeps what it measured)."""
-    lines = "\n".join(f"| {name} | {words} |" for name, words in settings.items())
-    seconds = ", ".join(f"{name} {(span.stop - span.start) / RATE:.1f} s" for name, span in song.spans.items())
+    parts = ["# Real effects", f"`{command}`" + (f"\n\n{note}" if note else ""), METHOD,
+             "| effect | settings (pedalboard 0.9.26) |\n|---|---|\n"
+             + "\n".join(f"| {name} | {words} |" for name, words in settings.items()),
+             "Recordings: " + ", ".join(f"{name} {(span.stop - span.start) / RATE:.1f} s"
+                                        for name, span in song.spans.items()) + ".",
+             results_table]
     temporary = out.with_name(out.name + ".partial")
-    temporary.write_text(f"# Real effects\n\n`{command}`\n\n| effect | settings (pedalboard 0.9.26) |\n|---|---|\n"
-                         f"{lines}\n\nRecordings: {seconds}.\n\n{results_table}\n")
+    temporary.write_text("\n\n".join(parts) + "\n")
     temporary.replace(out)  # never half-written
 
 
@@ -235,6 +245,7 @@ def parse_arguments(argv=None):
     parser.add_argument("--nam-seconds", type=float, default=0.0,
                         help="NAM's CPU seconds (default 0: the CPU time our slowest kind took)")
     parser.add_argument("--no-nam", action="store_true", help="leave neural-amp-modeler out")
+    parser.add_argument("--note", default="", help="a line on how the run was made (the machine, its load)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "EFFECTS.md"), help="where the table goes")
     return parser.parse_args(argv)
 
@@ -271,7 +282,8 @@ def main(argv=None) -> int:
         results[name] = bench_effect(chain, song, modes, args.epochs, None if args.no_nam else args.nam_seconds,
                                      np.random.default_rng(0))
         print(f"{name}: done after {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
-        write_document(Path(args.out), command, {name: effects[name][0] for name in results}, song, table(results))
+        write_document(Path(args.out), command, args.note, {name: effects[name][0] for name in results}, song,
+                       table(results))
     print(table(results))
     return 0
 
