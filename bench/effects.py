@@ -151,7 +151,8 @@ def run_ours(mode: str, folder: Path, epochs: int | None) -> tuple[np.ndarray, d
     return rendered.astype(np.float64), {
         "command": "fit.py " + " ".join(arguments), "training_seconds": record["training_seconds"],
         "cpu_seconds": cpu, "validation_db": record["metrics"].get("esr_db"),
-        "note": f"best epoch {record['best_epoch']} of {arguments[EPOCHS_ARGUMENT]}"}
+        "note": f"best epoch {record['best_epoch']} of {arguments[EPOCHS_ARGUMENT]}"
+                + ("; window notice" if "is too short for this filter" in finished.stdout else "")}
 
 
 def run_nam(folder: Path, cpu_seconds: float) -> dict[str, tuple[np.ndarray, dict]]:
