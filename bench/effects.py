@@ -149,8 +149,9 @@ def run_ours(mode: str, folder: Path, epochs: int | None) -> tuple[np.ndarray, d
     rendered = audio.decode(np.fromfile(record_path.with_suffix(".raw"), audio.SAMPLE_FORMATS[FORMAT][0]), FORMAT)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return rendered.astype(np.float64), {
-        "command": "fit.py " + " ".join(arguments), "training_seconds": record["training_seconds"],
-        "cpu_seconds": cpu, "validation_db": record["metrics"].get("esr_db"),
+        "command": "fit.py " + " ".join([*arguments, "--format", FORMAT]),
+        "training_seconds": record["training_seconds"], "cpu_seconds": cpu,
+        "validation_db": record["metrics"].get("esr_db"),
         "note": f"best epoch {record['best_epoch']} of {arguments[EPOCHS_ARGUMENT]}"
                 + ("; window notice" if "is too short for this filter" in finished.stdout else "")}
 
@@ -225,14 +226,16 @@ METHOD = ("Each effect learned from a 30 s pink-noise pair at 16 bits; scored on
 
 
 def write_document(out: Path, command: str, note: str, settings: dict[str, str], song: Song,
-                   results_table: str) -> None:
+                   results: dict[str, list[dict]]) -> None:
     """The table with what made it, rewritten after every effect (a run stopped early keeps what it measured)."""
     parts = ["# Real effects", f"`{command}`" + (f"\n\n{note}" if note else ""), METHOD,
              "| effect | settings (pedalboard 0.9.26) |\n|---|---|\n"
              + "\n".join(f"| {name} | {words} |" for name, words in settings.items()),
+             "Our kinds: " + "; ".join(sorted({f"`{row['command']}`" for rows in results.values() for row in rows
+                                                if "command" in row})) + ".",
              "Recordings: " + ", ".join(f"{name} {(span.stop - span.start) / RATE:.1f} s"
                                         for name, span in song.spans.items()) + ".",
-             results_table]
+             table(results)]
     temporary = out.with_name(out.name + ".partial")
     temporary.write_text("\n\n".join(parts) + "\n")
     temporary.replace(out)  # never half-written
@@ -284,7 +287,7 @@ def main(argv=None) -> int:
                                      np.random.default_rng(0))
         print(f"{name}: done after {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
         write_document(Path(args.out), command, args.note, {name: effects[name][0] for name in results}, song,
-                       table(results))
+                       results)
     print(table(results))
     return 0
 
