@@ -66,7 +66,10 @@ def main(argv=None) -> None:
     if stats["resampled"]:
         print(f"resampled {song} from {stats['rate']} Hz to the model's {stats['model_rate']} Hz and back")
     if args.reference:
-        print(f"ESR against {args.reference}: {stats['reference_esr']:.5f} ({stats['reference_esr_db']:.1f} dB)")
+        from neural_filter.metrics import signed_db
+
+        print(f"ESR against {args.reference}: {signed_db(stats['reference_esr_db'])}: {stats['reference_verdict']} "
+              f"(its floor {signed_db(stats['reference_floor_db'])}; lower is better)")
 
 
 SPELLING = {"window": "samples"}  # the package's names -> gen.py's words, in error messages

@@ -39,13 +39,14 @@ def model_name(typed: list[str], spec: FilterSpec, score: float, knob=None) -> s
     """The original's name from the positional arguments as typed, then the kind's suffix and `_a<score>`.
 
     A sliding model says so (`_sliding`, `_sliding_centre`); a knob model (knob.Knob) adds its knob
-    and range: `..._sliding_cutoff100-8000_a37.0`.
+    and range: `..._sliding_cutoff100-8000_a-37.0`.
 
-    The score (metrics.score: -ESR in dB) is written with one decimal and zero-padded to four
-    characters, `_a07.9` to `_a99.9`, so that names sort by quality in a listing.
+    The score (metrics.score: the ESR in dB, lower is better) is written as fit.py prints it, with
+    its sign and one decimal: `_a-32.3`, `_a-3.2`, `_a+1.5` (worse than silence). Models named
+    before issue 23 carry -ESR without a sign (`_a32.3`); their names are theirs, and they load the same.
     """
     kind = kinds.kind_of(spec.mode, knob is not None)
-    return f"{'_'.join(typed)}{kind.name_suffix(spec, knob)}_a{score:04.1f}"
+    return f"{'_'.join(typed)}{kind.name_suffix(spec, knob)}_a{score + 0.0:+.1f}"
 
 
 def run_record(result, spec: FilterSpec, settings: TrainSettings, data: dict, knob=None) -> dict:

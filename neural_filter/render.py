@@ -190,7 +190,11 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
              "rate": song.rate, "model_rate": spec.rate, "resampled": song.rate != spec.rate,
              "container": container, "format": out_format, "engine": getattr(network, "engine", "keras")}
     if score is not None:
+        from neural_filter import metrics
+
         stats["reference_esr"], stats["reference_esr_db"] = score.esr()
+        stats["reference_floor_db"] = score.floor_db()
+        stats["reference_verdict"] = metrics.verdict(stats["reference_esr_db"], stats["reference_floor_db"])
     return stats
 
 
@@ -249,21 +253,34 @@ def _render_at_model_rate(network, spec: FilterSpec, song):
 
 
 class _ReferenceScore:
-    """The ESR of the output as written (after its own rounding) against a reference file, block by block."""
+    """The ESR of the output as written (after its own rounding) against a reference file, block by block,
+    and the reference's floor (its own rounding's share of its power, as fir.rounding_share reads it)."""
 
     def __init__(self, target, container: str, format: str):
         self.target, self.container, self.format = target, container, format
         self.position = 0
-        self.error_energy = self.target_energy = 0.0
+        self.error_energy = self.target_energy = self.target_sum = 0.0
+        self.step = float("inf")
 
     def add(self, output: np.ndarray) -> None:
         from neural_filter.audio import as_stored
+        from neural_filter.fir import smallest_step
 
         heard = as_stored(output, self.container, self.format).astype(np.float64)  # a lossy kind: before its encoder
         wanted = self.target.samples(self.position, len(output)).astype(np.float64)
         self.error_energy += float(np.dot(heard - wanted, heard - wanted))
         self.target_energy += float(np.dot(wanted, wanted))
+        self.target_sum += float(wanted.sum())
+        self.step = min(self.step, smallest_step(wanted) or float("inf"))
         self.position += len(output)
+
+    def floor_db(self) -> float:
+        from neural_filter import metrics
+        from neural_filter.fir import share_of_step
+
+        mean = self.target_sum / self.position if self.position else 0.0
+        power = self.target_energy / self.position - mean**2 if self.position else 0.0
+        return metrics.decibels(share_of_step(self.step if self.step < float("inf") else 0.0, power))
 
     def esr(self) -> tuple[float, float]:
         from neural_filter import metrics

@@ -36,6 +36,14 @@ class TrainResult:
     metrics: dict  # metrics.summary on validation data (training data when there is none)
     scored: dict  # full-scale 1-D "input", "target", "prediction" the metrics were computed on
     start_metrics: dict | None = None  # metrics.summary of the starting weights on the same data
+    skipped: bool = False  # the start was already at the pair's floor: no epoch was run (see AT_FLOOR_MARGIN_DB)
+
+
+# A new model whose start scores within this of the pair's floor (metrics.floor_db) is not trained:
+# a linear filter's least-squares FIR is already as good as the pair can tell, and epochs only
+# spend minutes to hand the start back ("best epoch 0", issue 23). A nonlinear pair's start is
+# several dB above its floor and trains its full course.
+AT_FLOOR_MARGIN_DB = 0.5
 
 
 def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings, model=None,
@@ -49,7 +57,8 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
     """
     _seed(settings.seed)
     kind = spec.kind
-    if model is None:
+    new = model is None
+    if new:
         model = kind.build(spec, settings)
         kind.start(model, prepared, spec, settings)
     train_x, train_y = kind.model_arrays(prepared.train_x, prepared.train_y, spec, settings.segment)
@@ -59,15 +68,18 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
         # sliding mode: the validation tail follows the training signal, whose last samples are its past
         validation = kind.model_arrays(prepared.validation_x, prepared.validation_y, spec, segment=None,
                                        past=prepared.train_x)
+    # the floor is read off the pair as read (the network's levels and back are not exact in float32)
+    floor = metrics.floor_db(prepared.validation_y if len(prepared.validation_x) else prepared.train_y)
     start = _scored(model, validation or (train_x, train_y), spec)
+    start_metrics = metrics.summary(start["prediction"], start["target"], start["input"], floor)
+    if new and start_metrics["esr_db"] - floor <= AT_FLOOR_MARGIN_DB:
+        return TrainResult(model, {}, 0, 0.0, False, start_metrics, start, start_metrics, skipped=True)
     keep_best, stop_on_ctrl_c, seconds = _fit(model, (train_x, train_y), validation, settings, callbacks, ctrl_c)
 
     scored = _scored(model, validation or (train_x, train_y), spec)
-    history = keep_best.history
-    best_epoch = keep_best.best_epoch
-    return TrainResult(model, history, best_epoch, seconds, stop_on_ctrl_c.interrupted,
-                       metrics.summary(scored["prediction"], scored["target"], scored["input"]), scored,
-                       metrics.summary(start["prediction"], start["target"], start["input"]))
+    return TrainResult(model, keep_best.history, keep_best.best_epoch, seconds, stop_on_ctrl_c.interrupted,
+                       metrics.summary(scored["prediction"], scored["target"], scored["input"], floor), scored,
+                       start_metrics)
 
 
 def _compile(model, spec: FilterSpec, settings: TrainSettings, examples: int) -> None:
@@ -116,9 +128,11 @@ def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, cal
                                               ctrl_c)
 
     scored, start, by_knob = _scored_knob(full, spec, pairs, features, linear_outputs, knob)
-    summary = metrics.summary(scored["prediction"], scored["target"], scored["input"])
+    floor = metrics.floor_db(np.concatenate([pair.validation_y if len(pair.validation_x) else pair.train_y
+                                             for pair in pairs]))
+    summary = metrics.summary(scored["prediction"], scored["target"], scored["input"], floor)
     return TrainResult(full, keep_best.history, keep_best.best_epoch, seconds, stop_on_ctrl_c.interrupted, {**summary, "by_knob": by_knob},
-                       scored, metrics.summary(start["prediction"], start["target"], start["input"]))
+                       scored, metrics.summary(start["prediction"], start["target"], start["input"], floor))
 
 
 def _linear_outputs(linear, spec: FilterSpec, pair) -> tuple[np.ndarray, np.ndarray]:

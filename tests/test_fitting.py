@@ -35,7 +35,7 @@ def test_fit_returns_what_it_saved_and_a_callback_sees_every_epoch(workdir):
     outcome = fitting.fit(request(), callbacks=[log])
     assert len(log.val_losses) == 3 == outcome.record["epochs_run"]
     assert log.val_losses == pytest.approx(outcome.result.history["val_loss"])  # the same epochs, in order
-    assert outcome.path.name == f"tanh_adam_1_4_8_8_3_sliding_a{outcome.record['metrics']['score']:04.1f}.keras"
+    assert outcome.path.name == f"tanh_adam_1_4_8_8_3_sliding_a{outcome.record['metrics']['score']:+.1f}.keras"
     assert json.loads(outcome.path.with_suffix(".json").read_text()) == model_file.read_record(outcome.path)
     assert model_file.read_record(outcome.path) == json.loads(json.dumps(outcome.record))
     with open(workdir / "models" / "results.csv") as file:
