@@ -193,9 +193,10 @@ def _check_noted_format(train_y, format: str | None) -> None:
 
 def _data_record(request: FitRequest, rate: int, pairs=None) -> dict:
     from neural_filter.dataset import known_filter
+    from neural_filter.model_file import song_record
 
     record = {"format": request.data.format or "u8", "validation": request.data.validation, "rate": rate,
-              "resumed_from": request.resume}
+              "resumed_from": request.resume, "song": song_record(request.song) if request.song else None}
     if pairs:  # a knob model: each pair's recipe, when make_data.py noted it
         return {"pairs_file": request.pairs, "pairs": [{"dry": str(pair.dry), "filtered": str(pair.filtered),
                                                        "cutoff": pair.cutoff, "target_filter": known_filter(pair.filtered)}

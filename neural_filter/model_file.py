@@ -12,6 +12,7 @@ directories are read too (legacy.py). Saving and resuming import Keras when they
 """
 
 import dataclasses
+import hashlib
 import io
 import json
 import platform
@@ -62,6 +63,27 @@ def run_record(result, spec: FilterSpec, settings: TrainSettings, data: dict, kn
             "best_epoch": result.best_epoch,
             "epochs_run": len(result.history.get("loss", [])), "interrupted": result.interrupted,
             "training_seconds": result.seconds, "versions": versions()}
+
+
+def song_record(path) -> dict:
+    """The song fit.py renders beside the model, as the record's data names it: its full path and its bytes'
+    SHA-256, so that report.py plays a render beside its own song only, and knows when the file was replaced."""
+    return {"path": str(Path(path).resolve()), "sha256": _sha256(path)}
+
+
+def is_song(noted: dict | None, path) -> bool:
+    """Whether `path` holds the song a record's `song_record` names, byte for byte (False for a record without one)."""
+    if not isinstance(noted, dict) or not Path(path).is_file():
+        return False
+    return noted.get("sha256") == _sha256(path)
+
+
+def _sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def save_model(model, path: Path, record: dict) -> Path:
