@@ -82,3 +82,28 @@ def test_a_window_too_short_for_the_filter_is_said_before_training(workdir, cuto
     assert lines == said
     # the record keeps the start's score beside the model's, and training never hands back worse than its start
     assert outcome.record["metrics"]["esr"] <= outcome.record["start"]["esr"] * (1 + 1e-6)
+
+
+@pytest.mark.parametrize("recipe, skipped", [
+    (["--cutoff", "600"], True),  # a linear u8 pair: the least-squares start is at its floor, no epoch runs
+    (["--cutoff", "2000", "--rolloff", "24", "--drive", "10", "--noise", "pink"], False),  # driven: the full course
+])
+def test_training_is_skipped_when_the_start_is_at_the_pairs_floor(tmp_path, monkeypatch, capsys, recipe, skipped):
+    import fit
+    import make_data
+
+    monkeypatch.chdir(tmp_path)
+    assert make_data.run(["--seconds", "3", "--song-seconds", "1", *recipe]) == 0
+    capsys.readouterr()
+    assert fit.run(["1", "8", "32", "tanh", "adam", "0", "64", "3", "--mode", "sliding", "--no-plot"]) == 0
+    out = capsys.readouterr().out
+    (record,) = (json.loads(path.read_text()) for path in (tmp_path / "models").glob("*.json"))
+    lines = out.splitlines()
+    summary = lines[lines.index(fit.SCORES):]  # said once, at the top of the summary
+    assert lines.count(fit.SCORES) == 1 and summary[1 + skipped].startswith("saved models/")
+    assert (fit.SKIPPED in lines) is skipped
+    assert record["epochs_run"] == (0 if skipped else 3)
+    assert record["metrics"]["esr_db"] - record["metrics"]["floor_db"] <= (0.5 if skipped else float("inf"))
+    assert not skipped or record["metrics"]["verdict"] == "at the floor"
+    assert (tmp_path / "models" / "results.csv").is_file() and list((tmp_path / "models").glob("*.raw"))  # saved as ever
+    assert ("no response table: the target" in out) is not skipped  # the driven pair says why it has none
