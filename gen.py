@@ -68,8 +68,10 @@ def main(argv=None) -> None:
     if args.reference:
         from neural_filter.metrics import signed_db
 
+        trained = stats["training_floor_db"]
+        trained = "" if trained is None else f"; the model's training pair could show {signed_db(trained)}"
         print(f"ESR against {args.reference}: {signed_db(stats['reference_esr_db'])}: {stats['reference_verdict']} "
-              f"(its floor {signed_db(stats['reference_floor_db'])}; lower is better)")
+              f"(its floor {signed_db(stats['reference_floor_db'])}{trained}; lower is better)")
 
 
 SPELLING = {"window": "samples"}  # the package's names -> gen.py's words, in error messages

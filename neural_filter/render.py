@@ -195,6 +195,7 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
         stats["reference_esr"], stats["reference_esr_db"] = score.esr()
         stats["reference_floor_db"] = score.floor_db()
         stats["reference_verdict"] = metrics.verdict(stats["reference_esr_db"], stats["reference_floor_db"])
+        stats["training_floor_db"] = (record.get("metrics") or {}).get("floor_db")  # None: saved before issue 23
     return stats
 
 

@@ -289,9 +289,11 @@ def test_reference_against_another_file_is_the_esr_of_the_decoded_bytes(runs, tm
     expected = metrics.esr(u8(tmp_path / "outputs" / "song.raw"), u8(tmp_path / "wanted.raw"))
     assert 0.1 < expected < 100  # finite, and not 0: a real comparison
     floor = metrics.floor_db(u8(tmp_path / "wanted.raw"))  # the reference's own rounding: a u8 file's
+    trained = model_file.read_record(base)["metrics"]["floor_db"]  # the model's own pair's, for comparison
     assert out.splitlines()[1] == (f"ESR against wanted.raw: {metrics.signed_db(metrics.decibels(expected))}: "
                                    f"{metrics.verdict(metrics.decibels(expected), floor)} "
-                                   f"(its floor {metrics.signed_db(floor)}; lower is better)")
+                                   f"(its floor {metrics.signed_db(floor)}; the model's training pair could show "
+                                   f"{metrics.signed_db(trained)}; lower is better)")
     stats = render.render_file(base, directory / "song.raw", tmp_path / "again.raw", reference=tmp_path / "wanted.raw")
     assert stats["reference_esr"] == pytest.approx(expected, rel=1e-9)  # the unrounded figure too
 
