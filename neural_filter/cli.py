@@ -6,6 +6,7 @@ import importlib.abc
 import importlib.util
 import os
 import sys
+import time
 
 from neural_filter.errors import NeuralFilterError, flag_spelling
 
@@ -68,12 +69,44 @@ def cutoff_or_range(text: str) -> float | tuple[float, float]:
     return values[0] if len(values) == 1 else values
 
 
-def progress_bar(total: int, enabled: bool):
-    """A tqdm bar on stderr for `total` samples: shown only after two seconds, on a terminal, if enabled."""
+def progress_bar(total: int, enabled: bool, what: str = "samples"):
+    """Progress through `total` units of work, if enabled: a tqdm bar on stderr on a terminal (after two
+    seconds), else, as a log file reads it, a line on stdout every PROGRESS_LINE_SECONDS (ProgressLines)."""
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="sample", unit_scale=True, delay=2, leave=False,
-                disable=not (enabled and sys.stderr.isatty()))
+    if enabled and not sys.stderr.isatty():
+        return ProgressLines(total, what)
+    unit = "sample" if what == "samples" else what.split()[0].removesuffix("s")
+    return tqdm(total=total, unit=unit, unit_scale=unit == "sample", delay=2, leave=False, disable=not enabled)
+
+
+# Output to a file has no bar: long work (reading pairs, arranging a knob's, epochs, renders) says
+# where it is at least this often, so a log never sits silent for more than half a minute.
+PROGRESS_LINE_SECONDS = 20.0
+
+
+class ProgressLines:
+    """tqdm's `update` for a log: a line on stdout ("  samples: 1,048,576 of 4,410,000 (24%)") once
+    `every` seconds have passed since the last one; work shorter than that prints nothing."""
+
+    def __init__(self, total: int, what: str, every: float | None = None, clock=time.monotonic):
+        self.total, self.what, self.clock = total, what, clock
+        self.every = PROGRESS_LINE_SECONDS if every is None else every
+        self.done, self.last = 0, clock()
+
+    def update(self, count: int = 1) -> None:
+        self.done += count
+        now = self.clock()
+        if now - self.last >= self.every:
+            self.last = now
+            share = f" ({self.done / self.total:.0%})" if self.total else ""
+            print(f"  {self.what}: {self.done:,} of {self.total:,}{share}", flush=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception) -> None:
+        pass
 
 
 def quiet_frameworks(cpu_only: bool) -> None:

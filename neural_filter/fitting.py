@@ -11,7 +11,7 @@ import dataclasses
 import math
 from pathlib import Path
 
-from neural_filter import effect, kinds
+from neural_filter import cli, effect, kinds
 from neural_filter.dataset import DataSettings
 from neural_filter.settings import TrainSettings
 from neural_filter.spec import FilterSpec
@@ -86,17 +86,22 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print, ctrl_c=Non
         prepared = dataset.prepare_pairs(pairs, spec, request.data)
         spec.rate = prepared[0].rate
         # each pair's FIR, solved once: the window's check reads it, and the model starts from it
-        firs = [least_squares_fir(part.train_x, part.train_y, spec.window, spec.padding[0]) for part in prepared]
+        firs = []
+        with cli.progress_bar(len(prepared), request.data.progress, "pairs' least-squares FIRs solved") as bar:
+            for part in prepared:
+                firs.append(least_squares_fir(part.train_x, part.train_y, spec.window, spec.padding[0]))
+                bar.update(1)
         for pair, part, (taps, _) in zip(pairs, prepared, firs):
             _advise_on_window(part, spec, inform, f"the pair at {pair.cutoff:g} Hz: ", taps)
         result = train.train_knob(prepared, knob, spec, request.settings, callbacks=callbacks, firs=firs,
-                                  ctrl_c=ctrl_c)
+                                  ctrl_c=ctrl_c, progress=request.data.progress)
     else:
         prepared = dataset.prepare(request.train_x, request.train_y, spec, request.data, notice=notice)
         spec.rate = prepared.rate
         if spec.kind.fits_a_response:
             _advise_on_window(prepared, spec, inform)
-        result = train.train(prepared, spec, request.settings, model=resumed, callbacks=callbacks, ctrl_c=ctrl_c)
+        result = train.train(prepared, spec, request.settings, model=resumed, callbacks=callbacks, ctrl_c=ctrl_c,
+                             progress=request.data.progress)
 
     models = Path(request.models)
     path = models / f"{model_file.model_name(request.name_parts(), spec, result.metrics['score'], knob)}.keras"

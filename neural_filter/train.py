@@ -14,7 +14,7 @@ import time
 import keras
 import numpy as np
 
-from neural_filter import dataset, kinds, metrics
+from neural_filter import cli, dataset, kinds, metrics
 from neural_filter.errors import TrainingDivergedError
 from neural_filter.fir import fir_network, least_squares_fir
 from neural_filter.interrupt import CtrlC
@@ -47,7 +47,7 @@ AT_FLOOR_MARGIN_DB = 0.5
 
 
 def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings, model=None,
-          callbacks=(), ctrl_c: CtrlC | None = None) -> TrainResult:
+          callbacks=(), ctrl_c: CtrlC | None = None, progress: bool = True) -> TrainResult:
     """Fit `model` (a new one of `spec`'s kind, at its start, by default); Ctrl-C ends training early but
     keeps the best weights.
 
@@ -74,7 +74,8 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
     start_metrics = metrics.summary(start["prediction"], start["target"], start["input"], floor)
     if new and start_metrics["esr_db"] - floor <= AT_FLOOR_MARGIN_DB:
         return TrainResult(model, {}, 0, 0.0, False, start_metrics, start, start_metrics, skipped=True)
-    keep_best, stop_on_ctrl_c, seconds = _fit(model, (train_x, train_y), validation, settings, callbacks, ctrl_c)
+    keep_best, stop_on_ctrl_c, seconds = _fit(model, (train_x, train_y), validation, settings, callbacks, ctrl_c,
+                                              progress)
 
     scored = _scored(model, validation or (train_x, train_y), spec)
     return TrainResult(model, keep_best.history, keep_best.best_epoch, seconds, stop_on_ctrl_c.interrupted,
@@ -91,7 +92,7 @@ def _compile(model, spec: FilterSpec, settings: TrainSettings, examples: int) ->
 
 
 def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, callbacks=(), firs=None,
-               ctrl_c: CtrlC | None = None) -> TrainResult:
+               ctrl_c: CtrlC | None = None, progress: bool = True) -> TrainResult:
     """One model for every value of `knob` (knob.Knob): `pairs[k]` (dataset.Prepared) is the pair at knot k.
 
     Each knot's linear path starts, and stays, at the least-squares FIR of its pair (`firs`, when
@@ -109,15 +110,17 @@ def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, cal
     # one segment length for every pair (the arrays are joined), no longer than the shortest part
     segments = [min([settings.segment] + [len(getattr(pair, part)) for pair in pairs]) for part in ("train_y", "validation_y")]
     training, validation, linear_outputs = [], [], []
-    for pair, (taps, bias), feature in zip(pairs, firs, features):
-        linear = _linear_outputs(fir_network(taps, bias), spec, pair)
-        linear_outputs.append(linear)
-        x, y = kinds.KNOB.model_arrays(pair.train_x, pair.train_y - linear[0], spec, segments[0])
-        training.append((x, np.repeat(feature[None], len(x), axis=0), linear[0][: y.size].reshape(y.shape), y))
-        if segments[1]:
-            x, y = kinds.KNOB.model_arrays(pair.validation_x, pair.validation_y - linear[1], spec, segments[1],
-                                           past=pair.train_x)
-            validation.append((x, np.repeat(feature[None], len(x), axis=0), linear[1][: y.size].reshape(y.shape), y))
+    with cli.progress_bar(len(pairs), progress, "pairs arranged for training") as bar:
+        for pair, (taps, bias), feature in zip(pairs, firs, features):
+            linear = _linear_outputs(fir_network(taps, bias), spec, pair)
+            linear_outputs.append(linear)
+            x, y = kinds.KNOB.model_arrays(pair.train_x, pair.train_y - linear[0], spec, segments[0])
+            training.append((x, np.repeat(feature[None], len(x), axis=0), linear[0][: y.size].reshape(y.shape), y))
+            if segments[1]:
+                x, y = kinds.KNOB.model_arrays(pair.validation_x, pair.validation_y - linear[1], spec, segments[1],
+                                               past=pair.train_x)
+                validation.append((x, np.repeat(feature[None], len(x), axis=0), linear[1][: y.size].reshape(y.shape), y))
+            bar.update(1)
     *train_inputs, train_y = (np.concatenate(part) for part in zip(*training))
     validation_data = None
     if validation:
@@ -125,7 +128,7 @@ def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, cal
         validation_data = (validation_inputs, validation_y)
     _compile(stack, spec, settings, len(train_y))
     keep_best, stop_on_ctrl_c, seconds = _fit(stack, (train_inputs, train_y), validation_data, settings, callbacks,
-                                              ctrl_c)
+                                              ctrl_c, progress)
 
     scored, start, by_knob = _scored_knob(full, spec, pairs, features, linear_outputs, knob)
     floor = metrics.floor_db(np.concatenate([pair.validation_y if len(pair.validation_x) else pair.train_y
@@ -171,7 +174,7 @@ def _seed(seed: int) -> None:
 
 
 def _fit(model, arrays, validation, settings: TrainSettings, callbacks,
-         ctrl_c: CtrlC | None = None) -> tuple["KeepBest", "StopOnCtrlC", float]:
+         ctrl_c: CtrlC | None = None, progress: bool = True) -> tuple["KeepBest", "StopOnCtrlC", float]:
     """model.fit with our callbacks (the best weights kept, NaN refused, Ctrl-C stopping cleanly) before the caller's.
 
     Ctrl-C: the caller's handler where it has one (installed already), else fit.py's, installed around training.
@@ -179,6 +182,8 @@ def _fit(model, arrays, validation, settings: TrainSettings, callbacks,
     handler = ctrl_c or CtrlC(KEEP_BEST)
     keep_best, stop_on_ctrl_c = KeepBest(validation, training=arrays), StopOnCtrlC(handler)
     ours = [keras.callbacks.TerminateOnNaN(), keep_best, stop_on_ctrl_c]
+    if progress and not sys.stdout.isatty():  # a log: Keras writes one line an epoch, at its end
+        ours.append(EpochProgress())
     if settings.patience:
         ours.append(keras.callbacks.EarlyStopping("val_loss" if validation else "loss", patience=settings.patience))
     started = time.perf_counter()
@@ -205,6 +210,18 @@ def _scored(model, arrays, spec: FilterSpec) -> dict:
     prediction = np.asarray(model.predict(inputs, batch_size=4096, verbose=0))
     return {name: spec.from_network(array).ravel()
             for name, array in (("input", spec.kind.dry(inputs, spec)), ("target", targets), ("prediction", prediction))}
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """In a log (Keras's verbose=2 writes an epoch's line at its end): a line within a long epoch at least
+    every cli.PROGRESS_LINE_SECONDS, saying which batch it has reached."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        what = f"epoch {epoch + 1}/{self.params.get('epochs')}: batches"
+        self.lines = cli.ProgressLines(self.params.get("steps") or 0, what)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.lines.update(1)
 
 
 class StopOnCtrlC(keras.callbacks.Callback):
