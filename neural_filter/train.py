@@ -18,6 +18,7 @@ from neural_filter import cli, dataset, kinds, metrics
 from neural_filter.errors import TrainingDivergedError
 from neural_filter.fir import fir_network, least_squares_fir
 from neural_filter.interrupt import CtrlC
+from neural_filter.knob_segments import KnobSegments
 from neural_filter.model import make_optimiser
 from neural_filter.render import render
 from neural_filter.settings import TrainSettings
@@ -107,30 +108,21 @@ def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, cal
     firs = firs or [least_squares_fir(pair.train_x, pair.train_y, spec.window, spec.padding[0]) for pair in pairs]
     kinds.KNOB.start_bank(full, firs)
     features = knob.features(knob.knots)  # (knots, knots): each pair's knob input
-    # one segment length for every pair (the arrays are joined), no longer than the shortest part
+    # one segment length for every pair (the batches mix them), no longer than the shortest part
     segments = [min([settings.segment] + [len(getattr(pair, part)) for pair in pairs]) for part in ("train_y", "validation_y")]
-    training, validation, linear_outputs = [], [], []
-    with cli.progress_bar(len(pairs), progress, "pairs arranged for training") as bar:
-        for pair, (taps, bias), feature in zip(pairs, firs, features):
-            linear = _linear_outputs(fir_network(taps, bias), spec, pair)
-            linear_outputs.append(linear)
-            x, y = kinds.KNOB.model_arrays(pair.train_x, pair.train_y - linear[0], spec, segments[0])
-            training.append((x, np.repeat(feature[None], len(x), axis=0), linear[0][: y.size].reshape(y.shape), y))
-            if segments[1]:
-                x, y = kinds.KNOB.model_arrays(pair.validation_x, pair.validation_y - linear[1], spec, segments[1],
-                                               past=pair.train_x)
-                validation.append((x, np.repeat(feature[None], len(x), axis=0), linear[1][: y.size].reshape(y.shape), y))
-            bar.update(1)
-    *train_inputs, train_y = (np.concatenate(part) for part in zip(*training))
-    validation_data = None
-    if validation:
-        *validation_inputs, validation_y = (np.concatenate(part) for part in zip(*validation))
-        validation_data = (validation_inputs, validation_y)
-    _compile(stack, spec, settings, len(train_y))
-    keep_best, stop_on_ctrl_c, seconds = _fit(stack, (train_inputs, train_y), validation_data, settings, callbacks,
-                                              ctrl_c, progress)
+    before, after = spec.padding
+    training = KnobSegments([(pair.train_x, pair.train_y, None, taps, bias, feature)
+                             for pair, (taps, bias), feature in zip(pairs, firs, features)],
+                            segments[0], before, after, settings.batch_size, seed=settings.seed)
+    validation = None
+    if segments[1]:
+        validation = KnobSegments([(pair.validation_x, pair.validation_y, pair.train_x, taps, bias, feature)
+                                   for pair, (taps, bias), feature in zip(pairs, firs, features)],
+                                  segments[1], before, after, settings.batch_size)
+    _compile(stack, spec, settings, training.count)
+    keep_best, stop_on_ctrl_c, seconds = _fit(stack, (training,), validation, settings, callbacks, ctrl_c, progress)
 
-    scored, start, by_knob = _scored_knob(full, spec, pairs, features, linear_outputs, knob)
+    scored, start, by_knob = _scored_knob(full, spec, pairs, features, firs, knob, progress)
     floor = metrics.floor_db(np.concatenate([pair.validation_y if len(pair.validation_x) else pair.train_y
                                              for pair in pairs]))
     summary = metrics.summary(scored["prediction"], scored["target"], scored["input"], floor)
@@ -145,19 +137,21 @@ def _linear_outputs(linear, spec: FilterSpec, pair) -> tuple[np.ndarray, np.ndar
     return render(linear, spec, pair.train_x), render(linear, spec, np.concatenate([past, pair.validation_x]))[before:]
 
 
-def _scored_knob(full, spec: FilterSpec, pairs, features, linear_outputs, knob):
+def _scored_knob(full, spec: FilterSpec, pairs, features, firs, knob, progress: bool = True):
     """Every pair's held-out part (its training part when none is held out) through the whole model, joined;
     the same through the FIRs alone (the start); and each knot's ESR."""
     parts, starts, by_knob = [], [], []
-    for pair, feature, linear, knot in zip(pairs, features, linear_outputs, knob.knots):
-        held_out = len(pair.validation_x) > 0
-        x, y = (pair.validation_x, pair.validation_y) if held_out else (pair.train_x, pair.train_y)
-        inputs, _ = kinds.KNOB.model_arrays(x, y, spec, segment=None, past=pair.train_x if held_out else None)
-        prediction = np.asarray(full.predict([inputs, feature[None]], verbose=0)).ravel()
-        parts.append((x, y, prediction))
-        starts.append((x, y, linear[1] if held_out else linear[0]))
-        by_knob.append({"cutoff": knot, "esr_db": metrics.decibels(metrics.esr(prediction, y)),
-                        "start_esr_db": metrics.decibels(metrics.esr(starts[-1][2], y))})
+    with cli.progress_bar(len(pairs), progress, "pairs scored") as bar:
+        for pair, feature, (taps, bias), knot in zip(pairs, features, firs, knob.knots):
+            held_out = len(pair.validation_x) > 0
+            x, y = (pair.validation_x, pair.validation_y) if held_out else (pair.train_x, pair.train_y)
+            inputs, _ = kinds.KNOB.model_arrays(x, y, spec, segment=None, past=pair.train_x if held_out else None)
+            prediction = np.asarray(full.predict([inputs, feature[None]], verbose=0)).ravel()
+            parts.append((x, y, prediction))
+            starts.append((x, y, _linear_outputs(fir_network(taps, bias), spec, pair)[held_out]))
+            by_knob.append({"cutoff": knot, "esr_db": metrics.decibels(metrics.esr(prediction, y)),
+                            "start_esr_db": metrics.decibels(metrics.esr(starts[-1][2], y))})
+            bar.update(1)
 
     def joined(triples):
         return {name: np.concatenate(arrays) for name, arrays in zip(("input", "target", "prediction"), zip(*triples))}
@@ -180,7 +174,8 @@ def _fit(model, arrays, validation, settings: TrainSettings, callbacks,
     Ctrl-C: the caller's handler where it has one (installed already), else fit.py's, installed around training.
     """
     handler = ctrl_c or CtrlC(KEEP_BEST)
-    keep_best, stop_on_ctrl_c = KeepBest(validation, training=arrays), StopOnCtrlC(handler)
+    as_arguments = (validation,) if isinstance(validation, keras.utils.PyDataset) else validation  # evaluate(*...)
+    keep_best, stop_on_ctrl_c = KeepBest(as_arguments, training=arrays), StopOnCtrlC(handler)
     ours = [keras.callbacks.TerminateOnNaN(), keep_best, stop_on_ctrl_c]
     if progress and not sys.stdout.isatty():  # a log: Keras writes one line an epoch, at its end
         ours.append(EpochProgress())
@@ -188,9 +183,10 @@ def _fit(model, arrays, validation, settings: TrainSettings, callbacks,
         ours.append(keras.callbacks.EarlyStopping("val_loss" if validation else "loss", patience=settings.patience))
     started = time.perf_counter()
     with contextlib.nullcontext() if ctrl_c is not None else handler:
-        model.fit(*arrays, batch_size=settings.batch_size, epochs=settings.epochs,
-                  validation_data=validation, shuffle=True, callbacks=[*ours, *callbacks],
-                  verbose=1 if sys.stdout.isatty() else 2)  # a live bar on a terminal, a line per epoch in a log
+        batches = {} if isinstance(arrays[0], keras.utils.PyDataset) else {"batch_size": settings.batch_size,
+                                                                            "shuffle": True}  # a dataset batches itself
+        model.fit(*arrays, epochs=settings.epochs, validation_data=validation, callbacks=[*ours, *callbacks],
+                  verbose=1 if sys.stdout.isatty() else 2, **batches)  # a live bar on a terminal, a line an epoch in a log
     seconds = time.perf_counter() - started
     _refuse_divergence(keep_best)
     return keep_best, stop_on_ctrl_c, seconds
