@@ -9,8 +9,8 @@ renders are often headerless u8). Above them, the dry song and the reference: th
 the real filter, computed from make_data.py's note of it (the run record's target filter), or a
 file the caller gives. A card plays its render beside the dry song and reference of the song that
 render is of (the run record names it, with its bytes' digest): the given song's where it is that
-song, else its own, read from where fit.py found it, else none; never another song's. With a study, Optuna's optimisation history and parameter importances as
-pictures, and its trials.
+song, else its own, read from where fit.py found it, else none; never another song's. With a study,
+Optuna's optimisation history and parameter importances as pictures, and its trials.
 
 The assets folder is the report's own: it is written whole under a temporary name and swapped in,
 so an interrupted report leaves the last one intact and no sound of a model no longer shown.

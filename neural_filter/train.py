@@ -185,8 +185,9 @@ def _fit(model, arrays, validation, settings: TrainSettings, callbacks,
     with contextlib.nullcontext() if ctrl_c is not None else handler:
         batches = {} if isinstance(arrays[0], keras.utils.PyDataset) else {"batch_size": settings.batch_size,
                                                                             "shuffle": True}  # a dataset batches itself
+        # a live bar on a terminal, a line an epoch in a log
         model.fit(*arrays, epochs=settings.epochs, validation_data=validation, callbacks=[*ours, *callbacks],
-                  verbose=1 if sys.stdout.isatty() else 2, **batches)  # a live bar on a terminal, a line an epoch in a log
+                  verbose=1 if sys.stdout.isatty() else 2, **batches)
     seconds = time.perf_counter() - started
     _refuse_divergence(keep_best)
     return keep_best, stop_on_ctrl_c, seconds

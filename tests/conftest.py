@@ -30,7 +30,7 @@ def make_training_files(directory: Path, samples: int = TRAIN_SAMPLES, song_samp
 
 @pytest.fixture(autouse=True)
 def no_progress_lines(monkeypatch):
-    """A slow machine must not add a log's progress line to output a test compares (tests/test_progress.py tests them)."""
+    """A slow machine must not add a log's progress line to output a test compares (test_progress.py tests them)."""
     from neural_filter import cli
 
     monkeypatch.setattr(cli, "PROGRESS_LINE_SECONDS", float("inf"))

@@ -29,7 +29,7 @@ from neural_filter import cli, model_file
 
 DEFAULTS = {"layers": "6", "units": "32", "batches": "999", "activator": "gelu", "optimiser": "adam",
             "cpu_only": "0", "samples": "9", "epoches": "64"}
-FIT_ARGS = ["2", "8", "64", "tanh", "adam", "0", "9", "2", "--learning-rate", "0.01", "--no-plot"]  # lr: a score below 0 dB
+FIT_ARGS = ["2", "8", "64", "tanh", "adam", "0", "9", "2", "--learning-rate", "0.01", "--no-plot"]  # lr: below 0 dB
 NAME = re.compile(r"tanh_adam_2_8_64_9_2_a([-+]\d+\.\d)")
 
 

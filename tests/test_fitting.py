@@ -105,5 +105,6 @@ def test_training_is_skipped_when_the_start_is_at_the_pairs_floor(tmp_path, monk
     assert record["epochs_run"] == (0 if skipped else 3)
     assert record["metrics"]["esr_db"] - record["metrics"]["floor_db"] <= (0.5 if skipped else float("inf"))
     assert not skipped or record["metrics"]["verdict"] == "at the floor"
-    assert (tmp_path / "models" / "results.csv").is_file() and list((tmp_path / "models").glob("*.raw"))  # saved as ever
+    models = tmp_path / "models"
+    assert (models / "results.csv").is_file() and list(models.glob("*.raw"))  # saved and rendered as ever
     assert ("no response table: the target" in out) is not skipped  # the driven pair says why it has none
