@@ -15,10 +15,10 @@ All arguments are positional and optional, in the original's order; anything new
 import sys
 from pathlib import Path
 
-from neural_filter import cli, kinds
+from neural_filter import cli, fitting, kinds
 from neural_filter.dataset import DataSettings
 from neural_filter.errors import ArgumentError
-from neural_filter.settings import DEFAULTS
+from neural_filter.settings import DEFAULTS, TrainSettings
 from neural_filter.spec import FilterSpec
 
 POSITIONALS = (  # name, default, help: the original's order and defaults
@@ -86,17 +86,12 @@ def parse_arguments(argv=None):
 def main(argv=None) -> None:
     args = parse_arguments(argv)
     cli.quiet_frameworks(args.cpu_only == "1")
-    from neural_filter import fitting
-
     request = request_from(args)
     _print_report(request, fitting.fit(request), scored_on="validation" if args.val else "training")
 
 
 def request_from(args):
     """The command line as a fitting.FitRequest: the positionals as typed name the model."""
-    from neural_filter import fitting
-    from neural_filter.settings import TrainSettings
-
     song = args.song or ("song.raw" if Path("song.raw").exists() else None)
     mode = args.mode or kinds.default_mode(conditioned=bool(args.pairs))
     if args.pairs and (args.train_x, args.train_y) != ("train_x.raw", "train_y.raw"):
@@ -121,8 +116,9 @@ SKIPPED = "a linear filter: the least-squares start is at the pair's floor; no t
 
 
 def _print_report(request, outcome, scored_on: str) -> None:
-    from neural_filter import effect
-    from neural_filter.metrics import signed_db
+    # after training, which has loaded SciPy anyway; fit.py's --help and refusals never pay it
+    from neural_filter import effect  # noqa: PLC0415
+    from neural_filter.metrics import signed_db  # noqa: PLC0415
 
     result, m = outcome.result, outcome.result.metrics
     print(SCORES)

@@ -3,11 +3,11 @@
     python3 gen.py <model path> <song path> [samples]
     python3 gen.py models/lowpass_600hz_6db/tanh_adam_6_32_32_64_40_sliding_a32.3.keras song.raw
     python3 gen.py models/lowpass_2000hz_24db/tanh_adam_6_32_32_64_40_sliding_a35.5.keras song.raw 64 --out song.wav
-    python3 gen.py models/lowpass_600hz_6db/tanh_adam_6_32_32_64_40_sliding_a32.3.keras my.wav --reference my_filtered.wav
+    python3 gen.py MODEL my.wav --reference my_filtered.wav      # my_filtered.wav: make_data.py --song my.wav
     python3 gen.py models/tanh_adam_6_32_32_1024_2_sliding_cutoff100-8000_a<score>.keras song.raw --cutoff 450
     python3 gen.py models/tanh_adam_6_32_32_1024_2_sliding_cutoff100-8000_a<score>.keras song.raw --cutoff 200:5000
 
-The first three use the models shipped in models/; the last two, a knob model fit.py --pairs
+The first two use the models shipped in models/; the last two, a knob model fit.py --pairs
 trains (README: A knob), named with its score.
 
 Writes `outputs/<song name>.<the song's kind>` (or `--out FILE`, whose extension picks the kind:
@@ -23,7 +23,7 @@ evenly in log frequency, the filter moving every sample.
 import sys
 from pathlib import Path
 
-from neural_filter import cli
+from neural_filter import audio, cli, render
 
 
 def parse_arguments(argv=None):
@@ -50,9 +50,6 @@ def parse_arguments(argv=None):
 def main(argv=None) -> None:
     args = parse_arguments(argv)
     cli.quiet_frameworks(cpu_only=False)
-
-    from neural_filter import audio, render
-
     audio.check_format(args.format)
     song = audio.check_readable(args.song)
     kind = audio.container_of(song, args.format)
@@ -69,7 +66,7 @@ def main(argv=None) -> None:
     if stats["resampled"]:
         print(f"resampled {song} from {stats['rate']} Hz to the model's {stats['model_rate']} Hz and back")
     if args.reference:
-        from neural_filter.metrics import signed_db
+        from neural_filter.metrics import signed_db  # noqa: PLC0415 - SciPy, 1 s: only a render with --reference pays it
 
         trained = stats["training_floor_db"]
         trained = "" if trained is None else f"; the model's training pair could show {signed_db(trained)}"

@@ -1,13 +1,12 @@
 """What fit.py and gen.py share as command lines: argument types, one-line errors, GPU hiding."""
 
 import argparse
-import contextlib
 import importlib.abc
 import importlib.util
 import os
 import sys
-import time
 
+from neural_filter.console import stderr_silenced
 from neural_filter.errors import NeuralFilterError, flag_spelling
 
 
@@ -69,46 +68,6 @@ def cutoff_or_range(text: str) -> float | tuple[float, float]:
     return values[0] if len(values) == 1 else values
 
 
-def progress_bar(total: int, enabled: bool, what: str = "samples"):
-    """Progress through `total` units of work, if enabled: a tqdm bar on stderr on a terminal (after two
-    seconds), else, as a log file reads it, a line on stdout every PROGRESS_LINE_SECONDS (ProgressLines)."""
-    from tqdm import tqdm
-
-    if enabled and not sys.stderr.isatty():
-        return ProgressLines(total, what)
-    unit = "sample" if what == "samples" else what.split()[0].removesuffix("s")
-    return tqdm(total=total, unit=unit, unit_scale=unit == "sample", delay=2, leave=False, disable=not enabled)
-
-
-# Output to a file has no bar: long work (reading pairs, arranging a knob's, epochs, renders) says
-# where it is at least this often, so a log never sits silent for more than half a minute.
-PROGRESS_LINE_SECONDS = 20.0
-
-
-class ProgressLines:
-    """tqdm's `update` for a log: a line on stdout ("  samples: 1,048,576 of 4,410,000 (24%)") once
-    `every` seconds have passed since the last one; work shorter than that prints nothing."""
-
-    def __init__(self, total: int, what: str, every: float | None = None, clock=time.monotonic):
-        self.total, self.what, self.clock = total, what, clock
-        self.every = PROGRESS_LINE_SECONDS if every is None else every
-        self.done, self.last = 0, clock()
-
-    def update(self, count: int = 1) -> None:
-        self.done += count
-        now = self.clock()
-        if now - self.last >= self.every:
-            self.last = now
-            share = f" ({self.done / self.total:.0%})" if self.total else ""
-            print(f"  {self.what}: {self.done:,} of {self.total:,}{share}", flush=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exception) -> None:
-        pass
-
-
 def quiet_frameworks(cpu_only: bool) -> None:
     """Before any framework is imported: hide GPUs if asked, and keep TensorFlow's start-up chatter off stderr."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -144,20 +103,6 @@ class _QuietImport(importlib.abc.MetaPathFinder):
 
             spec.loader.exec_module = exec_module  # this spec's own loader object
         return spec
-
-
-@contextlib.contextmanager
-def stderr_silenced():
-    """Point file descriptor 2 at /dev/null (C++ libraries write there directly), then restore it."""
-    sys.stderr.flush()
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
 
 
 def run(main, prog: str, argv=None, spelling: dict | None = None) -> int:

@@ -14,6 +14,7 @@ import numpy as np
 from scipy import signal
 
 from neural_filter import synth
+from neural_filter.fir import rounding_share
 
 # The verdict is measured against what the pair can show: its floor, the share of the target's power
 # that the target's own rounding carries (fir.rounding_share: about -31..-38 dB for a u8 pair,
@@ -35,8 +36,6 @@ def decibels(ratio: float) -> float:
 
 def floor_db(target) -> float:
     """The target's floor in dB: the share of its power its own rounding carries (-inf for a silent or constant one)."""
-    from neural_filter.fir import rounding_share
-
     return decibels(rounding_share(target))
 
 

@@ -9,11 +9,16 @@ bounded and any caller that renders the same samples gets the same numbers.
 import concurrent.futures
 import contextlib
 import os
+import time
 
 import numpy as np
 import threadpoolctl
 
-from neural_filter import kinds
+from neural_filter import kinds, resample
+from neural_filter.audio import as_stored, audio_sink, open_audio, open_companion, output_container, stored_format
+from neural_filter.console import progress_bar
+from neural_filter.errors import ArgumentError, DataError
+from neural_filter.model_file import load_network
 from neural_filter.network import DenseStack
 from neural_filter.spec import FilterSpec
 
@@ -149,13 +154,6 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
     its own rounding) against that file. `knob`: a knob model's value, or (start, end) to sweep it
     across the song (see knob.py); a knob model needs it, and any other model refuses it.
     """
-    import time
-
-    from neural_filter.audio import audio_sink, open_audio, open_companion, output_container, stored_format
-    from neural_filter.cli import progress_bar
-    from neural_filter.errors import ArgumentError, DataError
-    from neural_filter.model_file import load_network
-
     started = time.perf_counter()
     network, spec, record = load_network(model_path)
     if window is not None and window != spec.window:
@@ -163,8 +161,6 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
                             f"drop the argument or give {spec.window}")
     song = (open_companion if companion else open_audio)(song_path, format, rate)  # companion: beside a raw pair
     if song.rate != spec.rate and not resample:
-        from neural_filter import resample
-
         raise resample.refusal(song_path, song.rate, f"{model_path} was trained at", spec.rate)
     target = open_companion(reference, format, rate) if reference else None
     if target is not None and len(target) != len(song):
@@ -190,7 +186,7 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
              "rate": song.rate, "model_rate": spec.rate, "resampled": song.rate != spec.rate,
              "container": container, "format": out_format, "engine": getattr(network, "engine", "keras")}
     if score is not None:
-        from neural_filter import metrics
+        from neural_filter import metrics  # noqa: PLC0415 - SciPy's signal, 1 s: only gen.py --reference pays it
 
         stats["reference_esr"], stats["reference_esr_db"] = score.esr()
         stats["reference_floor_db"] = score.floor_db()
@@ -219,7 +215,7 @@ def _engine(network: DenseStack, spec: FilterSpec, model_path, samples: int):
     """The network as it will render `samples` samples: NumPy or the compiled loop, or Keras for what they lack."""
     if network.numpy_ready:
         return network.with_engine(engine_for(network, spec, samples))
-    import keras
+    import keras  # noqa: PLC0415 - 6-8 s, for the rare activation NumPy lacks: never on gen.py's common path
 
     return keras_rows_function(keras.models.load_model(model_path, compile=False), spec)
 
@@ -246,8 +242,6 @@ def _render_at_model_rate(network, spec: FilterSpec, song):
     if song.rate == spec.rate:
         yield from render_blocks(network, spec, blocks)
         return
-    from neural_filter import resample
-
     at_model_rate = resample.resample_blocks(blocks, song.rate, spec.rate)
     back = resample.resample_blocks(render_blocks(network, spec, at_model_rate), spec.rate, song.rate)
     yield from resample.exact_length(back, len(song))
@@ -264,8 +258,7 @@ class _ReferenceScore:
         self.step = float("inf")
 
     def add(self, output: np.ndarray) -> None:
-        from neural_filter.audio import as_stored
-        from neural_filter.fir import smallest_step
+        from neural_filter.fir import smallest_step  # noqa: PLC0415 - SciPy, 1 s: only gen.py --reference pays it
 
         heard = as_stored(output, self.container, self.format).astype(np.float64)  # a lossy kind: before its encoder
         wanted = self.target.samples(self.position, len(output)).astype(np.float64)
@@ -276,15 +269,15 @@ class _ReferenceScore:
         self.position += len(output)
 
     def floor_db(self) -> float:
-        from neural_filter import metrics
-        from neural_filter.fir import share_of_step
+        from neural_filter import metrics  # noqa: PLC0415 - SciPy's signal, 1 s: only gen.py --reference pays it
+        from neural_filter.fir import share_of_step  # noqa: PLC0415 - the same
 
         mean = self.target_sum / self.position if self.position else 0.0
         power = self.target_energy / self.position - mean**2 if self.position else 0.0
         return metrics.decibels(share_of_step(self.step if self.step < float("inf") else 0.0, power))
 
     def esr(self) -> tuple[float, float]:
-        from neural_filter import metrics
+        from neural_filter import metrics  # noqa: PLC0415 - SciPy's signal, 1 s: only gen.py --reference pays it
 
         ratio = self.error_energy / self.target_energy if self.target_energy else float("inf")
         return ratio, metrics.decibels(ratio)

@@ -14,7 +14,7 @@ import time
 import keras
 import numpy as np
 
-from neural_filter import cli, dataset, kinds, metrics
+from neural_filter import console, dataset, kinds, metrics
 from neural_filter.errors import TrainingDivergedError
 from neural_filter.fir import fir_network, least_squares_fir
 from neural_filter.interrupt import CtrlC
@@ -141,7 +141,7 @@ def _scored_knob(full, spec: FilterSpec, pairs, features, firs, knob, progress: 
     """Every pair's held-out part (its training part when none is held out) through the whole model, joined;
     the same through the FIRs alone (the start); and each knot's ESR."""
     parts, starts, by_knob = [], [], []
-    with cli.progress_bar(len(pairs), progress, "pairs scored") as bar:
+    with console.progress_bar(len(pairs), progress, "pairs scored") as bar:
         for pair, feature, (taps, bias), knot in zip(pairs, features, firs, knob.knots):
             held_out = len(pair.validation_x) > 0
             x, y = (pair.validation_x, pair.validation_y) if held_out else (pair.train_x, pair.train_y)
@@ -162,7 +162,7 @@ def _scored_knob(full, spec: FilterSpec, pairs, features, firs, knob, progress: 
 def _seed(seed: int) -> None:
     keras.utils.set_random_seed(seed)
     if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
+        import tensorflow as tf  # noqa: PLC0415 - this backend's only: JAX and PyTorch runs never import it
 
         tf.config.experimental.enable_op_determinism()
 
@@ -211,11 +211,11 @@ def _scored(model, arrays, spec: FilterSpec) -> dict:
 
 class EpochProgress(keras.callbacks.Callback):
     """In a log (Keras's verbose=2 writes an epoch's line at its end): a line within a long epoch at least
-    every cli.PROGRESS_LINE_SECONDS, saying which batch it has reached."""
+    every console.PROGRESS_LINE_SECONDS, saying which batch it has reached."""
 
     def on_epoch_begin(self, epoch, logs=None):
         what = f"epoch {epoch + 1}/{self.params.get('epochs')}: batches"
-        self.lines = cli.ProgressLines(self.params.get("steps") or 0, what)
+        self.lines = console.ProgressLines(self.params.get("steps") or 0, what)
 
     def on_train_batch_end(self, batch, logs=None):
         self.lines.update(1)

@@ -31,9 +31,9 @@ def make_training_files(directory: Path, samples: int = TRAIN_SAMPLES, song_samp
 @pytest.fixture(autouse=True)
 def no_progress_lines(monkeypatch):
     """A slow machine must not add a log's progress line to output a test compares (test_progress.py tests them)."""
-    from neural_filter import cli
+    from neural_filter import console
 
-    monkeypatch.setattr(cli, "PROGRESS_LINE_SECONDS", float("inf"))
+    monkeypatch.setattr(console, "PROGRESS_LINE_SECONDS", float("inf"))
 
 
 @pytest.fixture

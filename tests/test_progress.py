@@ -1,8 +1,8 @@
-"""Long work in a log: a line at least every cli.PROGRESS_LINE_SECONDS (no bar when output goes to a file)."""
+"""Long work in a log: a line at least every console.PROGRESS_LINE_SECONDS (no bar when output goes to a file)."""
 
 import pytest
 
-from neural_filter import cli
+from neural_filter import console
 
 
 class Clock:
@@ -17,7 +17,7 @@ class Clock:
 
 def test_progress_lines_say_where_the_work_is_once_the_interval_has_passed(capsys):
     clock = Clock()
-    lines = cli.ProgressLines(4_000_000, "samples", every=20.0, clock=clock)
+    lines = console.ProgressLines(4_000_000, "samples", every=20.0, clock=clock)
     for seconds in (5.0, 19.9, 20.0, 30.0, 40.1):  # work done at these moments, a million samples each time
         clock.now = seconds
         lines.update(1_000_000)
@@ -28,19 +28,19 @@ def test_progress_lines_say_where_the_work_is_once_the_interval_has_passed(capsy
 
 
 def test_short_work_prints_nothing(capsys):
-    with cli.ProgressLines(10, "pairs read", every=20.0, clock=Clock()) as lines:
+    with console.ProgressLines(10, "pairs read", every=20.0, clock=Clock()) as lines:
         for _ in range(10):
             lines.update(1)
     assert capsys.readouterr().out == ""
 
 
 @pytest.mark.parametrize("terminal, enabled, kind", [
-    (False, True, cli.ProgressLines),  # a log: lines
+    (False, True, console.ProgressLines),  # a log: lines
     (True, True, "tqdm"),  # a terminal: the bar
     (False, False, "tqdm"),  # --quiet: a disabled bar, nothing at all
 ])
 def test_progress_bar_is_a_bar_on_a_terminal_and_lines_in_a_log(monkeypatch, terminal, enabled, kind):
     monkeypatch.setattr("sys.stderr.isatty", lambda: terminal)
-    bar = cli.progress_bar(10, enabled, "pairs read")
-    assert isinstance(bar, cli.ProgressLines) if kind is cli.ProgressLines else type(bar).__name__ == "tqdm"
+    bar = console.progress_bar(10, enabled, "pairs read")
+    assert isinstance(bar, console.ProgressLines) if kind is console.ProgressLines else type(bar).__name__ == "tqdm"
     assert getattr(bar, "disable", False) is (not enabled)
