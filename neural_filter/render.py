@@ -14,12 +14,13 @@ import time
 import numpy as np
 import threadpoolctl
 
-from neural_filter import kinds, resample
+from neural_filter import kinds
 from neural_filter.audio import as_stored, audio_sink, open_audio, open_companion, output_container, stored_format
 from neural_filter.console import progress_bar
 from neural_filter.errors import ArgumentError, DataError
 from neural_filter.model_file import load_network
 from neural_filter.network import DenseStack
+from neural_filter.resample import exact_length, refusal, resample_blocks
 from neural_filter.spec import FilterSpec
 
 BLOCK_ROWS = 4096  # rows per network call: enough for fast matrix products, few enough that a layer fits in cache
@@ -161,7 +162,7 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
                             f"drop the argument or give {spec.window}")
     song = (open_companion if companion else open_audio)(song_path, format, rate)  # companion: beside a raw pair
     if song.rate != spec.rate and not resample:
-        raise resample.refusal(song_path, song.rate, f"{model_path} was trained at", spec.rate)
+        raise refusal(song_path, song.rate, f"{model_path} was trained at", spec.rate)
     target = open_companion(reference, format, rate) if reference else None
     if target is not None and len(target) != len(song):
         raise DataError(reference, f"has {len(target)} samples but {song_path} has {len(song)}",
@@ -242,9 +243,9 @@ def _render_at_model_rate(network, spec: FilterSpec, song):
     if song.rate == spec.rate:
         yield from render_blocks(network, spec, blocks)
         return
-    at_model_rate = resample.resample_blocks(blocks, song.rate, spec.rate)
-    back = resample.resample_blocks(render_blocks(network, spec, at_model_rate), spec.rate, song.rate)
-    yield from resample.exact_length(back, len(song))
+    at_model_rate = resample_blocks(blocks, song.rate, spec.rate)
+    back = resample_blocks(render_blocks(network, spec, at_model_rate), spec.rate, song.rate)
+    yield from exact_length(back, len(song))
 
 
 class _ReferenceScore:
