@@ -48,7 +48,7 @@ def main(argv=None) -> None:
     args = parse_arguments(argv)
     cli.quiet_frameworks(cpu_only=False)
 
-    from neural_filter import audio, render
+    from neural_filter import audio, files, render
 
     audio.check_format(args.format)
     song = audio.check_readable(args.song)
@@ -56,6 +56,8 @@ def main(argv=None) -> None:
     out = Path(args.out) if args.out else Path("outputs") / (song.stem + audio.KINDS[kind].extensions[0])
     if args.reference:
         audio.check_readable(args.reference)
+    _refuse_writing_over_inputs(out, ("song", song), ("reference", args.reference))
+    files.check_name_lengths(out, "out")
     stats = render.render_file(args.model, song, out, args.format, args.rate, window=args.samples,
                                reference=args.reference, progress=not args.quiet, resample=not args.no_resample,
                                knob=args.cutoff)
@@ -67,6 +69,17 @@ def main(argv=None) -> None:
         print(f"resampled {song} from {stats['rate']} Hz to the model's {stats['model_rate']} Hz and back")
     if args.reference:
         print(f"ESR against {args.reference}: {stats['reference_esr']:.5f} ({stats['reference_esr_db']:.1f} dB)")
+
+
+def _refuse_writing_over_inputs(out: Path, *inputs: tuple[str, str | None]) -> None:
+    """An output that is an input, however spelt, would destroy it: refused before any work."""
+    from neural_filter import files
+    from neural_filter.errors import DataError
+
+    for role, given in inputs:
+        if given is not None and files.same_file(out, given):
+            raise DataError(out, f"is the {role} itself (the same file), which the render would replace",
+                            "give {out} another file name")
 
 
 SPELLING = {"window": "samples"}  # the package's names -> gen.py's words, in error messages

@@ -9,6 +9,13 @@ raised it words the line (`worded`, with its own spelling: fit.py calls the wind
 The scripts print the line on stderr and exit with status 2; anything else escaping is a bug.
 """
 
+import sys
+
+
+def notice(message: str) -> None:
+    """Print a one-line notice on stderr: something done on the user's behalf that is no error."""
+    print(message, file=sys.stderr)
+
 
 def flag_spelling(option: str) -> str:
     """How a command line spells an option it has no word of its own for: --like-this."""
