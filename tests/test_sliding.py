@@ -11,7 +11,6 @@ import os
 import re
 import sys
 import threading
-import time
 
 import numpy as np
 import pytest
