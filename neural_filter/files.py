@@ -174,6 +174,21 @@ def write_error(path, error: OSError) -> DataError:
     return DataError(path, f"cannot be written ({error})", "check that its folder can be created and written to")
 
 
+MOST_INFLATION = 200  # an entry of a zip we read may inflate to this many times its stored size (weights: ~1x)
+
+
+def read_zip_entry(archive, name: str) -> bytes:
+    """One entry of an open zipfile.ZipFile, refused (ValueError) if it would inflate like a zip bomb.
+
+    A real model's entries barely compress (weights are floats); an entry a thousand times its
+    stored size is a file made to fill the memory of whoever opens it, refused before it is read.
+    """
+    entry = archive.getinfo(name)
+    if entry.file_size > max(1 << 20, MOST_INFLATION * entry.compress_size):
+        raise ValueError(f"its entry {name} would inflate from {entry.compress_size} to {entry.file_size} bytes")
+    return archive.read(entry)
+
+
 def same_file(first, second) -> bool:
     """Whether two paths name one file, however spelt: through links (symbolic or hard), `.` and `..`.
 

@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 from neural_filter.errors import ArgumentError, ModelFileError
-from neural_filter.files import atomic_output, new_output
+from neural_filter.files import atomic_output, new_output, read_zip_entry
 from neural_filter.settings import TrainSettings
 from neural_filter.spec import FilterSpec
 
@@ -67,9 +67,11 @@ def save_model(model, path: Path, record: dict) -> Path:
 
 def read_record(path) -> dict:
     """The record stored inside one of our .keras files."""
+    if not Path(path).is_file():  # a device (/dev/zero) or a pipe would be read without end
+        raise ModelFileError(path, "is not a regular file", "give a .keras file made by fit.py")
     try:
         with zipfile.ZipFile(path) as archive:
-            return json.loads(archive.read(SPEC_ENTRY))
+            return json.loads(read_zip_entry(archive, SPEC_ENTRY))
     except KeyError:
         raise ModelFileError(path, "is a Keras model but not one made by fit.py (no neural_filter.json inside)",
                              "render it with a model trained by fit.py") from None

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from neural_filter.errors import ModelFileError
+from neural_filter.files import read_zip_entry
 from neural_filter.model_file import read_record
 from neural_filter.spec import FilterSpec
 
@@ -154,8 +155,8 @@ def load_network(path) -> tuple[DenseStack, FilterSpec, dict]:
         spec = FilterSpec(**metadata["spec"])
         try:
             with zipfile.ZipFile(path) as archive:
-                config = json.loads(archive.read("config.json"))
-                weights = archive.read("model.weights.h5")
+                config = json.loads(read_zip_entry(archive, "config.json"))
+                weights = read_zip_entry(archive, "model.weights.h5")
             layers = _layers_of_keras_file(config, weights)
             stack = _knob_stack(layers, metadata["knob"]) if "knob" in metadata else _stack(layers)
             if stack.layers[0].kernel.shape[0] != spec.window:
