@@ -555,6 +555,7 @@ def _sound_file(path, temporary, container: str, format: str, rate: int, count: 
         except Exception:
             target.raise_kept()  # the cause, when a write failed: libsndfile's "System error" says none
             raise
+        target.raise_kept()  # (the Ogg and MP3 encoders go on after a failed write, as if it had worked)
 
 
 WRITE_BUFFER = 1 << 20  # bytes: libsndfile writes a few kB at a time, each a call back into Python
