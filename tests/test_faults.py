@@ -40,8 +40,10 @@ def start(script: str, arguments, cwd: Path, log: Path, limit_bytes: int | None 
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
 
+    # as from a terminal: importing Keras in this process may have set TF_CPP_MIN_LOG_LEVEL to 1
+    environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
     return subprocess.Popen([sys.executable, "-u", str(ROOT / script), *map(str, arguments)], cwd=cwd,
-                            stdout=open(log, "wb"), stderr=subprocess.STDOUT,
+                            stdout=open(log, "wb"), stderr=subprocess.STDOUT, env=environment,
                             preexec_fn=limited if limit_bytes else None)
 
 
