@@ -166,12 +166,14 @@ def _running(pid: int) -> bool:
     return True
 
 
-def write_error(path, error: OSError) -> DataError:
-    """The one-line refusal for an OSError writing `path`: worded by its cause when it has a known one."""
+def write_error(path, error: OSError, verb: str = "written",
+                remedy: str = "check that its folder can be created and written to") -> DataError:
+    """The one-line refusal for an OSError writing `path`: worded by its cause when it has a known one
+    (`verb`: "written", "appended to"; `remedy`: for any other cause)."""
     if error.errno in WRITE_FAILURES:
         problem, remedy = WRITE_FAILURES[error.errno]
-        return DataError(path, f"cannot be written: {problem}", remedy)
-    return DataError(path, f"cannot be written ({error})", "check that its folder can be created and written to")
+        return DataError(path, f"cannot be {verb}: {problem}", remedy)
+    return DataError(path, f"cannot be {verb} ({error})", remedy)
 
 
 MOST_INFLATION = 200  # an entry of a zip we read may inflate to this many times its stored size (weights: ~1x)

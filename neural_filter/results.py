@@ -14,6 +14,7 @@ import io
 from pathlib import Path
 
 from neural_filter.errors import DataError, LineError, notice
+from neural_filter.files import write_error
 
 COLUMNS = (
     "time",  # when the run finished, ISO 8601 local time with its offset, to the second
@@ -68,7 +69,7 @@ def append_result(csv_path, row: dict) -> None:
             if file.write(data) != len(data):
                 raise OSError("the disk took only part of the row")
     except OSError as error:
-        raise DataError(path, f"cannot be appended to ({error})", "check that its folder can be written to") from None
+        raise write_error(path, error, "appended to", "check that its folder can be written to") from None
 
 
 NUMBERS = ("window", "layers", "units", "batch_size", "epochs", "epochs_run", "seed", "val_mse", "esr", "esr_db",

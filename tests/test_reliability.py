@@ -370,3 +370,34 @@ def test_a_model_that_is_a_device_is_refused(tmp_path, capsys):
     status, out, err = run(gen, [tmp_path / "zero.keras", tmp_path / "song.wav"], capsys)
     assert status == 2
     assert one_line(err) == f"gen.py: {tmp_path / 'zero.keras'}: is not a regular file; give a .keras file made by fit.py"
+
+
+def test_a_results_row_on_a_full_disk_is_worded_by_its_cause(tmp_path, monkeypatch):
+    path = tmp_path / "results.csv"
+    results.append_result(path, RUN)
+    before = path.read_bytes()
+    real_open = open
+
+    class Full:
+        def __init__(self, stream):
+            self.stream = stream
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        def __getattr__(self, name):
+            return getattr(self.stream, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exception):
+            self.stream.close()
+
+    monkeypatch.setattr("builtins.open", lambda *args, **kwargs: Full(real_open(*args, **kwargs)))
+    with pytest.raises(DataError) as caught:
+        results.append_result(path, RUN)
+    assert str(caught.value) == (f"{path}: cannot be appended to: no space is left on its disk; free some space, "
+                                 "or write it to another disk")
+    monkeypatch.undo()
+    assert path.read_bytes() == before
