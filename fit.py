@@ -15,10 +15,10 @@ All arguments are positional and optional, in the original's order; anything new
 import sys
 from pathlib import Path
 
-from neural_filter import cli
+from neural_filter import cli, fitting, kinds
 from neural_filter.dataset import DataSettings
 from neural_filter.errors import ArgumentError
-from neural_filter.settings import DEFAULTS
+from neural_filter.settings import DEFAULTS, TrainSettings
 from neural_filter.spec import FilterSpec
 
 POSITIONALS = (  # name, default, help: the original's order and defaults
@@ -45,7 +45,7 @@ def parse_arguments(argv=None):
     for name, default, help in POSITIONALS:
         parser.add_argument(name, nargs="?", default=str(default), type=NUMERIC.get(name, str),
                             help=f"{help} (default {default})")
-    parser.add_argument("--mode", choices=("chunk", "sliding"), default=None,
+    parser.add_argument("--mode", choices=tuple(kinds.MODES), default=None,
                         help="chunk: the original's non-overlapping chunks; sliding: one output per window "
                              "(default chunk; sliding with --pairs)")
     parser.add_argument("--pairs", default=None, metavar="CSV",
@@ -86,26 +86,22 @@ def parse_arguments(argv=None):
 def main(argv=None) -> None:
     args = parse_arguments(argv)
     cli.quiet_frameworks(args.cpu_only == "1")
-    from neural_filter import fitting
-
     request = request_from(args)
     _print_report(request, fitting.fit(request), scored_on="validation" if args.val else "training")
 
 
 def request_from(args):
     """The command line as a fitting.FitRequest: the positionals as typed name the model."""
-    from neural_filter import fitting
-    from neural_filter.settings import TrainSettings
-
     song = args.song or ("song.raw" if Path("song.raw").exists() else None)
-    mode = args.mode or ("sliding" if args.pairs else FilterSpec.mode)
+    mode = args.mode or kinds.default_mode(conditioned=bool(args.pairs))
     if args.pairs and (args.train_x, args.train_y) != ("train_x.raw", "train_y.raw"):
         raise ArgumentError("pairs", args.pairs, "names the training pairs, and so do --train-x and --train-y",
                             "give one or the other")
     settings = TrainSettings(
         layers=int(args.layers), units=int(args.units), batch_size=int(args.batches), activation=args.activator,
         optimiser=args.optimiser, epochs=int(args.epoches), seed=args.seed, learning_rate=args.learning_rate,
-        linear_path=mode == "sliding" and not args.no_linear_path, fir_start=not args.no_fir_start,
+        linear_path=kinds.kind_of(mode, bool(args.pairs)).has_linear_path and not args.no_linear_path,
+        fir_start=not args.no_fir_start,
         patience=args.patience)
     data = DataSettings(validation=args.val, seed=args.seed, format=args.format, rate=args.rate, progress=not args.quiet)
     typed = (args.activator, args.optimiser, args.layers, args.units, args.batches, args.samples, args.epoches)
@@ -126,7 +122,7 @@ def _print_report(request, outcome, scored_on: str) -> None:
     if start:
         settings = request.settings
         what = ("the least-squares FIR it started from" if request.resume is None and settings.linear_path
-                and settings.fir_start and request.mode == "sliding" else "its starting weights")
+                and settings.fir_start and request.kind().has_linear_path else "its starting weights")
         if request.pairs:
             what = "each pair's least-squares FIR alone (its start)"
         print(f"  {what} scored {start['esr_db']:.1f} dB: training added {start['esr_db'] - m['esr_db']:.1f} dB")

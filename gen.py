@@ -20,7 +20,8 @@ evenly in log frequency, the filter moving every sample.
 import sys
 from pathlib import Path
 
-from neural_filter import cli
+from neural_filter import audio, cli, files, render
+from neural_filter.errors import DataError
 
 
 def parse_arguments(argv=None):
@@ -47,9 +48,6 @@ def parse_arguments(argv=None):
 def main(argv=None) -> None:
     args = parse_arguments(argv)
     cli.quiet_frameworks(cpu_only=False)
-
-    from neural_filter import audio, files, render
-
     audio.check_format(args.format)
     song = audio.check_readable(args.song)
     kind = audio.container_of(song, args.format)
@@ -73,9 +71,6 @@ def main(argv=None) -> None:
 
 def _refuse_writing_over_inputs(out: Path, *inputs: tuple[str, str | None]) -> None:
     """An output that is an input, however spelt, would destroy it: refused before any work."""
-    from neural_filter import files
-    from neural_filter.errors import DataError
-
     for role, given in inputs:
         if given is not None and files.same_file(out, given):
             raise DataError(out, f"is the {role} itself (the same file), which the render would replace",

@@ -6,7 +6,9 @@ Audacity's Effect > Low-Pass Filter with the same cutoff and roll-off, then thro
 `--drive` is given) and `song.raw` (a song you give, WAV, FLAC, AIFF, Ogg or MP3, mixed to mono, or
 a short synthetic piece with bass, chords and percussion), all unsigned 8-bit PCM without a header
 (`--format` for another encoding), and `train_y.json`, a note of the recipe, so that fit.py can
-compare the learned response with it.
+compare the learned response with it. With `--song my.wav`, also `my_filtered.wav` beside the song:
+the song through the same filter (and drive), in the song's own kind and format (WAV for an Ogg or
+MP3 song), at its own rate, to score a model on it: `gen.py MODEL my.wav --reference my_filtered.wav`.
 
 With a range of cutoffs, `--cutoff LO:HI`, it writes the pairs for a knob instead: `--count` pairs
 (32 unless given) at cutoffs spaced evenly in log frequency from LO to HI, `train_x_01.raw` and
@@ -18,22 +20,21 @@ pairs (dry file, filtered file, cutoff in Hz: see neural_filter/pairs.py).
     python3 make_data.py --cutoff 2000 --rolloff 24 --force
     python3 make_data.py --cutoff 2000 --rolloff 24 --drive 10 --shape soft --force
     python3 make_data.py --cutoff 2000 --rolloff 24 --drive 10 --noise pink --force   # covers the drive's curve
-    python3 make_data.py --song my_song.wav --force
+    python3 make_data.py --song my_song.wav --force   # + my_song_filtered.wav, to score a model on your song
     python3 make_data.py --cutoff 100:8000 --count 32 --rolloff 24 --force   # a knob: 32 pairs and pairs.csv
 
 The 8-bit export rounds to the nearest step without dither (Audacity dithers, so two of its exports
 differ by a step in a few bytes): the same seed always gives the same bytes.
 """
 
-import json
 import math
+import shlex
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from neural_filter import audio, cli, dataset, synth
-from neural_filter.files import atomic_output
+from neural_filter import audio, cli, effect, resample, synth
 from neural_filter.errors import ArgumentError, DataError
 from neural_filter.pairs import Pair, write_pairs
 
@@ -68,10 +69,14 @@ def parse_arguments(argv=None):
                         help="sample encoding of the three raw files: u8 (default, the original's), s8, s16le, f32le; "
                              "give fit.py and gen.py the same --format")
     parser.add_argument("--seed", type=cli.seed, default=0, help="seed of the noise and the synthetic song (default 0)")
-    parser.add_argument("--song", default=None, help="a song (WAV, FLAC, AIFF, Ogg, MP3) to write as song.raw (default: a synthetic piece)")
+    parser.add_argument("--song", default=None,
+                        help="a song (WAV, FLAC, AIFF, Ogg, MP3) to write as song.raw (default: a synthetic piece); "
+                             "with one cutoff, also the song through the filter beside it, SONG_filtered.wav (.flac, "
+                             "...)")
     parser.add_argument("--song-seconds", type=float, default=20.0, help="length of the synthetic song (default 20)")
-    parser.add_argument("--force", action="store_true", help="overwrite existing outputs (train_x.raw, train_y.raw, song.raw; "
-                                                              "with a range, the pairs, their notes and pairs.csv too)")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite existing outputs (train_x.raw, train_y.raw, song.raw, SONG_filtered.wav; "
+                             "with a range, the pairs, their notes and pairs.csv too); never the song itself")
     return parser.parse_args(argv)
 
 
@@ -81,7 +86,8 @@ def main(argv=None) -> None:
     if args.shape and not args.drive:
         raise ArgumentError("shape", args.shape, "bends nothing without a drive", "give {drive} too, in dB")
     args.shape = args.shape or "soft"
-    synth.check_saturation(args.drive, args.shape)
+    recipe = effect.Recipe(args.cutoff if cutoffs is None else cutoffs[0], args.rolloff, args.drive, args.shape)
+    recipe.check(args.rate)
     if args.amplitude is None:
         synth.check_noise(args.noise)
         args.amplitude = synth.DEFAULT_AMPLITUDES[args.noise]
@@ -91,56 +97,63 @@ def main(argv=None) -> None:
         if not (math.isfinite(seconds) and round(seconds * args.rate) >= 1):
             raise ArgumentError(option, f"{seconds:g}", "not a usable length",
                                 f"give a length of at least one sample ({1 / args.rate:.2g} s at {args.rate} Hz)")
+    filtered_song = filtered_song_path(args.song) if args.song and cutoffs is None else None
     names = OUTPUTS if cutoffs is None else [*knob_outputs(len(cutoffs)), "song.raw", PAIRS_LIST]
-    refuse_existing(names, args.force)
+    refuse_existing([*names, *([str(filtered_song)] if filtered_song else [])], args.force)
     if cutoffs is None:
-        write_the_pair(args)
+        write_the_pair(args, recipe, filtered_song)
     else:
-        write_knob(args, cutoffs)
+        write_knob(args, recipe, cutoffs)
 
 
-def write_the_pair(args) -> None:
-    """The seed's one pair; the song's generator goes on after the noise, as it always has."""
+def write_the_pair(args, recipe: effect.Recipe, filtered_song: Path | None) -> None:
+    """The seed's one pair; the song's generator goes on after the noise, as it always has.
+
+    With `--song`, also the song through the recipe, beside it (`filtered_song`): a reference to
+    score a model's render of that song with (gen.py --reference).
+    """
     rng = np.random.default_rng(args.seed)
     noise = synth.noise(args.noise, args.seconds, args.rate, rng, args.amplitude)
-    song = make_song(args, rng)  # before anything is written: a song that cannot be read leaves nothing
-    write_pair("train_x.raw", "train_y.raw", noise, args.cutoff, args)
+    # before anything is written or said: a song that cannot be read or filtered leaves nothing
+    user_song = read_song(args)
+    reference = song_through(recipe, user_song, args.song) if filtered_song else None
+    song = make_song(args, rng, user_song)
+    if filtered_song:  # first: beside the song, in a folder of the user's, it is the likeliest to be refused
+        write_filtered_song(filtered_song, reference, user_song, args.song, recipe)
+    write_pair("train_x.raw", "train_y.raw", noise, recipe, args)
     write_raw("song.raw", song, args)
-    kind, saturation = recipe_words(args)
-    print(f"wrote train_x.raw and train_y.raw ({args.seconds:g} s{kind}, {args.cutoff:g} Hz at {args.rolloff} "
-          f"dB/octave{saturation}) and song.raw ({len(song) / args.rate:.1f} s)")
+    print(f"wrote train_x.raw and train_y.raw ({args.seconds:g} s{noise_words(args)}, {recipe.words()}) and song.raw "
+          f"({len(song) / args.rate:.1f} s)")
 
 
-def write_knob(args, cutoffs: list[float]) -> None:
+def write_knob(args, recipe: effect.Recipe, cutoffs: list[float]) -> None:
     """A pair at each cutoff, each from noise of its own, then the song and the pairs list."""
-    song = make_song(args, np.random.default_rng(args.seed))
+    song = make_song(args, np.random.default_rng(args.seed), read_song(args))
     pairs = []
     for index, cutoff in enumerate(cutoffs, 1):  # one pair in memory at a time
         dry, filtered = pair_names(index, len(cutoffs))
         # pair i's noise is its own stream: independent of the others, the same for the same seed
         noise = synth.noise(args.noise, args.seconds, args.rate, np.random.default_rng([args.seed, index]),
                             args.amplitude)
-        write_pair(dry, filtered, noise, cutoff, args)
+        write_pair(dry, filtered, noise, recipe.at(cutoff), args)
         pairs.append(Pair(Path(dry), Path(filtered), cutoff))
     write_raw("song.raw", song, args)
     write_pairs(PAIRS_LIST, pairs)
     first, last = pair_names(1, len(cutoffs)), pair_names(len(cutoffs), len(cutoffs))
-    kind, saturation = recipe_words(args)
+    cutoff_words = f"{cutoffs[0]:g} to {cutoffs[-1]:g} Hz spaced evenly in log frequency,"
     print(f"wrote {len(cutoffs)} pairs, {first[0]} .. {last[0]} and {first[1]} .. {last[1]} ({args.seconds:g} s "
-          f"each{kind}, {cutoffs[0]:g} to {cutoffs[-1]:g} Hz spaced evenly in log frequency, at {args.rolloff} "
-          f"dB/octave{saturation}), song.raw ({len(song) / args.rate:.1f} s) and {PAIRS_LIST}")
+          f"each{noise_words(args)}, {recipe.words(cutoff_words)}), song.raw ({len(song) / args.rate:.1f} s) "
+          f"and {PAIRS_LIST}")
 
 
-def recipe_words(args) -> tuple[str, str]:
-    """How the summary line names the noise (nothing for the seed's) and the saturation (nothing for none)."""
+def noise_words(args) -> str:
+    """How the summary line names the noise: nothing for the seed's."""
     seed_noise = (args.noise, args.amplitude) == ("white", 0.8)  # the seed's recipe: said as before
-    kind = "" if seed_noise else f" of {args.noise} noise peaking at {args.amplitude:g}"
-    saturation = f", {args.shape} saturation {args.drive:g} dB" if args.drive else ""
-    return kind, saturation
+    return "" if seed_noise else f" of {args.noise} noise peaking at {args.amplitude:g}"
 
 
 def knob_cutoffs(args) -> list[float] | None:
-    """The cutoffs `--cutoff LO:HI --count N` asks for, evenly in log frequency; None for the one pair of `--cutoff HZ`."""
+    """The cutoffs `--cutoff LO:HI --count N` asks for, evenly in log frequency; None for one pair (`--cutoff HZ`)."""
     if not isinstance(args.cutoff, tuple):
         if args.count is not None:
             raise ArgumentError("count", args.count, "needs a range of cutoffs", "give {cutoff} as LO:HI, say 100:8000")
@@ -171,7 +184,7 @@ def knob_outputs(count: int) -> list[str]:
     names = []
     for index in range(1, count + 1):
         dry, filtered = pair_names(index, count)
-        names += [dry, filtered, str(dataset.filter_note_path(filtered))]
+        names += [dry, filtered, str(effect.note_path(filtered))]
     return names
 
 
@@ -183,15 +196,17 @@ def refuse_existing(names, force: bool) -> None:
         raise DataError(existing[0], "exists", f"pass --force to overwrite {listed}")
 
 
-def make_song(args, rng: np.random.Generator) -> np.ndarray:
-    """The song: the user's (converted to the pair's rate), or a synthetic piece drawn from `rng`."""
-    if not args.song:
+def read_song(args) -> audio.Audio | None:
+    """The user's song (`--song`), mixed to mono; None for the synthetic one."""
+    return audio.read_audio(audio.check_readable(args.song)) if args.song else None
+
+
+def make_song(args, rng: np.random.Generator, song: audio.Audio | None) -> np.ndarray:
+    """song.raw's samples: the user's `song` (converted to the pair's rate), or a synthetic piece drawn from `rng`."""
+    if song is None:
         return synth.synthetic_song(args.song_seconds, args.rate, rng)
-    song = audio.read_audio(audio.check_readable(args.song))
     if song.rate == args.rate:
         return song.samples
-    from neural_filter import resample  # raw files carry no rate: song.raw is read at the pair's
-
     length = round(len(song.samples) * args.rate / song.rate)
     samples = np.concatenate([np.empty(0, np.float32), *resample.exact_length(
         resample.resample_blocks([song.samples], song.rate, args.rate), length)])
@@ -203,17 +218,48 @@ def write_raw(name: str, samples: np.ndarray, args) -> None:
     audio.write_audio(name, np.asarray(samples, dtype=np.float32), args.format, args.rate, container="raw")
 
 
-def write_pair(dry_name: str, filtered_name: str, noise: np.ndarray, cutoff: float, args) -> None:
-    """The dry noise, the same noise filtered at `cutoff`, and the note of the filter beside it."""
-    filtered = synth.saturate(synth.audacity_lowpass(noise, cutoff, args.rolloff, args.rate), args.drive, args.shape)
+def write_pair(dry_name: str, filtered_name: str, noise: np.ndarray, recipe: effect.Recipe, args) -> None:
+    """The dry noise, the same noise through `recipe`, and the note of the recipe beside it."""
     write_raw(dry_name, noise, args)
-    write_raw(filtered_name, filtered, args)
+    write_raw(filtered_name, recipe.apply(noise, args.rate), args)
     # fit.py compares the learned response with this filter's when the note still fits the filtered file
-    note = {"noise": args.noise, "amplitude": args.amplitude, "cutoff": cutoff, "rolloff": args.rolloff,
-            "drive": args.drive, "shape": args.shape, "rate": args.rate, "format": args.format,
-            "bytes": Path(filtered_name).stat().st_size}
-    with atomic_output(dataset.filter_note_path(filtered_name)) as temporary:
-        temporary.write_text(json.dumps(note) + "\n")
+    effect.Note(recipe, args.rate, Path(filtered_name).stat().st_size, args.noise, args.amplitude,
+                args.format).write(filtered_name)
+
+
+# --- the song through the recipe: a reference for gen.py --reference ------------------------------
+
+
+def filtered_song_path(song) -> Path:
+    """Where the song through the recipe goes: my_filtered.wav beside my.wav, refused where it is the song itself.
+
+    The same kind as the song, but a lossy song's reference is a WAV: an encoder's own error in the
+    reference would count against every model scored on it.
+    """
+    song = Path(song)
+    suffix = ".wav" if audio.container_named(song) in ("ogg", "mp3") else song.suffix
+    path = song.with_name(f"{song.stem}_filtered{suffix}")
+    if path.exists() and song.exists() and path.samefile(song):  # a link: writing it would replace the song
+        raise DataError(path, f"is {song} itself (a link to it)", "rename or copy the song, then make the pair again")
+    return path
+
+
+def song_through(recipe: effect.Recipe, song: audio.Audio, name: str) -> np.ndarray:
+    """The user's song through the recipe at the song's own rate, the rate gen.py renders it at."""
+    try:
+        recipe.check(song.rate)
+    except ArgumentError:
+        raise DataError(name, f"is at {song.rate} Hz, too low a rate for a {recipe.cutoff:g} Hz low-pass",
+                        f"give a song at a higher rate, or a {{cutoff}} below {song.rate / 2:g} Hz") from None
+    return recipe.apply(song.samples, song.rate)
+
+
+def write_filtered_song(path: Path, samples: np.ndarray, song: audio.Audio, name: str, recipe: effect.Recipe) -> None:
+    """Write the filtered song in the song's own kind and format (WAV for a lossy one), and how to use it."""
+    container = "wav" if audio.KINDS[song.container].lossy else song.container
+    audio.write_audio(path, samples.astype(np.float32), song.format, song.rate, container=container)
+    print(f"wrote {path} ({name} through {recipe.words()}); score a model on your song with:\n"
+          f"    python3 gen.py MODEL {shlex.quote(name)} --reference {shlex.quote(str(path))}")
 
 
 def run(argv=None) -> int:

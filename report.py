@@ -23,7 +23,7 @@ import math
 import sys
 from pathlib import Path
 
-from neural_filter import cli, results
+from neural_filter import audio, cli, kinds, results
 
 SHOWN = (  # column, how a value is written, whether it is a number (numbers align right)
     ("model", "{}", False),
@@ -42,7 +42,7 @@ def parse_arguments(argv=None):
                         formatter_class=cli.argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--results", default="models/results.csv",
                         help="the results file fit.py appends to (default models/results.csv)")
-    parser.add_argument("--mode", choices=("chunk", "sliding"), default=None, help="only models trained in this mode")
+    parser.add_argument("--mode", choices=tuple(kinds.MODES), default=None, help="only models trained in this mode")
     parser.add_argument("--window", type=cli.positive_int, default=None, help="only models with this window, in samples")
     parser.add_argument("--top", type=cli.positive_int, default=None,
                         help="only the best N (--html: cards for the best N, default 10)")
@@ -76,7 +76,8 @@ def main(argv=None) -> None:
 
 
 def _write_html(args, chosen: list[dict]) -> None:
-    from neural_filter import audio, listening
+    # Optuna (0.3 s, and its database drivers) only for the HTML page: the plain table never loads it (a test checks)
+    from neural_filter import listening  # noqa: PLC0415
 
     models = Path(args.results).parent
     song = args.song or ("song.raw" if Path("song.raw").is_file() else None)
@@ -92,7 +93,7 @@ def _write_html(args, chosen: list[dict]) -> None:
 
 def _study(args, models: Path):
     """The sweep's study, when there is one: --storage, or the models folder's study.db."""
-    from neural_filter import study
+    from neural_filter import study  # noqa: PLC0415 - Optuna: see _write_html
 
     storage = args.storage
     if storage is None:

@@ -17,13 +17,14 @@ trial failed, and running the same command again continues the study.
 import sys
 from pathlib import Path
 
-from neural_filter import cli, study
+import fit
+from neural_filter import audio, cli, files, kinds, study
 from neural_filter.dataset import DataSettings
 from neural_filter.errors import ArgumentError
 from neural_filter.settings import DEFAULTS
 
 HELP = {  # the hyperparameter flags: what each is (fit.py's words)
-    "mode": "chunk or sliding",
+    "mode": " or ".join(kinds.MODES),
     "layers": "hidden Dense layers after the first one",
     "units": "units in every hidden layer",
     "batches": "batch size (sliding mode: segments of 1024 samples)",
@@ -38,10 +39,8 @@ def parse_arguments(argv=None):
     parser = cli.Parser(prog="sweep.py", description=__doc__.split("\n\n")[0],
                         formatter_class=cli.argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
     for name in study.HYPERPARAMETERS:
-        default = study.DEFAULT_SPACE[name]
-        shown = default if isinstance(default, str) else ", ".join(f"{mode} {text}" for mode, text in default.items())
         parser.add_argument(f"--{name}", default=None, metavar="V|A:B|a,b",
-                            help=f"{HELP[name]} (default {shown})")
+                            help=f"{HELP[name]} (default {study.default_text(name)})")
     parser.add_argument("--trials", type=cli.positive_int, default=20,
                         help="finished or pruned trials the study stops at, all workers together (default 20)")
     parser.add_argument("--study", default=study.DEFAULT_STUDY, help=f"the study's name (default {study.DEFAULT_STUDY})")
@@ -71,8 +70,6 @@ def main(argv=None) -> None:
     storage = args.storage or study.default_storage(args.models)
     cli.quiet_frameworks(args.cpu_only)
     space.check()  # imports Keras: a misspelt activation is refused before the study is touched
-    import fit
-
     if args.storage is None:
         Path(args.models).mkdir(parents=True, exist_ok=True)  # SQLite makes its file, not its folder
     the_study = study.open_study(storage, args.study)
@@ -87,8 +84,6 @@ def main(argv=None) -> None:
 
 def _check_files(args) -> None:
     """The pair readable and the models folder writable, before any trial is taken."""
-    from neural_filter import audio, files
-
     for path in (args.train_x, args.train_y, *([args.song] if args.song else [])):
         audio.check_readable(path)
     files.writable_folder(args.models, "models")

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from speed import MODELS, RATE, make_model  # noqa: E402
 
 from neural_filter import render, synth  # noqa: E402
-from neural_filter.network import load_network  # noqa: E402
+from neural_filter.model_file import load_network  # noqa: E402
 
 START_UP = f"""
 import sys, time; sys.path.insert(0, {str(ROOT)!r})

@@ -136,7 +136,7 @@ def bench_chunk(batch: int, args) -> dict:
 def bench_predict(args) -> dict:
     """3 minutes of audio through the sliding W=64 model: Keras predict (one sequence) and gen.py's renderer."""
     from neural_filter import model_file, render
-    from neural_filter.network import load_network
+    from neural_filter.model_file import load_network
 
     spec = FilterSpec(mode="sliding", window=64, levels="signed")
     keras.utils.set_random_seed(1234)

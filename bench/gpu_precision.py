@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from quality import CASES, RATE, decibels, exact_target, option  # noqa: E402
+from quality import CASES, RATE, decibels, exact_target  # noqa: E402
 
 from neural_filter import audio, synth  # noqa: E402
 
@@ -42,7 +42,7 @@ def main() -> None:
             song = audio.encode(synth.synthetic_song(30, RATE, np.random.default_rng(99)).astype(np.float32), "s16le")
             song.tofile(folder / "song.raw")
             heard = audio.decode(song, "s16le").astype(np.float64)
-            target = exact_target(case, heard)
+            target = exact_target(folder, heard)
             floor = decibels(audio.decode(audio.encode(target.astype(np.float32), "s16le"), "s16le"), target)
             for precision in ("default", "highest"):
                 environment = {**os.environ, "JAX_DEFAULT_MATMUL_PRECISION": precision}

@@ -22,8 +22,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from neural_filter import audio, metrics, render, synth  # noqa: E402
-from neural_filter.network import Dense, load_network  # noqa: E402
+from neural_filter import audio, effect, metrics, render, synth  # noqa: E402
+from neural_filter.model_file import load_network  # noqa: E402
+from neural_filter.network import Dense  # noqa: E402
 
 RATE = 44100
 PAIRS = ["--cutoff", "100:8000", "--count", "32", "--rolloff", "24", "--drive", "10", "--noise", "pink"]
@@ -47,8 +48,9 @@ def main() -> None:
                                          "u8"), "u8")
         print("\n| cutoff | u8 floor | knob model, u8 out | knob model, float out | its FIRs alone (the start), float out |")
         print("|---|---|---|---|---|")
+        recipe = effect.read_note(folder / "train_y_01.raw").recipe  # every pair's, but for the cutoff
         for cutoff in CUTOFFS:
-            target = synth.saturate(synth.audacity_lowpass(song, cutoff, 24, RATE), 10, "soft")
+            target = recipe.at(cutoff).apply(song, RATE)
             folded = network.at(cutoff)
             output = render.render(folded, spec, song)
             last = folded.layers[-1]

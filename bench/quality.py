@@ -4,7 +4,7 @@ For each case (a low-pass, optionally followed by saturation, in a sample format
 recipe builds the training pair (30 s of noise and the same noise through Audacity's low-pass and
 the saturation) and a held-out synthetic song (another seed). Each row trains with fit.py as a
 user would (a subprocess, whole command line), renders the song in the pair's format, and scores
-it against the exact target applied to the song in float64:
+it against the exact target: the song through the recipe make_data.py noted, in float64:
 
 - dry: the song itself (doing nothing);
 - floor: the exact target rounded to the format (no output in that format can beat it);
@@ -40,7 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from neural_filter import audio, fir, metrics, render, synth  # noqa: E402
+from neural_filter import audio, effect, fir, metrics, render, synth  # noqa: E402
 from neural_filter.spec import FilterSpec  # noqa: E402
 
 CASES = {  # name -> make_data.py options; the format is also fit.py's --format; drive pairs on pink noise at full
@@ -77,11 +77,9 @@ def option(arguments: list[str], name: str, default: str) -> str:
     return arguments[arguments.index(name) + 1] if name in arguments else default
 
 
-def exact_target(case: list[str], song: np.ndarray) -> np.ndarray:
-    """The song through the case's filter and saturation, in float64: what a perfect model outputs."""
-    filtered = synth.audacity_lowpass(song, float(option(case, "--cutoff", "600")), int(option(case, "--rolloff", "6")),
-                                      RATE)
-    return synth.saturate(filtered, float(option(case, "--drive", "0")), option(case, "--shape", "soft"))
+def exact_target(folder: Path, song: np.ndarray) -> np.ndarray:
+    """The song through the recipe make_data.py noted in `folder`, in float64: what a perfect model outputs."""
+    return effect.read_note(folder / "train_y.raw").recipe.apply(song, RATE)
 
 
 def decibels(output: np.ndarray, target: np.ndarray) -> float:
@@ -124,7 +122,7 @@ def bench_case(name: str, case: list[str], quick: bool, alternatives: bool) -> l
         song = audio.encode(synth.synthetic_song(30, RATE, np.random.default_rng(99)).astype(np.float32), format)
         song.tofile(folder / "song.raw")
         heard = audio.decode(song, format).astype(np.float64)  # what the model is given
-        target = exact_target(case, heard)
+        target = exact_target(folder, heard)
         rows.append(("dry", decibels(heard, target), 0.0))
         rows.append((f"{format} floor", decibels(audio.decode(audio.encode(target.astype(np.float32), format), format),
                                                  target), 0.0))
@@ -168,9 +166,8 @@ SWEEP = (200.0, 5000.0)
 
 def bench_knob(name: str, case: list[str], quick: bool, alternatives: bool) -> list[tuple]:
     """(cutoff, row, ESR dB, training s) rows for one roll-off's knob model."""
-    from neural_filter.network import load_network
+    from neural_filter.model_file import load_network
 
-    rolloff = int(option(case, "--rolloff", "6"))
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
@@ -188,13 +185,13 @@ def bench_knob(name: str, case: list[str], quick: bool, alternatives: bool) -> l
         rows.append(("all", f"training: fit.py {' '.join(KNOB_RUN)} (best epoch {record['best_epoch']})", float("nan"),
                      record["training_seconds"]))
         others = _knob_alternatives(network) if alternatives else {}
+        recipe = effect.read_note(folder / "train_y_01.raw").recipe  # every pair's, but for the cutoff
         rng = np.random.default_rng(5)
         for cutoff in KNOB_CUTOFFS:
-            target = synth.audacity_lowpass(heard, cutoff, rolloff, RATE)
+            target = recipe.at(cutoff).apply(heard, RATE)
             output = render.render(network.at(cutoff), spec, heard)
             x = synth.white_noise(30, RATE, rng)
-            taps, bias = fir.least_squares_fir(x, synth.audacity_lowpass(x, cutoff, rolloff, RATE), spec.window,
-                                               spec.padding[0])
+            taps, bias = fir.least_squares_fir(x, recipe.at(cutoff).apply(x, RATE), spec.window, spec.padding[0])
             best_linear = render.render(fir.fir_network(taps, bias), spec, heard)
             rows += [(cutoff, "u8 floor", decibels(_u8(target), target), 0.0),
                      (cutoff, "knob model, u8 out", decibels(_u8(output), target), 0.0),
@@ -204,7 +201,7 @@ def bench_knob(name: str, case: list[str], quick: bool, alternatives: bool) -> l
             for row, taps_at in others.items():
                 linear = render.render(fir.fir_network(*taps_at(cutoff)), spec, heard)
                 rows.append((cutoff, f"{row}, float out", decibels(linear, target), 0.0))
-        if rolloff == 6:
+        if recipe.rolloff == 6:  # the swept one-pole: a reference for a moving cutoff, not a recipe make_data.py writes
             sweep = network.sweep(*SWEEP, len(heard))
             target = synth.swept_one_pole(heard, sweep.values(0, len(heard)), RATE)
             output = render.render(sweep, spec, heard)

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from neural_filter import audio, render, synth  # noqa: E402
-from neural_filter.network import load_network  # noqa: E402
+from neural_filter.model_file import load_network  # noqa: E402
 from neural_filter.spec import FilterSpec  # noqa: E402
 
 RATE = 44100
@@ -80,7 +80,7 @@ def matmul_rate(runs: int) -> float:
 
 def flops_per_sample(spec: FilterSpec, layers: int, units: int, linear: bool) -> float:
     """Multiply-adds x 2 of the dense stack per output sample (a chunk's work is shared by its samples)."""
-    outputs = spec.window if spec.mode == "chunk" else 1
+    outputs = spec.kind.outputs_per_row(spec.window)
     per_row = 2 * (spec.window * units + layers * units * units + units * outputs + (spec.window if linear else 0))
     return per_row / outputs
 
@@ -223,7 +223,7 @@ class Clock(keras.callbacks.Callback):
 original = keras.Model.fit
 keras.Model.fit = lambda self, *a, **k: original(self, *a, **{{**k, "verbose": 0}})
 train.train(prepared, spec, settings, callbacks=[Clock()])
-work = prepared.train_x.size if spec.mode == "sliding" else len(prepared.train_x)
+work = spec.kind.row_count(prepared.train_x.size, spec.window)
 print(statistics.median(times[1:]), work)
 """
     configurations = {
@@ -243,17 +243,18 @@ print(statistics.median(times[1:]), work)
 
 
 def make_knob_model(folder: Path, name: str, window: int, knots: int) -> Path:
-    """A randomly initialised knob model (model.build_knob_model) saved with its knob, as fit.py --pairs saves one."""
+    """A randomly initialised knob model (kinds.KNOB.build) saved with its knob, as fit.py --pairs saves one."""
     code = f"""
 import dataclasses, sys
 sys.path.insert(0, {str(ROOT)!r})
 from pathlib import Path
 import numpy as np
-from neural_filter import model, model_file
+from neural_filter import kinds, model_file
 from neural_filter.knob import Knob
+from neural_filter.settings import TrainSettings
 from neural_filter.spec import FilterSpec
 spec = FilterSpec(mode="sliding", window={window}, levels="signed")
-full, _ = model.build_knob_model(spec, 6, 32, "tanh", {knots}, bias_start=0.5)
+full, _ = kinds.KNOB.build(spec, TrainSettings(layers=6, units=32, activation="tanh", bias_start=0.5), {knots})
 knob = Knob(tuple(np.geomspace(100, 8000, {knots})))
 model_file.save_model(full, Path({str(folder / name)!r}), {{"spec": dataclasses.asdict(spec), "knob": knob.record()}})
 """

@@ -1,7 +1,7 @@
 """Probe of sliding-mode training on one pair (issue #11): held-out ESR, against the LS FIR and the floor.
 
-Builds the pair as make_data.py does (30 s of `--noise` at `--amplitude`, seed 0, low-pass, then
-synth.saturate) in the chosen format, and the held-out song as bench/quality.py does (synthetic song, seed 99, 30 s,
+Builds the pair as make_data.py does (30 s of `--noise` at `--amplitude`, seed 0, through an
+effect.Recipe: low-pass, then saturation) in the chosen format, and the held-out song as bench/quality.py does (synthetic song, seed 99, 30 s,
 encoded in the same format); the score is the ESR of the model's output, encoded, against the exact
 float64 target of the decoded song. Training is train.train with the README's sliding arguments
 (6 32 32 tanh adam, window 64, 40 epochs) unless a variant replaces a piece of it.
@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from neural_filter import audio, fir, metrics, synth  # noqa: E402
+from neural_filter import audio, effect, fir, metrics, synth  # noqa: E402
 
 RATE = 44100
 LOWPASSED = {}  # the song before saturation, and the training noise's peak there
@@ -33,9 +33,10 @@ SLIDING = ["6", "32", "32", "tanh", "adam", "1", "64", "40", "--mode", "sliding"
 
 def make_pair(folder: Path, cutoff, rolloff, drive, shape, fmt, kind="white", amplitude=0.8):
     """Write the pair in `fmt`; return (decoded song, exact target of it)."""
+    recipe = effect.Recipe(cutoff, rolloff, drive, shape)
     rng = np.random.default_rng(0)
     noise = synth.noise(kind, 30, RATE, rng, amplitude)
-    filtered = synth.saturate(synth.audacity_lowpass(noise, cutoff, rolloff, RATE), drive, shape)
+    filtered = recipe.apply(noise, RATE)
     for name, samples in (("train_x.raw", noise), ("train_y.raw", filtered)):
         audio.write_audio(folder / name, samples.astype(np.float32), fmt, RATE, container="raw")
     song = synth.synthetic_song(30, RATE, np.random.default_rng(99))
@@ -44,7 +45,7 @@ def make_pair(folder: Path, cutoff, rolloff, drive, shape, fmt, kind="white", am
     heard = audio.decode(stored, fmt).astype(np.float64)
     LOWPASSED.update(song=synth.audacity_lowpass(heard, cutoff, rolloff, RATE),
                      noise_peak=np.abs(synth.audacity_lowpass(noise, cutoff, rolloff, RATE)).max())
-    return heard, synth.saturate(synth.audacity_lowpass(heard, cutoff, rolloff, RATE), drive, shape)
+    return heard, recipe.apply(heard, RATE)
 
 
 def score(output, target, fmt) -> float:

@@ -15,7 +15,7 @@ import llvmlite.binding as llvm
 import numba
 import numpy as np
 
-from neural_filter.activations import COMPILED, FUNCTION_NAME
+from neural_filter.numpy_activations import COMPILED, ERF_P, ERF_POLYNOMIAL, FUNCTION_NAME
 
 F = np.float32
 ONE, HALF = F(1), F(0.5)
@@ -82,11 +82,8 @@ def sigmoid_of(x):
     return ONE / (ONE + exp(-x))  # exp(-x) = inf gives exactly 0
 
 
-# gelu: Keras's default is the exact one, x Phi(x), Phi the normal distribution function.
-# Abramowitz & Stegun 7.1.26: erfc(z) = poly(t) exp(-z^2) with t = 1 / (1 + p z), for z >= 0;
-# absolute error under 1.5e-7, below float32's resolution of erf near 1.
-ERF_P = F(0.3275911)
-ERF_POLYNOMIAL = tuple(F(c) for c in (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592))
+# gelu: Keras's default is the exact one, x Phi(x), Phi the normal distribution function; erfc by
+# Abramowitz & Stegun 7.1.26, with numpy_activations' constants (ERF_P, ERF_POLYNOMIAL).
 
 
 @inline

@@ -23,10 +23,7 @@ import llvmlite
 import llvmlite.binding as llvm
 import numpy as np
 
-from neural_filter.numpy_activations import NUMPY_ACTIVATIONS, with_bias
-
-COMPILED = ("tanh", "sigmoid", "silu", "gelu", "relu")  # the loop's kinds, in its order
-FUNCTION_NAME = "neural_filter_activate"
+from neural_filter.numpy_activations import ALIASES, COMPILED, FUNCTION_NAME, NUMPY_ACTIVATIONS, with_bias
 SOURCE = Path(__file__).with_name("activation_loop.py")
 
 # Numba's calling convention, which the compiled loop keeps: a status (0: done) and two pointers,
@@ -59,7 +56,7 @@ def compiled(kind: int):
 ACTIVATIONS = {
     **{name: with_bias(function) for name, function in NUMPY_ACTIVATIONS.items()},
     **{name: compiled(kind) for kind, name in enumerate(COMPILED)},
-    "swish": compiled(COMPILED.index("silu")),
+    **{alias: compiled(COMPILED.index(name)) for alias, name in ALIASES.items()},
 }
 
 _loaded = None  # (the execution engine, which owns the code; the loop), once loaded
@@ -100,7 +97,7 @@ def _machine_code(target_machine: llvm.TargetMachine) -> bytes:
         code = _read_checked(folder / name)
         if code is not None:
             return code
-    from neural_filter import activation_loop  # Numba: a second to import, two to compile
+    from neural_filter import activation_loop  # noqa: PLC0415 - Numba: a second to import, two to compile
 
     code = activation_loop.machine_code(target_machine)
     for folder in folders:

@@ -2,10 +2,11 @@
 
 The pair is `train_x` (the dry recording) and `train_y` (the same recording filtered). A contiguous
 tail of both is held out for validation: neighbouring chunks of audio are nearly alike, so a random
-split would score the model on data it has as good as seen. Chunk mode then cuts each part into
-non-overlapping chunks of `window` samples (trailing samples that fill no chunk are dropped, as in
-the original) and shuffles the training chunks of x and y in unison with a seeded generator.
-Sliding mode keeps each part as one signal; training cuts segments from it.
+split would score the model on data it has as good as seen. The model's kind then arranges the
+parts (kinds/): chunk mode cuts each into non-overlapping chunks of `window` samples (trailing
+samples that fill no chunk are dropped, as in the original) and shuffles the training chunks of x
+and y in unison with a seeded generator; sliding mode keeps each part as one signal, and training
+cuts segments from it.
 
 The result is cached as `train_x.npy` and `train_y.npy`, the original's names, so `clean.sh`
 still clears them. Unlike the original, each cache records what it was made from (the source
@@ -22,7 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from neural_filter import effect
 from neural_filter.audio import Audio, check_readable, open_audio
+from neural_filter.console import progress_bar
 from neural_filter.errors import ArgumentError, DataError, LengthMismatchError
 from neural_filter.files import atomic_output
 from neural_filter.settings import DEFAULTS
@@ -99,8 +102,6 @@ def prepare_pairs(pairs, spec: FilterSpec, settings: DataSettings = DataSettings
 
 def read_pair(x_path, y_path, settings: DataSettings = DataSettings()):
     """Both files of the pair as full-scale Audio, refused unless they line up sample for sample."""
-    from neural_filter.cli import progress_bar
-
     sources = open_audio(x_path, settings.format, settings.rate), open_audio(y_path, settings.format, settings.rate)
     with progress_bar(len(sources[0]) + len(sources[1]), settings.progress) as bar:
         x, y = (Audio(source.read(bar), source.rate, source.format, source.container) for source in sources)
@@ -111,48 +112,38 @@ def read_pair(x_path, y_path, settings: DataSettings = DataSettings()):
     return x, y
 
 
-def filter_note_path(y_path) -> Path:
-    """Where make_data.py notes which filter made `y_path`: `train_y.json` beside `train_y.raw`."""
-    return Path(y_path).with_suffix(".json")
+filter_note_path = effect.note_path  # where make_data.py notes which filter made a filtered file
 
 
 def known_filter(y_path) -> dict | None:
-    """The make_data.py recipe that made `y_path` ({cutoff, rolloff, drive, shape, rate, format}), if its note fits the file."""
-    try:
-        note = json.loads(filter_note_path(y_path).read_text())
-        if note["bytes"] == Path(y_path).stat().st_size:
-            recipe = {"drive": 0.0, "shape": "soft", "format": "u8"}  # what notes from before these options meant
-            return {**recipe, **{key: note[key] for key in ("cutoff", "rolloff", "rate", *recipe) if key in note}}
-    except (OSError, ValueError, KeyError, TypeError):
-        pass  # no note, or not ours: the target is simply unknown
-    return None
+    """The make_data.py recipe that made `y_path`, as a run record keeps it (effect.Note.target_filter), if noted.
+
+    None without a note or when the note no longer fits the file; a note that is not make_data.py's is refused.
+    """
+    note = effect.read_note(y_path)
+    return note.target_filter() if note else None
 
 
 def _prepare_from_files(x_path, y_path, spec: FilterSpec, settings: DataSettings) -> Prepared:
     x, y = read_pair(x_path, y_path, settings)
     split, end = _split(len(x.samples), spec, settings.validation, x_path)
-    train_x, validation_x = x.samples[:split], x.samples[split:end]
-    train_y, validation_y = y.samples[:split], y.samples[split:end]
-    if spec.mode == "chunk":
-        order = np.random.default_rng(settings.seed).permutation(split // spec.window)
-        train_x = train_x.reshape(-1, spec.window)[order]
-        train_y = train_y.reshape(-1, spec.window)[order]
-        validation_x = validation_x.reshape(-1, spec.window)
-        validation_y = validation_y.reshape(-1, spec.window)
+    parts = x.samples[:split], y.samples[:split], x.samples[split:end], y.samples[split:end]
+    train_x, train_y, validation_x, validation_y = spec.kind.arrange(parts, spec.window, settings.seed)
     return Prepared(train_x, train_y, validation_x, validation_y, x.rate)
 
 
 def _split(length: int, spec: FilterSpec, validation: float, x_path) -> tuple[int, int]:
     """Where training ends and validation begins, and where both end, for a pair of `length` samples.
 
-    Chunk mode splits on a chunk boundary and drops the trailing samples that fill no chunk.
+    Both are whole multiples of the kind's unit (chunk mode: a chunk; the trailing samples that fill
+    no chunk are dropped), and each holds at least the kind's smallest part.
     """
-    unit = spec.window if spec.mode == "chunk" else 1
+    unit, smallest = spec.kind.split_unit(spec.window), spec.kind.smallest_part(spec.window)
     units = length // unit
     held_out = round(units * validation)
     if validation > 0:
-        held_out = max(held_out, 1 if spec.mode == "chunk" else spec.window)
-    needed = (1 if spec.mode == "chunk" else spec.window) + held_out
+        held_out = max(held_out, smallest)
+    needed = smallest + held_out
     if units < needed or spec.window > length:
         raise ArgumentError("window", None, f"window {spec.window} needs at least {needed * unit} samples with "
                             f"{validation:.0%} held out for validation, but {x_path} has {length}",

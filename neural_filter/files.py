@@ -16,7 +16,8 @@ NOTICED_BYTES = 4 << 20  # a leftover this large or larger is removed with a not
 WRITE_FAILURES = {
     errno.ENOSPC: ("no space is left on its disk", "free some space, or write it to another disk"),
     errno.EDQUOT: ("its disk quota is used up", "free some space, or write it to another disk"),
-    errno.EFBIG: ("it would be larger than a file may be here", "write it to another disk, or raise the file size limit"),
+    errno.EFBIG: ("it would be larger than a file may be here",
+                  "write it to another disk, or raise the file size limit"),
     errno.EROFS: ("its file system is read-only", "write it to another folder"),
     errno.EACCES: ("permission denied", "write it to a folder you may write to"),
     errno.EPERM: ("permission denied", "write it to a folder you may write to"),
@@ -142,7 +143,8 @@ def remove_leftovers(folder: Path, notice=None) -> list[Path]:
                     continue  # gone already (another run cleaned it), or not ours to delete
                 removed.append(Path(entry.path))
                 if size >= NOTICED_BYTES:
-                    notice(f"{entry.path}: removed, {size / 1e6:.0f} MB that a stopped run (process {pid}) left half-written")
+                    notice(f"{entry.path}: removed, {size / 1e6:.0f} MB that a stopped run (process {pid}) "
+                           "left half-written")
     return removed
 
 

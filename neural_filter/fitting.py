@@ -11,7 +11,12 @@ import dataclasses
 import math
 from pathlib import Path
 
-from neural_filter.dataset import DataSettings
+from neural_filter import audio, dataset, effect, files, fir, kinds, metrics, model_file, pairs, plots, render, resample
+from neural_filter import results
+from neural_filter.dataset import DataSettings, known_filter
+from neural_filter.errors import ArgumentError, DataError
+from neural_filter.fir import least_squares_fir
+from neural_filter.knob import Knob
 from neural_filter.settings import TrainSettings
 from neural_filter.spec import FilterSpec
 
@@ -21,10 +26,10 @@ class FitRequest:
     """Everything a run needs; `typed` names the model (the original's positional arguments as typed)."""
 
     settings: TrainSettings = TrainSettings()
-    mode: str = FilterSpec.mode  # chunk or sliding
+    mode: str = FilterSpec.mode  # a kind fit.py's --mode offers (kinds.MODES)
     window: int = FilterSpec.window  # samples the network sees at once
     align: str | None = None  # sliding: causal or centre; None: causal, or the resumed model's
-    levels: str | None = None  # unit or signed; None: unit for chunk, signed for sliding, or the resumed model's
+    levels: str | None = None  # unit or signed; None: the kind's default_levels, or the resumed model's
     data: DataSettings = DataSettings()
     train_x: str = "train_x.raw"
     train_y: str = "train_y.raw"
@@ -36,8 +41,12 @@ class FitRequest:
     plot: bool = True  # spectrum, loss and waveform PNGs, when matplotlib is installed
     typed: tuple[str, ...] = ()  # the name's parts; default: made from the settings
 
+    def kind(self) -> kinds.Kind:
+        """The kind of model this run trains: the mode's, or the knob with pairs."""
+        return kinds.kind_of(self.mode, bool(self.pairs))
+
     def spec(self) -> FilterSpec:
-        levels = self.levels or ("unit" if self.mode == "chunk" else "signed")
+        levels = self.levels or self.kind().default_levels
         return FilterSpec(mode=self.mode, window=self.window, align=self.align or "causal", levels=levels)
 
     def name_parts(self) -> list[str]:
@@ -56,14 +65,16 @@ class FitOutcome:
     render: dict | None = None  # render.render_file's numbers for it (its rate, whether it was resampled, ...)
 
 
-def fit(request: FitRequest, callbacks=(), notice=None, inform=print) -> FitOutcome:
+def fit(request: FitRequest, callbacks=(), notice=None, inform=print, ctrl_c=None) -> FitOutcome:
     """Run `request` to the end; a user's mistake raises a NeuralFilterError before anything is written.
 
     `notice` takes the one-line notices for stderr (a cache rebuilt), `inform` the lines for
     stdout that a user should read before training ends (a window too short for the filter).
+    `ctrl_c`: the caller's interrupt.CtrlC, installed already (a sweep's), instead of fit.py's.
     """
     pairs = _check_inputs(request)
-    from neural_filter import dataset, model, model_file, results, train  # imports Keras: seconds
+    # Keras takes 6-8 s to import: only once every input has been checked, so that a mistake costs none of it
+    from neural_filter import model, train  # noqa: PLC0415
 
     model.check_activation(request.settings.activation)
     model.check_optimiser(request.settings.optimiser)
@@ -72,10 +83,6 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print) -> FitOutc
         resumed, spec = model_file.load_for_resume(request.resume, spec, request.settings,
                                                    typed={"align": request.align, "levels": request.levels})
     if pairs:
-        from neural_filter.knob import Knob
-
-        from neural_filter.fir import least_squares_fir
-
         knob = Knob(tuple(pair.cutoff for pair in pairs))
         prepared = dataset.prepare_pairs(pairs, spec, request.data)
         spec.rate = prepared[0].rate
@@ -83,21 +90,22 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print) -> FitOutc
         firs = [least_squares_fir(part.train_x, part.train_y, spec.window, spec.padding[0]) for part in prepared]
         for pair, part, (taps, _) in zip(pairs, prepared, firs):
             _advise_on_window(part, spec, inform, f"the pair at {pair.cutoff:g} Hz: ", taps)
-        result = train.train_knob(prepared, knob, spec, request.settings, callbacks=callbacks, firs=firs)
+        result = train.train_knob(prepared, knob, spec, request.settings, callbacks=callbacks, firs=firs,
+                                  ctrl_c=ctrl_c)
     else:
         prepared = dataset.prepare(request.train_x, request.train_y, spec, request.data, notice=notice)
         spec.rate = prepared.rate
-        if spec.mode == "sliding":
+        if spec.kind.fits_a_response:
             _advise_on_window(prepared, spec, inform)
-        result = train.train(prepared, spec, request.settings, model=resumed, callbacks=callbacks)
+        result = train.train(prepared, spec, request.settings, model=resumed, callbacks=callbacks, ctrl_c=ctrl_c)
 
     models = Path(request.models)
     path = models / f"{model_file.model_name(request.name_parts(), spec, result.metrics['score'], knob)}.keras"
     record = model_file.run_record(result, spec, request.settings, data=_data_record(request, spec.rate, pairs),
                                    knob=knob)
-    target_filter = record["data"]["target_filter"]
-    if target_filter and not target_filter["drive"]:  # a saturated target has no one gain per frequency
-        record["metrics"]["response"] = _response(result, target_filter, spec.rate)
+    recipe = effect.Recipe.from_record(record["data"]["target_filter"])
+    if recipe and recipe.linear:  # a saturated target has no one gain per frequency
+        record["metrics"]["response"] = _response(result, recipe, spec.rate)
     path = model_file.save_model(result.model, path, record)  # the name taken: never one a model has
     plots = _plots(path, result, spec.rate) if request.plot else []
     rendered, render_stats = _render_song(path, request, knob) if request.song else (None, None)
@@ -108,10 +116,9 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print) -> FitOutc
 
 def _check_inputs(request: FitRequest):
     """Everything that can be checked without Keras, so that a mistake costs no start-up; a knob's pairs, if any."""
-    from neural_filter import audio, files, model_file
-
     audio.check_format(request.data.format)
-    pairs = _check_knob_request(request) if request.pairs else None
+    request.kind().check_request(request)
+    pairs = _read_pairs(request.pairs) if request.pairs else None
     files_of_pairs = [(pair.dry, pair.filtered) for pair in pairs] if pairs else [(request.train_x, request.train_y)]
     for x, y in files_of_pairs:
         for path in (x, y):
@@ -123,8 +130,6 @@ def _check_inputs(request: FitRequest):
         song, pair = (audio.open_companion(path, request.data.format, request.data.rate)
                       for path in (request.song, first_dry))
         if not request.resample and song.rate != pair.rate:
-            from neural_filter import resample
-
             raise resample.refusal(request.song, song.rate, f"{first_dry} is at", pair.rate)
     if request.resume:
         model_file.check_resumable(request.resume)
@@ -132,40 +137,20 @@ def _check_inputs(request: FitRequest):
     return pairs
 
 
-def _check_knob_request(request: FitRequest) -> list:
-    """A knob model's pairs, and the refusal of what a knob model is not: chunk mode, unit levels, no linear path."""
-    from neural_filter import pairs
-    from neural_filter.errors import ArgumentError
-    from neural_filter.numpy_activations import ACTIVATIONS
-
-    settings = request.settings
-    for option, value, wrong in (("mode", request.mode, request.mode != "sliding"),
-                                 ("levels", request.levels, request.levels not in (None, "signed")),
-                                 ("no_linear_path", None, not settings.linear_path),
-                                 ("no_fir_start", None, not settings.fir_start),
-                                 ("resume", request.resume, request.resume is not None)):
-        if wrong:
-            raise ArgumentError(option, value, "is not for a knob model (--pairs): one is a sliding model at signed "
-                                "levels whose linear path starts at each pair's least-squares FIR, trained anew",
-                                "drop it, or train on one pair")
-    if settings.activation not in ACTIVATIONS:
-        raise ArgumentError("activation", settings.activation, "is one only Keras computes, and gen.py renders a "
-                            "knob model without Keras", f"use one of {', '.join(sorted(ACTIVATIONS))}")
-    listed = pairs.read_pairs(request.pairs)
-    _check_noted_cutoffs(request.pairs, listed)
+def _read_pairs(pairs_file) -> list:
+    """A knob model's pairs, refused where make_data.py's notes contradict the list."""
+    listed = pairs.read_pairs(pairs_file)
+    _check_noted_cutoffs(pairs_file, listed)
     return listed
 
 
 def _check_noted_cutoffs(pairs_file, listed) -> None:
     """Refuse a list whose cutoff for a pair is not the one make_data.py noted beside the pair's file."""
-    from neural_filter import dataset
-    from neural_filter.errors import DataError
-
     for pair in listed:
-        note = dataset.known_filter(pair.filtered)
-        if note and not math.isclose(note["cutoff"], pair.cutoff, rel_tol=1e-6):
+        note = effect.read_note(pair.filtered)
+        if note and not math.isclose(note.recipe.cutoff, pair.cutoff, rel_tol=1e-6):
             raise DataError(pairs_file, f"lists {pair.filtered} at {pair.cutoff:g} Hz, but make_data.py's note "
-                            f"{dataset.filter_note_path(pair.filtered)} says it was filtered at {note['cutoff']:g} Hz",
+                            f"{effect.note_path(pair.filtered)} says it was filtered at {note.recipe.cutoff:g} Hz",
                             "correct the cutoff in the list")
 
 
@@ -174,10 +159,8 @@ def _advise_on_window(prepared, spec: FilterSpec, inform, which: str = "", taps=
 
     `taps`: the pair's least-squares FIR of the window, in full scale, when already solved.
     """
-    from neural_filter import fir
-
     def before(window):
-        return FilterSpec(mode="sliding", window=window, align=spec.align).padding[0]
+        return dataclasses.replace(spec, window=window).padding[0]
 
     advice = fir.window_that_fits(prepared.train_x, prepared.train_y, spec.window, before, taps)
     if advice:
@@ -190,20 +173,14 @@ def _advise_on_window(prepared, spec: FilterSpec, inform, which: str = "", taps=
 
 def _check_noted_format(train_y, format: str | None) -> None:
     """Never read a raw pair in another format than make_data.py wrote it (its note says which)."""
-    from neural_filter import audio, dataset
-    from neural_filter.errors import ArgumentError
-
-    note = dataset.known_filter(train_y)
+    note = effect.read_note(train_y)
     given = format or "u8"
-    if note and audio.container_of(train_y) == "raw" and note["format"] != given:
-        raise ArgumentError("format", given, f"{train_y} is {note['format']} (make_data.py's note "
-                            f"{dataset.filter_note_path(train_y)} says so)",
-                            f"give {{format}} {note['format']}")
+    if note and audio.container_of(train_y) == "raw" and note.format != given:
+        raise ArgumentError("format", given, f"{train_y} is {note.format} (make_data.py's note "
+                            f"{effect.note_path(train_y)} says so)", f"give {{format}} {note.format}")
 
 
 def _data_record(request: FitRequest, rate: int, pairs=None) -> dict:
-    from neural_filter.dataset import known_filter
-
     record = {"format": request.data.format or "u8", "validation": request.data.validation, "rate": rate,
               "resumed_from": request.resume}
     if pairs:  # a knob model: each pair's recipe, when make_data.py noted it
@@ -214,16 +191,12 @@ def _data_record(request: FitRequest, rate: int, pairs=None) -> dict:
             **record}
 
 
-def _response(result, target_filter: dict, rate: int) -> list:
-    from neural_filter import metrics
-
-    return metrics.response_table(result.scored["input"], result.scored["prediction"],
-                                  target_filter["cutoff"], target_filter["rolloff"], rate)
+def _response(result, recipe: effect.Recipe, rate: int) -> list:
+    return metrics.response_table(result.scored["input"], result.scored["prediction"], recipe.cutoff, recipe.rolloff,
+                                  rate)
 
 
 def _plots(path: Path, result, rate: int) -> list:
-    from neural_filter import metrics, plots
-
     if not plots.available():
         return []
     title = f"{path.stem}: ESR {metrics.decibels(result.metrics['esr']):.1f} dB"
@@ -237,8 +210,6 @@ def _render_song(path: Path, request: FitRequest, knob=None) -> tuple[Path, dict
     A knob model renders at the middle of its range in log frequency (`gen.py --cutoff` that value
     gives the same bytes).
     """
-    from neural_filter import audio, render
-
     kind = audio.container_of(request.song)
     out = path.with_suffix(audio.KINDS[kind].extensions[0])
     # the data settings' format and rate describe raw files (the pair's): a WAV or FLAC song names its own

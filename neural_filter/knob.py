@@ -6,7 +6,7 @@ knot, and at any cutoff between the knots the model takes the natural cubic spli
 values, in log frequency. In matrix form each such weight is `features(cutoff) @ per_knot_values`,
 where feature k is the spline through 1 at knot k and 0 at the others: at a knot the model is
 exactly that pair's, and between knots every weight moves as smoothly as a cubic can. The features
-are also what the Keras model takes as its knob input (model.build_knob_model). The first hidden
+are also what the Keras model takes as its knob input (kinds/knob.py). The first hidden
 layer also reads the linear path's output at this cutoff (`from_linear`): a drive after the
 filter is then a curve of one input (bench/knob_drive.py: within 1.5 to 2.3 dB of the u8 floor
 from 450 Hz up, where the stack without it stayed 12 to 22 dB away).

@@ -25,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from neural_filter import audio
+from neural_filter import audio, effect
 from neural_filter.files import atomic_output
+from neural_filter.study import trial_rows
 
 ASSETS = "report"  # the folder beside report.html
 WAV_FORMAT = "s16le"  # 16-bit PCM: every browser plays it, whatever the render's own encoding
@@ -38,7 +39,7 @@ class Sound:
     label: str
     href: str  # relative to report.html
     seconds: float
-    filter: tuple | None = None  # a computed reference: the (cutoff, rolloff, drive, shape) it applies; a card shows its own
+    filter: effect.Recipe | None = None  # a computed reference: the recipe it applies; a card shows its own
 
 
 @dataclasses.dataclass
@@ -136,26 +137,18 @@ def _song_and_references(staging: Path, shown: list, song, song_format, song_rat
         sounds.append(_write_sound(staging, "reference.wav", f"reference ({Path(reference).name})",
                                    given.samples, given.rate))
     elif dry is not None:
-        from neural_filter import synth
-
-        filters = {_recipe(card.record) for card in shown} - {None}
-        for cutoff, rolloff, drive, shape in sorted(filters):
-            filtered = synth.saturate(synth.audacity_lowpass(dry.samples, cutoff, rolloff, dry.rate), drive, shape)
-            saturation = f", {shape} drive {drive:g} dB" if drive else ""
-            sound = _write_sound(staging, f"reference_{cutoff:g}hz_{rolloff}db{f'_{shape}{drive:g}db' if drive else ''}.wav",
-                                 f"reference: the song through the real filter ({cutoff:g} Hz, {rolloff} dB/oct"
-                                 f"{saturation})", filtered, dry.rate)
-            sound.filter = (cutoff, rolloff, drive, shape)
+        for recipe in sorted({_recipe(card.record) for card in shown} - {None}):
+            sound = _write_sound(staging, f"reference_{recipe.label()}.wav",
+                                 f"reference: the song through the real filter ({recipe.words()})",
+                                 recipe.apply(dry.samples, dry.rate), dry.rate)
+            sound.filter = recipe
             sounds.append(sound)
     return sounds
 
 
-def _recipe(record: dict | None):
-    """The make_data.py recipe a model was trained on, (cutoff, rolloff, drive, shape), or None when unknown."""
-    target = ((record or {}).get("data") or {}).get("target_filter")
-    if not target:
-        return None
-    return float(target["cutoff"]), int(target["rolloff"]), float(target.get("drive", 0.0)), target.get("shape", "soft")
+def _recipe(record: dict | None) -> effect.Recipe | None:
+    """The make_data.py recipe a model was trained on, or None when unknown."""
+    return effect.Recipe.from_record(((record or {}).get("data") or {}).get("target_filter"))
 
 
 def _write_sound(staging: Path, name: str, label: str, samples: np.ndarray, rate: int) -> Sound:
@@ -166,18 +159,17 @@ def _write_sound(staging: Path, name: str, label: str, samples: np.ndarray, rate
 def _study_rows(study) -> list:
     if study is None:
         return []
-    from neural_filter.study import trial_rows
-
     return trial_rows(study)
 
 
 def _study_pictures(staging: Path, study) -> list:
     """Optuna's optimisation history and parameter importances as PNGs, where the study has enough for them."""
-    import matplotlib
+    # matplotlib (1 s) and Optuna's plots only for a study's pictures; matplotlib is optional (plots.available)
+    import matplotlib  # noqa: PLC0415
 
     matplotlib.use("Agg")  # files, never a window (Optuna draws with pyplot)
-    import matplotlib.pyplot as pyplot
-    from optuna.visualization import matplotlib as optuna_plots
+    import matplotlib.pyplot as pyplot  # noqa: PLC0415 - after matplotlib.use: files, never a window
+    from optuna.visualization import matplotlib as optuna_plots  # noqa: PLC0415
 
     pictures = []
     for name, caption, draw in (("optuna_history.png", "optimisation history", optuna_plots.plot_optimization_history),

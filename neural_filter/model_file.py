@@ -1,40 +1,51 @@
-"""A saved model and its record: naming, saving, reading back, and the checks before resuming one.
+"""The model file's one owner: naming, saving, reading back (record and network), and resuming.
 
 A saved model is `<name>.keras` (Keras's own format, plus `neural_filter.json` inside the zip with
 the run's record, so gen.py needs no arguments to use it) and `<name>.json` beside it with the
-same record for people: the spec, every hyperparameter, the data, the metrics, the time taken,
-library versions. Reading a record needs no framework (gen.py reads it); saving and resuming
-import Keras when they are called.
+same record for people: the format version, the spec, every hyperparameter, the data, the metrics,
+the time taken, library versions, and the kind's own fields (a knob model's knob).
+
+Reading needs no framework (gen.py reads with it): a `.keras` file is a zip of `config.json` and
+`model.weights.h5`, so json and h5py read its layers in a fraction of a second, and the model's
+kind (kinds/, from the record) makes its NumPy network of them. The original project's SavedModel
+directories are read too (legacy.py). Saving and resuming import Keras when they are called.
 """
 
 import dataclasses
+import io
 import json
 import platform
+import re
 import zipfile
 from pathlib import Path
 
+import h5py
+import numpy as np
+
+from neural_filter import kinds, legacy
 from neural_filter.errors import ArgumentError, ModelFileError
 from neural_filter.files import atomic_output, new_output, read_zip_entry
+from neural_filter.network import Dense, DenseStack
 from neural_filter.settings import TrainSettings
 from neural_filter.spec import FilterSpec
 
 SPEC_ENTRY = "neural_filter.json"  # the record, stored inside the .keras zip
+# The record's "format": 2 from issue 19 on. Files saved before have none and are format 1, which
+# differs in nothing but that: both read the same way.
+FORMAT = 2
 
 
 def model_name(typed: list[str], spec: FilterSpec, score: float, knob=None) -> str:
-    """The original's name from the positional arguments as typed, then `_a<score>`; sliding and knob models say so.
+    """The original's name from the positional arguments as typed, then the kind's suffix and `_a<score>`.
 
-    A knob model (knob.Knob) adds its knob and range: `..._sliding_cutoff100-8000_a37.0`.
+    A sliding model says so (`_sliding`, `_sliding_centre`); a knob model (knob.Knob) adds its knob
+    and range: `..._sliding_cutoff100-8000_a37.0`.
 
     The score (metrics.score: -ESR in dB) is written with one decimal and zero-padded to four
     characters, `_a07.9` to `_a99.9`, so that names sort by quality in a listing.
     """
-    name = "_".join(typed)
-    if spec.mode == "sliding":
-        name += "_sliding" + ("_centre" if spec.align == "centre" else "")
-    if knob is not None:
-        name += f"_{knob.name}{knob.low:g}-{knob.high:g}"
-    return f"{name}_a{score:04.1f}"
+    kind = kinds.kind_of(spec.mode, knob is not None)
+    return f"{'_'.join(typed)}{kind.name_suffix(spec, knob)}_a{score:04.1f}"
 
 
 def run_record(result, spec: FilterSpec, settings: TrainSettings, data: dict, knob=None) -> dict:
@@ -43,8 +54,11 @@ def run_record(result, spec: FilterSpec, settings: TrainSettings, data: dict, kn
     A knob model's record holds its knob (knob.Knob.record: name, unit, range, knots), which gen.py reads.
     """
     start = result.start_metrics or {}
-    return {**({"knob": knob.record()} if knob is not None else {}), "spec": dataclasses.asdict(spec), "settings": dataclasses.asdict(settings), "data": data,
-            "metrics": result.metrics, "start": {key: start[key] for key in ("esr", "esr_db") if key in start}, "history": result.history, "best_epoch": result.best_epoch,
+    kind = kinds.kind_of(spec.mode, knob is not None)
+    return {"format": FORMAT, **kind.record_fields(knob), "spec": dataclasses.asdict(spec),
+            "settings": dataclasses.asdict(settings), "data": data, "metrics": result.metrics,
+            "start": {key: start[key] for key in ("esr", "esr_db") if key in start}, "history": result.history,
+            "best_epoch": result.best_epoch,
             "epochs_run": len(result.history.get("loss", [])), "interrupted": result.interrupted,
             "training_seconds": result.seconds, "versions": versions()}
 
@@ -66,17 +80,93 @@ def save_model(model, path: Path, record: dict) -> Path:
 
 
 def read_record(path) -> dict:
-    """The record stored inside one of our .keras files."""
+    """The record stored inside one of our .keras files; refused when its format is newer than this code reads."""
     if not Path(path).is_file():  # a device (/dev/zero) or a pipe would be read without end
         raise ModelFileError(path, "is not a regular file", "give a .keras file made by fit.py")
     try:
         with zipfile.ZipFile(path) as archive:
-            return json.loads(read_zip_entry(archive, SPEC_ENTRY))
+            record = json.loads(read_zip_entry(archive, SPEC_ENTRY))
     except KeyError:
         raise ModelFileError(path, "is a Keras model but not one made by fit.py (no neural_filter.json inside)",
                              "render it with a model trained by fit.py") from None
     except (zipfile.BadZipFile, OSError, ValueError) as error:
         raise ModelFileError(path, f"is not a readable .keras model file ({error})", "retrain it with fit.py") from None
+    version = record.get("format", 1) if isinstance(record, dict) else None
+    if not isinstance(version, int) or version > FORMAT:
+        raise ModelFileError(path, f"has a record in format {version!r}, which this neural_filter (format {FORMAT}) "
+                             "cannot read", "render it with the neural_filter that made it, or update this one")
+    return record
+
+
+def load_network(path) -> tuple[object, FilterSpec, dict]:
+    """The NumPy network (network.DenseStack, or knob.KnobStack), spec and record of a model made by fit.py
+    (.keras) or by the original project (SavedModel directory)."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(path, "no such model", "give a .keras file from models/ or a SavedModel directory")
+    if path.is_dir():
+        layers, window = legacy.load_legacy_model(path)
+        stack = DenseStack([Dense(kernel, bias, activation) for kernel, bias, activation in layers])
+        spec, record = FilterSpec(window=window), {}  # the original's: chunk mode at unit levels
+    else:
+        record = read_record(path)
+        kind = _kind_of(path, record)
+        try:
+            spec = FilterSpec(**record["spec"])
+            with zipfile.ZipFile(path) as archive:
+                config = json.loads(read_zip_entry(archive, "config.json"))
+                weights = read_zip_entry(archive, "model.weights.h5")
+            stack = kind.network_of(_layers_of_keras_file(config, weights), record)
+            first = stack.layers[0] if stack.layers else stack.linear_path  # (a network may be its linear path alone)
+            if first.kernel.shape[0] != spec.window:
+                raise ValueError(f"first layer takes {first.kernel.shape[0]} samples, spec says {spec.window}")
+        except (KeyError, TypeError, ValueError, OSError, zipfile.BadZipFile) as error:
+            raise ModelFileError(path, f"has unreadable weights ({error})", "retrain it with fit.py") from None
+    if stack.layers and stack.layers[-1].activation != "linear":  # both projects' models end in a linear layer
+        raise ModelFileError(path, f"ends in a {stack.layers[-1].activation} layer, not a linear one",
+                             "render a model trained by fit.py")
+    return stack, spec, record
+
+
+def _kind_of(path, record: dict) -> kinds.Kind:
+    """The kind of model the record describes; refused where it names none this code knows."""
+    mode = record.get("spec", {}).get("mode") if isinstance(record.get("spec"), dict) else None
+    try:
+        return kinds.of_model(mode, record)
+    except (KeyError, TypeError):
+        raise ModelFileError(path, f"is a model of a kind this neural_filter does not know (mode {mode!r})",
+                             "render it with the neural_filter that made it, or update this one") from None
+
+
+def _layers_of_keras_file(config: dict, weights_file: bytes) -> dict:
+    """Each named Dense or Conv1D layer as a network.Dense, and each Activation layer's activation, by layer name.
+
+    Keras 3 stores each layer's weights under a group named after its class, in config order.
+    """
+    seen: dict[str, int] = {}
+    layers = {}
+    with h5py.File(io.BytesIO(weights_file), "r") as weights:
+        for layer in config["config"]["layers"]:
+            group = _snake_case(layer["class_name"])
+            count = seen.get(group, 0)
+            seen[group] = count + 1
+            if layer["class_name"] == "Activation":
+                layers[layer["config"]["name"]] = layer["config"]["activation"]
+            if layer["class_name"] not in ("Dense", "Conv1D"):
+                continue
+            variables = weights[f"layers/{group}{f'_{count}' if count else ''}/vars"]
+            kernel = np.asarray(variables["0"], dtype=np.float32)
+            kernel = kernel.reshape(-1, kernel.shape[-1])  # Conv1D (width, 1 or units, units) -> 2-D
+            bias = (np.asarray(variables["1"], dtype=np.float32) if "1" in variables
+                    else np.zeros(kernel.shape[1], np.float32))
+            layers[layer["config"]["name"]] = Dense(kernel, bias, layer["config"].get("activation") or "linear")
+    return layers
+
+
+def _snake_case(name: str) -> str:
+    """Keras 3's own rule (keras.src.utils.naming.to_snake_case): "Conv1D" -> "conv1d"."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def check_resumable(path) -> Path:
@@ -94,7 +184,7 @@ def load_for_resume(path, spec: FilterSpec, settings: TrainSettings, typed: dict
     `typed` holds the spec options with defaults of their own ("align", "levels"): None where the
     user did not type them, so the model's own values are taken.
     """
-    import keras
+    import keras  # noqa: PLC0415 - 6-8 s: resuming trains anyway; reading a record (gen.py) must not pay it
 
     saved = read_record(check_resumable(path))
     saved_spec, saved_settings = FilterSpec(**saved["spec"]), saved["settings"]
@@ -115,9 +205,8 @@ def load_for_resume(path, spec: FilterSpec, settings: TrainSettings, typed: dict
 
 
 def versions() -> dict:
-    import keras
-    import numpy
-    import scipy
+    import keras  # noqa: PLC0415 - Keras and SciPy: only fit.py's record names them, once trained (gen.py never)
+    import scipy  # noqa: PLC0415
 
     return {"python": platform.python_version(), "keras": keras.__version__, "backend": keras.backend.backend(),
-            "numpy": numpy.__version__, "scipy": scipy.__version__}
+            "numpy": np.__version__, "scipy": scipy.__version__}

@@ -1,25 +1,18 @@
-"""A trained filter as plain NumPy: its forward pass, read from a model file without a framework.
+"""A trained filter as plain NumPy: its forward pass, without a framework.
 
-Rendering needs no gradients and no framework: a `.keras` file is a zip of `config.json` and
-`model.weights.h5`, so NumPy, json and h5py read it in a fraction of a second, where importing
-Keras alone takes seconds. Both model shapes reduce to one dense stack applied to rows of `window`
-input samples: a chunk model maps each chunk to a chunk, a sliding model maps each window to the
-one output sample it ends at (or is centred on), plus an optional linear path (an FIR filter).
+Rendering needs no gradients and no framework (model_file reads a saved model's weights with
+NumPy and h5py, where importing Keras alone takes seconds). Chunk and sliding models reduce to one
+dense stack applied to rows of `window` input samples: a chunk model maps each chunk to a chunk, a
+sliding model maps each window to the one output sample it ends at (or is centred on), plus an
+optional linear path (an FIR filter).
 """
 
 import dataclasses
-import io
-import json
 import threading
-import zipfile
-from pathlib import Path
 
 import numpy as np
 
-from neural_filter.errors import ModelFileError
-from neural_filter.files import read_zip_entry
-from neural_filter.model_file import read_record
-from neural_filter.spec import FilterSpec
+from neural_filter import numpy_activations
 
 
 @dataclasses.dataclass
@@ -42,10 +35,10 @@ ENGINES = ("compiled", "numpy")  # how the activations are computed: the compile
 def activations_of(engine: str) -> dict:
     """The activation table of an engine, imported on first use: the compiled one loads llvmlite and its loop."""
     if engine == "numpy":
-        from neural_filter.numpy_activations import ACTIVATIONS
-    else:
-        from neural_filter.activations import ACTIVATIONS
-    return ACTIVATIONS
+        return numpy_activations.ACTIVATIONS
+    from neural_filter import activations  # noqa: PLC0415 - llvmlite and the loop, 45 ms and 55 MB: when used
+
+    return activations.ACTIVATIONS
 
 
 @dataclasses.dataclass
@@ -98,14 +91,14 @@ class DenseStack:
             cached.rows = rows
         return cached.arrays
 
-    def on_full_scale(self, spec: FilterSpec) -> "DenseStack":
+    def on_full_scale(self, spec) -> "DenseStack":
         """The same network taking and giving full-scale samples: its levels folded into its weights.
 
         The network sees `sample * scale + offset` and its output means `(y - offset) / scale`. Both
         maps are affine, so the layers that read the input take the first (W -> scale W, b -> b +
         offset * sum of W's rows) and the linear layers that write the output the second, and
         rendering makes no passes over the audio for them. The output layer must be linear
-        (load_network refuses other models).
+        (model_file.load_network refuses other models).
         """
         scale, offset = (np.float32(value) for value in spec.scale_offset)
         if self.layers and self.layers[-1].activation != "linear":
@@ -134,95 +127,4 @@ class DenseStack:
     @property
     def numpy_ready(self) -> bool:
         """Whether every activation is one we compute (both engines know the same names); else Keras renders."""
-        from neural_filter.numpy_activations import ACTIVATIONS  # not the compiled engine: llvmlite only when used
-
-        return all(layer.activation in ACTIVATIONS for layer in self.layers)
-
-
-def load_network(path) -> tuple[DenseStack, FilterSpec, dict]:
-    """Read a model made by fit.py (.keras) or by the original project (SavedModel directory)."""
-    path = Path(path)
-    if not path.exists():
-        raise ModelFileError(path, "no such model", "give a .keras file from models/ or a SavedModel directory")
-    if path.is_dir():
-        from neural_filter import legacy
-
-        layers, window = legacy.load_legacy_model(path)
-        stack = DenseStack([Dense(kernel, bias, activation) for kernel, bias, activation in layers])
-        spec, metadata = FilterSpec(mode="chunk", window=window), {}
-    else:
-        metadata = read_record(path)
-        spec = FilterSpec(**metadata["spec"])
-        try:
-            with zipfile.ZipFile(path) as archive:
-                config = json.loads(read_zip_entry(archive, "config.json"))
-                weights = read_zip_entry(archive, "model.weights.h5")
-            layers = _layers_of_keras_file(config, weights)
-            stack = _knob_stack(layers, metadata["knob"]) if "knob" in metadata else _stack(layers)
-            if stack.layers[0].kernel.shape[0] != spec.window:
-                raise ValueError(f"first layer takes {stack.layers[0].kernel.shape[0]} samples, spec says {spec.window}")
-        except (KeyError, ValueError, OSError, zipfile.BadZipFile) as error:
-            raise ModelFileError(path, f"has unreadable weights ({error})", "retrain it with fit.py") from None
-    if stack.layers and stack.layers[-1].activation != "linear":  # both projects' models end in a linear layer
-        raise ModelFileError(path, f"ends in a {stack.layers[-1].activation} layer, not a linear one",
-                             "render a model trained by fit.py")
-    return stack, spec, metadata
-
-
-def _layers_of_keras_file(config: dict, weights_file: bytes) -> dict:
-    """Each named Dense or Conv1D layer as a Dense, and each Activation layer's activation, by layer name.
-
-    Keras 3 stores each layer's weights under a group named after its class, in config order.
-    """
-    import h5py
-
-    seen: dict[str, int] = {}
-    layers = {}
-    with h5py.File(io.BytesIO(weights_file), "r") as weights:
-        for layer in config["config"]["layers"]:
-            group = _snake_case(layer["class_name"])
-            count = seen.get(group, 0)
-            seen[group] = count + 1
-            if layer["class_name"] == "Activation":
-                layers[layer["config"]["name"]] = layer["config"]["activation"]
-            if layer["class_name"] not in ("Dense", "Conv1D"):
-                continue
-            variables = weights[f"layers/{group}{f'_{count}' if count else ''}/vars"]
-            kernel = np.asarray(variables["0"], dtype=np.float32)
-            kernel = kernel.reshape(-1, kernel.shape[-1])  # Conv1D (width, 1 or units, units) -> 2-D
-            bias = np.asarray(variables["1"], dtype=np.float32) if "1" in variables else np.zeros(kernel.shape[1], np.float32)
-            layers[layer["config"]["name"]] = Dense(kernel, bias, layer["config"].get("activation") or "linear")
-    return layers
-
-
-def _hidden_names(layers: dict) -> list:
-    return sorted((name for name in layers if name.startswith("hidden_")), key=_layer_order)
-
-
-def _stack(layers: dict) -> DenseStack:
-    hidden = [layers[name] for name in _hidden_names(layers)]
-    return DenseStack(hidden + [layers["output"]], layers.get("linear_path"))
-
-
-def _knob_stack(layers: dict, knob_record: dict):
-    """A knob model (model.build_knob_model): its activations are layers of their own, after the bias offsets."""
-    from neural_filter.knob import Knob, KnobStack
-
-    names = _hidden_names(layers)
-    hidden = [Dense(layers[name].kernel, layers[name].bias, layers[f"activation_{_layer_order(name)}"])
-              for name in names]
-    offsets = [layers[f"knob_{_layer_order(name)}"].kernel for name in names]
-    return KnobStack(Knob.from_record(knob_record), hidden + [layers["output"]], offsets, layers["linear_bank"],
-                     layers["from_linear"].kernel[0])
-
-
-def _layer_order(name: str) -> int:
-    return int(name.rsplit("_", 1)[1])
-
-
-def _snake_case(name: str) -> str:
-    """Keras 3's own rule (keras.src.utils.naming.to_snake_case): "Conv1D" -> "conv1d"."""
-    import re
-
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+        return all(layer.activation in numpy_activations.ACTIVATIONS for layer in self.layers)

@@ -16,7 +16,8 @@ F = np.float32
 ONE, HALF = F(1), F(0.5)
 
 # Abramowitz & Stegun 7.1.26: erfc(z) = poly(t) exp(-z^2) with t = 1 / (1 + p z), for z >= 0;
-# absolute error under 1.5e-7, below float32's resolution of erf near 1.
+# absolute error under 1.5e-7, below float32's resolution of erf near 1. (The compiled gelu,
+# activation_loop.py, takes these too.)
 ERF_P = F(0.3275911)
 ERF_POLYNOMIAL = tuple(F(c) for c in (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592))
 
@@ -100,8 +101,12 @@ NUMPY_ACTIVATIONS = {
     "tanh_shrink": lambda x: x - np.tanh(x),
     "squareplus": lambda x: (x + np.sqrt(x * x + F(4))) / F(2),
 }
-# the five that activations.py compiles, here in NumPy
-COMPILED_IN_NUMPY = {"tanh": tanh, "sigmoid": sigmoid, "silu": silu, "swish": silu, "gelu": gelu, "relu": relu}
+# the five that activations.py compiles (its loop's kinds, in its order), here in NumPy
+COMPILED_IN_NUMPY = {"tanh": tanh, "sigmoid": sigmoid, "silu": silu, "gelu": gelu, "relu": relu}
+ALIASES = {"swish": "silu"}  # Keras's other names for them
+COMPILED = tuple(COMPILED_IN_NUMPY)  # the compiled loop's kinds, in its order
+# the compiled loop's symbol: activation_loop.py names it so, activations.py loads it (without Numba)
+FUNCTION_NAME = "neural_filter_activate"
 
 
 def with_bias(function):
@@ -115,3 +120,4 @@ def with_bias(function):
 
 
 ACTIVATIONS = {name: with_bias(function) for name, function in {**NUMPY_ACTIVATIONS, **COMPILED_IN_NUMPY}.items()}
+ACTIVATIONS.update({alias: ACTIVATIONS[name] for alias, name in ALIASES.items()})

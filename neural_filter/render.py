@@ -1,19 +1,24 @@
 """Rendering: full-scale samples in, the network's full-scale samples out, exactly as many.
 
-The signal is cut into rows of `window` samples (chunk mode: consecutive chunks, the last one padded
-with silence; sliding mode: one window per output sample, a strided view, never copied whole) and
-the rows go through the network in fixed blocks, so memory stays bounded and any caller that
-renders the same samples gets the same numbers.
+The signal is cut into rows of `window` samples as the model's kind says (chunk mode: consecutive
+chunks, the last one padded with silence; sliding mode: one window per output sample, a strided
+view, never copied whole) and the rows go through the network in fixed blocks, so memory stays
+bounded and any caller that renders the same samples gets the same numbers.
 """
 
 import concurrent.futures
 import contextlib
 import os
+import time
 
 import numpy as np
 import threadpoolctl
-from numpy.lib.stride_tricks import sliding_window_view
 
+from neural_filter import kinds, resample
+from neural_filter.audio import as_stored, audio_sink, open_audio, open_companion, output_container, stored_format
+from neural_filter.console import progress_bar
+from neural_filter.errors import ArgumentError, DataError
+from neural_filter.model_file import load_network
 from neural_filter.network import DenseStack
 from neural_filter.spec import FilterSpec
 
@@ -32,7 +37,7 @@ def render_blocks(network, spec: FilterSpec, blocks):
     given back, so the caller's reading, encoding and writing overlap the network's work.
     """
     network = on_full_scale(network, spec)
-    outputs_per_row = spec.window if spec.mode == "chunk" else 1
+    outputs_per_row = spec.kind.outputs_per_row(spec.window)
     with _worker_pool() as pool:
 
         def start(frame):
@@ -68,35 +73,22 @@ def frames(spec: FilterSpec, blocks, group_rows: int = BLOCK_ROWS):
     whole number of groups of `group_rows` counted from the start of the signal, whatever the
     blocks are, so rendering in blocks gives the same bytes as rendering in one pass.
     """
+    kind, window = spec.kind, spec.window
     before, after = spec.padding
+    outputs_per_row = kind.outputs_per_row(window)  # a chunk row gives a chunk, a window one sample
     pending = np.zeros(before, np.float32)  # input not yet turned into rows
     samples_in = kept = 0
     for block in blocks:
         samples_in += len(block)
         pending = np.concatenate([pending, np.asarray(block, np.float32)])
-        rows, pending = _rows(spec, pending, group_rows)
+        rows, pending = kind.rows(pending, window, group_rows)
         if len(rows):
-            outputs = rows.size if spec.mode == "chunk" else len(rows)  # a chunk row gives a chunk, a window one sample
+            outputs = len(rows) * outputs_per_row
             kept += outputs
             yield rows, outputs
-    silence = (-len(pending)) % spec.window if spec.mode == "chunk" else after  # the last chunk, or the future
-    rows, _ = _rows(spec, np.concatenate([pending, np.zeros(silence, np.float32)]), group_rows=1)
+    silence = kind.final_silence(len(pending), window, after)  # the last chunk, or the future
+    rows, _ = kind.rows(np.concatenate([pending, np.zeros(silence, np.float32)]), window, group_rows=1)
     yield rows, samples_in - kept
-
-
-def _rows(spec: FilterSpec, pending: np.ndarray, group_rows: int):
-    """The whole groups of rows `pending` holds, and what is left of it for later rows."""
-    window = spec.window
-    if spec.mode == "chunk":
-        count = len(pending) // window
-        count -= count % group_rows
-        return pending[: count * window].reshape(count, window), pending[count * window :]
-    count = max(len(pending) - window + 1, 0)
-    count -= count % group_rows
-    if count == 0:
-        return np.empty((0, window), np.float32), pending
-    # (count, window): a view; the remainder is a new view too, so these rows stay as they are
-    return sliding_window_view(pending[: count + window - 1], window), pending[count:]
 
 
 def one_ahead(items, start, finish):
@@ -142,8 +134,8 @@ def keras_rows_function(model, spec: FilterSpec):
     """Rows -> rows through a Keras model: the fallback for activations NumPy does not know."""
 
     def apply(rows: np.ndarray, first_row: int = 0) -> np.ndarray:
-        inputs = rows if spec.mode == "chunk" else rows[:, :, None]  # (rows, window, 1) for Conv1D
-        return np.asarray(model.predict(inputs, batch_size=4096, verbose=0)).reshape(len(rows), -1)
+        outputs = model.predict(spec.kind.keras_inputs(rows), batch_size=4096, verbose=0)
+        return np.asarray(outputs).reshape(len(rows), -1)
 
     return apply
 
@@ -162,29 +154,21 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
     its own rounding) against that file. `knob`: a knob model's value, or (start, end) to sweep it
     across the song (see knob.py); a knob model needs it, and any other model refuses it.
     """
-    import time
-
-    from neural_filter.audio import audio_sink, open_audio, open_companion, output_container, stored_format
-    from neural_filter.cli import progress_bar
-    from neural_filter.errors import ArgumentError, DataError
-    from neural_filter.network import load_network
-
     started = time.perf_counter()
-    network, spec, _ = load_network(model_path)
+    network, spec, record = load_network(model_path)
     if window is not None and window != spec.window:
         raise ArgumentError("window", window, f"{model_path} was trained on windows of {spec.window}",
                             f"drop the argument or give {spec.window}")
     song = (open_companion if companion else open_audio)(song_path, format, rate)  # companion: beside a raw pair
     if song.rate != spec.rate and not resample:
-        from neural_filter import resample
-
         raise resample.refusal(song_path, song.rate, f"{model_path} was trained at", spec.rate)
     target = open_companion(reference, format, rate) if reference else None
     if target is not None and len(target) != len(song):
         raise DataError(reference, f"has {len(target)} samples but {song_path} has {len(song)}",
                         "give the reference rendering of the same song")
     samples = round(len(song) * spec.rate / song.rate)  # at the model's rate
-    network = _engine(_turned(network, knob, model_path, samples), spec, model_path, samples)
+    network = kinds.of_model(spec.mode, record).turned(network, knob, model_path, samples)  # a knob model's setting
+    network = _engine(network, spec, model_path, samples)
 
     container = output_container(out_path, song.container)
     out_format = stored_format(container, song.format)
@@ -222,32 +206,11 @@ NUMPY_EXTRA_NS = {"tanh": 0.2, "gelu": 2.2, "linear": 0.0}
 OTHER_NUMPY_EXTRA_NS = 0.7
 
 
-def _turned(network, knob, model_path, rows: int):
-    """A knob model at its knob's value, or sweeping it over `rows` rows; the refusals when a knob is missing or not wanted."""
-    from neural_filter.errors import ArgumentError
-    from neural_filter.knob import KnobStack
-
-    if not isinstance(network, KnobStack):
-        if knob is not None:
-            raise ArgumentError("cutoff", None, f"{model_path} has no knob: it was trained on one pair, one filter",
-                                "drop {cutoff}, or give a model trained with fit.py --pairs")
-        return network
-    knob_name, low, high, unit = network.knob.name, network.knob.low, network.knob.high, network.knob.unit
-    # (the only knob fit.py makes is the cutoff, so the option is named "cutoff")
-    if knob is None:
-        raise ArgumentError("cutoff", None, f"{model_path} was trained for every {knob_name} from {low:g} to {high:g} {unit}",
-                            f"give {{cutoff}} {unit}, or A:B to sweep it from A to B over the song")
-    if not network.numpy_ready:
-        raise ArgumentError("cutoff", None, f"{model_path} has an activation that only Keras computes, and a knob model "
-                            "renders without Keras", "train it with tanh, gelu, relu or another common activation")
-    return network.sweep(*knob, rows) if isinstance(knob, tuple) else network.at(knob)
-
-
 def _engine(network: DenseStack, spec: FilterSpec, model_path, samples: int):
     """The network as it will render `samples` samples: NumPy or the compiled loop, or Keras for what they lack."""
     if network.numpy_ready:
         return network.with_engine(engine_for(network, spec, samples))
-    import keras
+    import keras  # noqa: PLC0415 - 6-8 s, for the rare activation NumPy lacks: never on gen.py's common path
 
     return keras_rows_function(keras.models.load_model(model_path, compile=False), spec)
 
@@ -258,7 +221,7 @@ def engine_for(network: DenseStack, spec: FilterSpec, samples: int) -> str:
     A function of the model and the length alone, so that every render of the same song through
     the same model (fit.py's and gen.py's) takes the same engine and gives the same bytes.
     """
-    rows = -(-samples // spec.window) if spec.mode == "chunk" else samples
+    rows = spec.kind.row_count(samples, spec.window)
     per_row = sum(layer.kernel.shape[1] * NUMPY_EXTRA_NS.get(layer.activation, OTHER_NUMPY_EXTRA_NS)
                   for layer in network.layers)
     return "numpy" if rows * per_row <= COMPILED_START_UP_NS else "compiled"
@@ -274,8 +237,6 @@ def _render_at_model_rate(network, spec: FilterSpec, song):
     if song.rate == spec.rate:
         yield from render_blocks(network, spec, blocks)
         return
-    from neural_filter import resample
-
     at_model_rate = resample.resample_blocks(blocks, song.rate, spec.rate)
     back = resample.resample_blocks(render_blocks(network, spec, at_model_rate), spec.rate, song.rate)
     yield from resample.exact_length(back, len(song))
@@ -290,8 +251,6 @@ class _ReferenceScore:
         self.error_energy = self.target_energy = 0.0
 
     def add(self, output: np.ndarray) -> None:
-        from neural_filter.audio import as_stored
-
         heard = as_stored(output, self.container, self.format).astype(np.float64)  # a lossy kind: before its encoder
         wanted = self.target.samples(self.position, len(output)).astype(np.float64)
         self.error_energy += float(np.dot(heard - wanted, heard - wanted))
@@ -299,7 +258,7 @@ class _ReferenceScore:
         self.position += len(output)
 
     def esr(self) -> tuple[float, float]:
-        from neural_filter import metrics
+        from neural_filter import metrics  # noqa: PLC0415 - SciPy's signal, 1 s: only gen.py --reference pays it
 
         ratio = self.error_energy / self.target_energy if self.target_energy else float("inf")
         return ratio, metrics.decibels(ratio)

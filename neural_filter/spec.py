@@ -8,13 +8,15 @@ arguments to use it. The spec is also the one owner of two rules every part of t
   "signed" keeps -1..1. `to_network` and `from_network` are that map and its inverse.
 - Padding: a sliding model computes each output sample from `window` input samples ending at it
   (causal) or centred on it, so a signal needs `padding` samples of context before and after it to
-  give exactly as many outputs as inputs. `pad` adds them: the signal's real past when there is
-  one, silence otherwise.
+  give exactly as many outputs as inputs (its kind says how many: kinds/). `pad` adds them: the
+  signal's real past when there is one, silence otherwise.
 """
 
 import dataclasses
 
 import numpy as np
+
+from neural_filter import kinds
 
 LEVELS = {"unit": (128 / 255, 128 / 255), "signed": (1.0, 0.0)}  # name -> (scale, offset)
 
@@ -23,11 +25,16 @@ LEVELS = {"unit": (128 / 255, 128 / 255), "signed": (1.0, 0.0)}  # name -> (scal
 class FilterSpec:
     """The self-description stored in every model file."""
 
-    mode: str = "chunk"  # "chunk": window in, window out; "sliding": window in, one sample out
+    mode: str = kinds.DEFAULT_MODE  # the kind (kinds.MODES): "chunk", window in, window out; "sliding", one sample out
     window: int = 9  # input samples seen at once
     align: str = "causal"  # sliding: output at the window's last sample, or "centre"
     levels: str = "unit"  # network input = full-scale sample * scale + offset (see LEVELS)
     rate: int = 44100  # sample rate of the training data
+
+    @property
+    def kind(self) -> kinds.Kind:
+        """What the mode means: how a signal becomes rows, how the model is built and read (kinds/)."""
+        return kinds.by_mode(self.mode)
 
     @property
     def scale_offset(self) -> tuple[float, float]:
@@ -46,10 +53,7 @@ class FilterSpec:
     @property
     def padding(self) -> tuple[int, int]:
         """Samples of context a sliding model needs before and after the signal (chunk mode: none)."""
-        if self.mode == "chunk":
-            return 0, 0
-        before = self.window - 1 if self.align == "causal" else (self.window - 1) // 2
-        return before, self.window - 1 - before
+        return self.kind.padding(self.window, self.align)
 
     def pad(self, samples: np.ndarray, past: np.ndarray | None = None) -> np.ndarray:
         """Full-scale `samples` with the context a sliding model needs: len(samples) + window - 1 samples.

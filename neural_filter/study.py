@@ -24,10 +24,14 @@ import dataclasses
 import fcntl
 import math
 import shlex
+import time
 import warnings
 import zlib
 from pathlib import Path
 
+# Optuna and its database drivers (0.3 s and more) are imported where a study is used: sweep.py's --help and
+# report.py's plain table load this module without them (tests/test_sweep.py checks).
+from neural_filter import kinds
 from neural_filter.errors import ArgumentError, NeuralFilterError, TrainingDivergedError
 
 # fit.py's positional arguments, in its order; a sweep varies all but cpu_only
@@ -35,19 +39,18 @@ POSITIONALS = ("layers", "units", "batches", "activator", "optimiser", "cpu_only
 NUMBERS = ("layers", "units", "batches", "samples", "epoches")  # whole numbers; the rest are words
 HYPERPARAMETERS = ("mode", "layers", "units", "batches", "activator", "optimiser", "samples", "epoches")
 LOG_SCALE = ("units", "batches", "samples")  # ranges sampled evenly in log: 8..16 as often as 32..64
-WORDS = {"mode": ("chunk", "sliding")}  # the words a hyperparameter may take, where they are few
+WORDS = {"mode": tuple(kinds.MODES)}  # the words a hyperparameter may take, where they are few
 
 # A flag left out searches this. Sliding mode only by default: chunk mode cannot learn a low-pass
-# filter (README, Quality), so trials spent on it are wasted unless asked for. Batches and
-# window depend on the mode; epochs are fixed, since the pruner already ends hopeless trials early.
+# filter (README, Quality), so trials spent on it are wasted unless asked for. Batches and window
+# depend on the mode: each kind's sweep_defaults say them (kinds/); epochs are fixed, since the
+# pruner already ends hopeless trials early.
 DEFAULT_SPACE = {
     "mode": "sliding",
     "layers": "1:6",
     "units": "8:64",
-    "batches": {"sliding": "8:64", "chunk": "64:999"},  # segments of 1024 samples / chunks per batch
     "activator": "tanh,gelu,relu",
     "optimiser": "adam,nadam,rmsprop",
-    "samples": {"sliding": "16:128", "chunk": "4:32"},  # the window
     "epoches": "40",
 }
 DEFAULT_STUDY = "neural_filter"
@@ -56,6 +59,14 @@ WARMUP_EPOCHS = 4  # epochs every trial runs before the pruner may stop it
 STARTUP_TRIALS = 4  # trials that finish before the pruner stops any
 HEARTBEAT_SECONDS = 20  # a running trial says it is alive this often
 GRACE_SECONDS = 90  # silent this long: its worker died; the trial is marked failed and its place freed
+
+
+def default_text(name: str) -> str:
+    """What a flag left out searches, as sweep.py's help says it: per mode where it depends on the kind."""
+    if name in DEFAULT_SPACE:
+        return DEFAULT_SPACE[name]
+    modes = sorted(kinds.MODES, key=lambda mode: mode != DEFAULT_SPACE["mode"])  # the default mode's first
+    return ", ".join(f"{mode} {kinds.by_mode(mode).sweep_defaults[name]}" for mode in modes)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +94,7 @@ class Values:
 
     def distribution(self):
         """Optuna's distribution of what `suggest` asks for (None when fixed: Optuna is not asked)."""
-        from optuna import distributions
+        from optuna import distributions  # noqa: PLC0415 - Optuna: see the note at the imports
 
         if self.fixed is not None:
             return None
@@ -137,12 +148,11 @@ class Space:
     def values(self, name: str, mode: str) -> Values:
         if name in self.given:
             return self.given[name]
-        default = DEFAULT_SPACE[name]
-        return parse_values(name, default[mode] if isinstance(default, dict) else default)
+        return parse_values(name, kinds.by_mode(mode).sweep_defaults.get(name) or DEFAULT_SPACE[name])
 
     def check(self) -> None:
         """Refuse an activation or optimiser that Keras or fit.py does not know (imports Keras)."""
-        from neural_filter import model
+        from neural_filter import model  # noqa: PLC0415 - Keras, 6-8 s: only when a sweep checks its activations
 
         for name, check in (("activator", model.check_activation), ("optimiser", model.check_optimiser)):
             for mode in WORDS["mode"]:
@@ -154,7 +164,7 @@ class Space:
 
     def suggest(self, trial) -> dict:
         """Every hyperparameter for `trial` (mode first: the default batches and window depend on it)."""
-        mode = self.values("mode", "sliding").suggest(trial)
+        mode = self.values("mode", DEFAULT_SPACE["mode"]).suggest(trial)
         return {"mode": mode, **{name: self.values(name, mode).suggest(trial) for name in HYPERPARAMETERS[1:]}}
 
     def check_study(self, study) -> None:
@@ -163,12 +173,12 @@ class Space:
         A range may change between runs (Optuna draws from the new one); a choice's values may not,
         nor may a hyperparameter switch between a range and a choice.
         """
-        from optuna.distributions import check_distribution_compatibility
+        from optuna.distributions import check_distribution_compatibility  # noqa: PLC0415 - Optuna: see the note at the imports
 
         searched = {}
         for trial in study.get_trials(deepcopy=False):
             searched.update(trial.distributions)
-        for mode in self.values("mode", "sliding").choices:
+        for mode in self.values("mode", DEFAULT_SPACE["mode"]).choices:
             for name in HYPERPARAMETERS:
                 values = self.values(name, mode)
                 new = values.distribution()
@@ -184,7 +194,7 @@ class Space:
                                         "give the same choices, or a new {study}") from None
 
     def describe(self) -> str:
-        modes = self.values("mode", "sliding").choices
+        modes = self.values("mode", DEFAULT_SPACE["mode"]).choices
         parts = []
         for name in HYPERPARAMETERS:
             shown = {str(self.values(name, mode)) for mode in modes}
@@ -206,7 +216,7 @@ def default_storage(models) -> str:
 
 def open_study(storage_url: str, study_name: str, create: bool = True):
     """The Optuna study `study_name` in `storage_url` (made when `create`); a URL that fails is an ArgumentError."""
-    import optuna
+    import optuna  # noqa: PLC0415 - Optuna: see the note at the imports
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the sweep prints its own line a trial
     # run_worker does what Study.optimize does around a trial (stale trials failed, a heartbeat),
@@ -238,9 +248,7 @@ def _storage(storage_url: str, tries: int = 10):
     The loser of that race sees "already exists" (the tables, or the version row) and tries
     again, finding them made.
     """
-    import time
-
-    import optuna
+    import optuna  # noqa: PLC0415 - Optuna: see the note at the imports
 
     for attempt in range(tries):
         try:
@@ -256,7 +264,7 @@ def _storage(storage_url: str, tries: int = 10):
 
 def _only_study(storage, storage_url: str) -> str:
     """The study a database holds, when no name is given: its only one, or the default name."""
-    import optuna
+    import optuna  # noqa: PLC0415 - Optuna: see the note at the imports
 
     names = optuna.get_all_study_names(storage)
     if len(names) == 1 or DEFAULT_STUDY in names:
@@ -281,7 +289,7 @@ def claim_lock(study):
     engine = getattr(getattr(storage, "_backend", storage), "engine", None)
     dialect = engine.dialect.name if engine is not None else ""
     if dialect == "postgresql":
-        import sqlalchemy
+        import sqlalchemy  # noqa: PLC0415 - Optuna: see the note at the imports
 
         key = zlib.crc32(f"neural_filter sweep {study.study_name}".encode())
         with engine.begin() as connection:
@@ -330,10 +338,10 @@ def run_worker(study, space: Space, trials: int, options: list[str], request_fro
     diverges is marked failed and the worker goes on; after `trials` such failures in a row it
     stops. Ctrl-C marks the running trial failed and raises SweepInterrupted.
     """
-    import optuna
-    from optuna.storages._heartbeat import get_heartbeat_thread  # what study.optimize runs around a trial
+    import optuna  # noqa: PLC0415 - Optuna: see the note at the imports
+    from optuna.storages._heartbeat import get_heartbeat_thread  # noqa: PLC0415 - what study.optimize runs around a trial
 
-    from neural_filter import trials as trial_runs
+    from neural_filter import trials as trial_runs  # noqa: PLC0415 - Keras, 6-8 s: only a sweep's worker trains
 
     space.check_study(study)
     ran, failures_in_a_row = [], 0
@@ -388,7 +396,7 @@ def run_worker(study, space: Space, trials: int, options: list[str], request_fro
 
 def _duplicate(study, trial):
     """(value, model) of a finished trial with the same fit.py command: the same seed gives the same model."""
-    from optuna.trial import TrialState
+    from optuna.trial import TrialState  # noqa: PLC0415 - Optuna: see the note at the imports
 
     command = trial.user_attrs["fit_command"]
     for done in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):

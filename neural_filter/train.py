@@ -8,20 +8,22 @@ callbacks (a sweep reports each epoch through one). Saving the model is model_fi
 
 import contextlib
 import dataclasses
-import signal
 import sys
-import threading
 import time
 
 import keras
 import numpy as np
 
-from neural_filter import dataset, metrics
+from neural_filter import dataset, kinds, metrics
 from neural_filter.errors import TrainingDivergedError
 from neural_filter.fir import fir_network, least_squares_fir
-from neural_filter.model import build_knob_model, build_model, make_optimiser
+from neural_filter.interrupt import CtrlC
+from neural_filter.model import make_optimiser
+from neural_filter.render import render
 from neural_filter.settings import TrainSettings
 from neural_filter.spec import FilterSpec
+
+KEEP_BEST = "keeping the best weights so far (Ctrl-C again to abandon)"  # fit.py's first Ctrl-C
 
 
 @dataclasses.dataclass
@@ -37,24 +39,28 @@ class TrainResult:
 
 
 def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings, model=None,
-          callbacks=()) -> TrainResult:
-    """Fit `model` (a new one for `spec` by default); Ctrl-C ends training early but keeps the best weights.
+          callbacks=(), ctrl_c: CtrlC | None = None) -> TrainResult:
+    """Fit `model` (a new one of `spec`'s kind, at its start, by default); Ctrl-C ends training early but
+    keeps the best weights.
 
-    `callbacks` are Keras callbacks of the caller's, run after ours. Refuses to return a model
-    whose loss went NaN.
+    `callbacks` are Keras callbacks of the caller's, run after ours; `ctrl_c`, the caller's Ctrl-C
+    handler, already installed (a sweep's), where it has one. Refuses to return a model whose loss
+    went NaN.
     """
     _seed(settings.seed)
+    kind = spec.kind
     if model is None:
-        model = _new_model(prepared, spec, settings)
-    train_x, train_y = _model_arrays(prepared.train_x, prepared.train_y, spec, settings.segment)
+        model = kind.build(spec, settings)
+        kind.start(model, prepared, spec, settings)
+    train_x, train_y = kind.model_arrays(prepared.train_x, prepared.train_y, spec, settings.segment)
     _compile(model, spec, settings, len(train_x))
     validation = None
     if len(prepared.validation_x):
         # sliding mode: the validation tail follows the training signal, whose last samples are its past
-        validation = _model_arrays(prepared.validation_x, prepared.validation_y, spec, segment=None,
-                                   past=prepared.train_x)
+        validation = kind.model_arrays(prepared.validation_x, prepared.validation_y, spec, segment=None,
+                                       past=prepared.train_x)
     start = _scored(model, validation or (train_x, train_y), spec)
-    keep_best, stop_on_ctrl_c, seconds = _fit(model, (train_x, train_y), validation, settings, callbacks)
+    keep_best, stop_on_ctrl_c, seconds = _fit(model, (train_x, train_y), validation, settings, callbacks, ctrl_c)
 
     scored = _scored(model, validation or (train_x, train_y), spec)
     history = keep_best.history
@@ -65,14 +71,15 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
 
 
 def _compile(model, spec: FilterSpec, settings: TrainSettings, examples: int) -> None:
-    # sliding mode: the rate follows a cosine to zero over the run's steps
-    cosine = spec.mode == "sliding" and settings.cosine
+    # the kind says whether the rate follows a cosine to zero over the run's steps (sliding mode)
+    cosine = spec.kind.decays(settings)
     steps = settings.epochs * -(-examples // settings.batch_size) if cosine else None
     model.compile(optimizer=make_optimiser(settings.optimiser, settings.epochs, spec.window, settings.learning_rate,
                                            steps), loss="mse")
 
 
-def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, callbacks=(), firs=None) -> TrainResult:
+def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, callbacks=(), firs=None,
+               ctrl_c: CtrlC | None = None) -> TrainResult:
     """One model for every value of `knob` (knob.Knob): `pairs[k]` (dataset.Prepared) is the pair at knot k.
 
     Each knot's linear path starts, and stays, at the least-squares FIR of its pair (`firs`, when
@@ -83,11 +90,9 @@ def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, cal
     signed levels only (fit.py refuses the rest).
     """
     _seed(settings.seed)
-    full, stack = build_knob_model(spec, settings.layers, settings.units, settings.activation, len(knob.knots),
-                                   bias_start=settings.bias_start)
+    full, stack = kinds.KNOB.build(spec, settings, len(knob.knots))
     firs = firs or [least_squares_fir(pair.train_x, pair.train_y, spec.window, spec.padding[0]) for pair in pairs]
-    full.get_layer("linear_bank").set_weights([np.stack([taps for taps, _ in firs], axis=1)[:, None, :],
-                                               np.array([bias for _, bias in firs], np.float32)])
+    kinds.KNOB.start_bank(full, firs)
     features = knob.features(knob.knots)  # (knots, knots): each pair's knob input
     # one segment length for every pair (the arrays are joined), no longer than the shortest part
     segments = [min([settings.segment] + [len(getattr(pair, part)) for pair in pairs]) for part in ("train_y", "validation_y")]
@@ -95,10 +100,11 @@ def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, cal
     for pair, (taps, bias), feature in zip(pairs, firs, features):
         linear = _linear_outputs(fir_network(taps, bias), spec, pair)
         linear_outputs.append(linear)
-        x, y = _model_arrays(pair.train_x, pair.train_y - linear[0], spec, segments[0])
+        x, y = kinds.KNOB.model_arrays(pair.train_x, pair.train_y - linear[0], spec, segments[0])
         training.append((x, np.repeat(feature[None], len(x), axis=0), linear[0][: y.size].reshape(y.shape), y))
         if segments[1]:
-            x, y = _model_arrays(pair.validation_x, pair.validation_y - linear[1], spec, segments[1], past=pair.train_x)
+            x, y = kinds.KNOB.model_arrays(pair.validation_x, pair.validation_y - linear[1], spec, segments[1],
+                                           past=pair.train_x)
             validation.append((x, np.repeat(feature[None], len(x), axis=0), linear[1][: y.size].reshape(y.shape), y))
     *train_inputs, train_y = (np.concatenate(part) for part in zip(*training))
     validation_data = None
@@ -106,7 +112,8 @@ def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, cal
         *validation_inputs, validation_y = (np.concatenate(part) for part in zip(*validation))
         validation_data = (validation_inputs, validation_y)
     _compile(stack, spec, settings, len(train_y))
-    keep_best, stop_on_ctrl_c, seconds = _fit(stack, (train_inputs, train_y), validation_data, settings, callbacks)
+    keep_best, stop_on_ctrl_c, seconds = _fit(stack, (train_inputs, train_y), validation_data, settings, callbacks,
+                                              ctrl_c)
 
     scored, start, by_knob = _scored_knob(full, spec, pairs, features, linear_outputs, knob)
     summary = metrics.summary(scored["prediction"], scored["target"], scored["input"])
@@ -116,8 +123,6 @@ def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, cal
 
 def _linear_outputs(linear, spec: FilterSpec, pair) -> tuple[np.ndarray, np.ndarray]:
     """A pair's training and validation parts through an FIR, each with the context its Keras arrays have."""
-    from neural_filter.render import render
-
     before = spec.padding[0]
     past = pair.train_x[len(pair.train_x) - before:] if before else pair.train_x[:0]
     return render(linear, spec, pair.train_x), render(linear, spec, np.concatenate([past, pair.validation_x]))[before:]
@@ -130,7 +135,7 @@ def _scored_knob(full, spec: FilterSpec, pairs, features, linear_outputs, knob):
     for pair, feature, linear, knot in zip(pairs, features, linear_outputs, knob.knots):
         held_out = len(pair.validation_x) > 0
         x, y = (pair.validation_x, pair.validation_y) if held_out else (pair.train_x, pair.train_y)
-        inputs, _ = _model_arrays(x, y, spec, segment=None, past=pair.train_x if held_out else None)
+        inputs, _ = kinds.KNOB.model_arrays(x, y, spec, segment=None, past=pair.train_x if held_out else None)
         prediction = np.asarray(full.predict([inputs, feature[None]], verbose=0)).ravel()
         parts.append((x, y, prediction))
         starts.append((x, y, linear[1] if held_out else linear[0]))
@@ -146,37 +151,30 @@ def _scored_knob(full, spec: FilterSpec, pairs, features, linear_outputs, knob):
 def _seed(seed: int) -> None:
     keras.utils.set_random_seed(seed)
     if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
+        import tensorflow as tf  # noqa: PLC0415 - this backend's only: JAX and PyTorch runs never import it
 
         tf.config.experimental.enable_op_determinism()
 
 
-def _fit(model, arrays, validation, settings: TrainSettings, callbacks) -> tuple["KeepBest", "StopOnCtrlC", float]:
-    """model.fit with our callbacks (the best weights kept, NaN refused, Ctrl-C stopping cleanly) before the caller's."""
-    keep_best, stop_on_ctrl_c = KeepBest(validation, training=arrays), StopOnCtrlC()
+def _fit(model, arrays, validation, settings: TrainSettings, callbacks,
+         ctrl_c: CtrlC | None = None) -> tuple["KeepBest", "StopOnCtrlC", float]:
+    """model.fit with our callbacks (the best weights kept, NaN refused, Ctrl-C stopping cleanly) before the caller's.
+
+    Ctrl-C: the caller's handler where it has one (installed already), else fit.py's, installed around training.
+    """
+    handler = ctrl_c or CtrlC(KEEP_BEST)
+    keep_best, stop_on_ctrl_c = KeepBest(validation, training=arrays), StopOnCtrlC(handler)
     ours = [keras.callbacks.TerminateOnNaN(), keep_best, stop_on_ctrl_c]
     if settings.patience:
         ours.append(keras.callbacks.EarlyStopping("val_loss" if validation else "loss", patience=settings.patience))
     started = time.perf_counter()
-    with stop_on_ctrl_c.catching():
+    with contextlib.nullcontext() if ctrl_c is not None else handler:
         model.fit(*arrays, batch_size=settings.batch_size, epochs=settings.epochs,
                   validation_data=validation, shuffle=True, callbacks=[*ours, *callbacks],
                   verbose=1 if sys.stdout.isatty() else 2)  # a live bar on a terminal, a line per epoch in a log
     seconds = time.perf_counter() - started
     _refuse_divergence(keep_best)
     return keep_best, stop_on_ctrl_c, seconds
-
-
-def _new_model(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings):
-    model = build_model(spec, settings.layers, settings.units, settings.activation, settings.linear_path,
-                        bias_start=settings.bias_start)
-    if settings.linear_path:
-        if settings.fir_start:
-            _start_from_fir(model, prepared, spec)
-        else:  # --no-fir-start: the FIR starts at zero, not at Keras's random initial kernel
-            path = model.get_layer("linear_path")
-            path.set_weights([np.zeros_like(weight) for weight in path.get_weights()])
-    return model
 
 
 def _refuse_divergence(keep_best: "KeepBest") -> None:
@@ -192,36 +190,22 @@ def _scored(model, arrays, spec: FilterSpec) -> dict:
     inputs, targets = arrays
     prediction = np.asarray(model.predict(inputs, batch_size=4096, verbose=0))
     return {name: spec.from_network(array).ravel()
-            for name, array in (("input", _dry(inputs, spec)), ("target", targets), ("prediction", prediction))}
+            for name, array in (("input", spec.kind.dry(inputs, spec)), ("target", targets), ("prediction", prediction))}
 
 
 class StopOnCtrlC(keras.callbacks.Callback):
-    """The first Ctrl-C stops training after the current batch, the normal way; a second one abandons the run.
+    """Training stops after the current batch once `handler` (interrupt.CtrlC) has seen a Ctrl-C, the normal way.
 
-    The first is not let loose as a KeyboardInterrupt: raised inside TensorFlow (while it makes an
-    epoch's data iterator, say) it can leave TensorFlow's heap corrupt and the process aborting.
-    Only the main thread can catch signals; elsewhere a Ctrl-C abandons the run at once.
+    (The handler notes the first Ctrl-C rather than raising it; a second one abandons the run.)
     """
 
-    def __init__(self):
+    def __init__(self, handler: CtrlC):
         super().__init__()
-        self.interrupted = False
+        self.handler = handler
 
-    @contextlib.contextmanager
-    def catching(self):
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        previous = signal.signal(signal.SIGINT, self._interrupt)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
-
-    def _interrupt(self, signum, frame):
-        self.interrupted = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # the next Ctrl-C raises KeyboardInterrupt
-        print("\ninterrupted: keeping the best weights so far (Ctrl-C again to abandon)", file=sys.stderr)
+    @property
+    def interrupted(self) -> bool:
+        return self.handler.requested
 
     def on_train_batch_end(self, batch, logs=None):
         if self.interrupted:
@@ -274,38 +258,3 @@ class KeepBest(keras.callbacks.Callback):
                 self.best_loss, self.best_weights, self.best_epoch = loss, None, epochs  # the last epoch's: keep them
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
-
-
-def _start_from_fir(model, prepared: dataset.Prepared, spec: FilterSpec) -> None:
-    """Linear path = least-squares FIR of the training pair (at the network's levels); the stack's output starts at zero."""
-    taps, bias = least_squares_fir(spec.to_network(prepared.train_x), spec.to_network(prepared.train_y),
-                                   spec.window, spec.padding[0])
-    model.get_layer("linear_path").set_weights([taps.reshape(spec.window, 1, 1), np.array([bias], np.float32)])
-    output = model.get_layer("output")
-    output.set_weights([np.zeros_like(weight) for weight in output.get_weights()])
-
-
-def _model_arrays(x, y, spec: FilterSpec, segment: int | None, past=None):
-    """Full-scale data -> what Keras trains on, at the network's levels.
-
-    Chunk mode trains on the chunks as they are; sliding mode on segments of the padded signal
-    (`past`: the signal that came just before `x`, see FilterSpec.pad).
-    """
-    if spec.mode == "chunk":
-        return spec.to_network(x), spec.to_network(y)
-    padded, y = spec.to_network(spec.pad(x, past)), spec.to_network(y)
-    if segment is None:  # the whole signal as one sequence
-        return padded[None, :, None], y[None, :, None]
-    count = len(y) // segment
-    starts = np.arange(count) * segment
-    # (segments, segment + window - 1, 1) inputs for (segments, segment, 1) targets
-    inputs = np.lib.stride_tricks.sliding_window_view(padded, segment + spec.window - 1)[starts]
-    return inputs[:, :, None].copy(), y[: count * segment].reshape(count, segment, 1)
-
-
-def _dry(x, spec: FilterSpec):
-    """The input aligned with the target: what doing nothing would output."""
-    if spec.mode == "chunk":
-        return x
-    before, after = spec.padding
-    return x[:, before : x.shape[1] - after]

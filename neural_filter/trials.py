@@ -11,48 +11,28 @@ ESR is that error at full scale over the validation target's mean energy at full
 `EsrDecibels` converts one into the other with the spec's levels map and the validation target.
 
 Ctrl-C: fit.py's first Ctrl-C keeps the best model so far; in a sweep it abandons the trial
-instead (`CtrlC`), at the end of the current batch, so the trial is marked failed with nothing
-written. A Ctrl-C while the finished model is being saved lets the save finish. A second Ctrl-C
-raises KeyboardInterrupt at once.
+instead (`CtrlC`, the one Ctrl-C handler with the trial's words, which training uses in place of
+fit.py's), at the end of the current batch, so the trial is marked failed with nothing written. A
+Ctrl-C while the finished model is being saved lets the save finish. A second Ctrl-C raises
+KeyboardInterrupt at once.
 """
 
 import math
-import signal
-import sys
-import threading
 
 import keras
 import numpy as np
 import optuna
 
-from neural_filter import dataset, fitting
+from neural_filter import dataset, fitting, interrupt
+
+ABANDON = "abandoning this trial (Ctrl-C again to quit at once)"  # a sweep's first Ctrl-C
 
 
-class CtrlC:
-    """While entered (main thread only): the first Ctrl-C is noted, not raised; a second one raises."""
+class CtrlC(interrupt.CtrlC):
+    """The Ctrl-C handler of a trial: while entered (main thread only), the first Ctrl-C abandons it."""
 
     def __init__(self):
-        self.requested = False
-        self._previous = None
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self.handle)
-        return self
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-
-    def install(self):
-        """Take Ctrl-C back (fit's own handler, installed around training, would keep the model)."""
-        if not self.requested and threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, self.handle)
-
-    def handle(self, signum, frame):
-        self.requested = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # the next Ctrl-C raises KeyboardInterrupt
-        print("\ninterrupted: abandoning this trial (Ctrl-C again to quit at once)", file=sys.stderr)
+        super().__init__(ABANDON)
 
 
 class EsrDecibels:
@@ -76,9 +56,6 @@ class ReportEpochs(keras.callbacks.Callback):
         self.trial, self.to_decibels, self.ctrl_c = trial, to_decibels, ctrl_c
         self.best = math.inf
 
-    def on_train_begin(self, logs=None):
-        self.ctrl_c.install()
-
     def on_train_batch_end(self, batch, logs=None):
         if self.ctrl_c.requested:  # raised here, in Python between batches, never inside the framework
             raise KeyboardInterrupt
@@ -101,6 +78,6 @@ def run_trial(trial, request: fitting.FitRequest, ctrl_c: CtrlC) -> tuple[float,
     if not len(prepared.validation_y):
         raise ValueError("a sweep needs validation data")  # the sweep refuses --val 0 before any trial
     outcome = fitting.fit(request, callbacks=[ReportEpochs(trial, EsrDecibels(request.spec(), prepared.validation_y),
-                                                           ctrl_c)])
+                                                           ctrl_c)], ctrl_c=ctrl_c)
     value = outcome.record["metrics"]["esr_db"]  # -inf for a perfect model: a database wants a number
     return float(np.clip(value, -1000.0, 1000.0)), outcome.path.stem

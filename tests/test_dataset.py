@@ -257,13 +257,44 @@ def test_clean_removes_npy_files_and_nothing_else(tmp_path):
     for name in removed + kept:
         (tmp_path / name).write_bytes(b"data")
     result = run_clean(tmp_path)
-    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert (result.returncode, result.stderr) == (0, "")
+    # one line for each cache removed (in the shell's order, which follows the locale)
+    assert sorted(result.stdout.splitlines()) == sorted(f"removed {name}" for name in removed)
     remaining = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*") if path.is_file())
     assert remaining == sorted(kept)
 
 
-def test_clean_with_nothing_to_remove_exits_0(tmp_path):
+def test_clean_with_nothing_to_remove_says_so_and_exits_0(tmp_path):
     (tmp_path / "song.raw").write_bytes(b"data")
     result = run_clean(tmp_path)
-    assert (result.returncode, result.stderr) == (0, "")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "clean.sh: no .npy cache here; nothing removed\n",
+                                                                 "")
     assert [path.name for path in tmp_path.iterdir()] == ["song.raw"]
+
+
+def test_clean_removes_a_folder_named_like_a_cache_as_the_original_did(tmp_path):
+    (tmp_path / "old.npy").mkdir()  # the original's `rm -r *.npy` took folders too
+    (tmp_path / "old.npy" / "inside").write_bytes(b"data")
+    (tmp_path / "my cache.npy").write_bytes(b"data")  # a space in the name is one cache, not two
+    result = run_clean(tmp_path)
+    assert (result.returncode, sorted(result.stdout.splitlines()), result.stderr) == (
+        0, ["removed my cache.npy", "removed old.npy"], "")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_clean_says_which_cache_it_could_not_remove_and_exits_1(tmp_path):
+    # an rm that cannot remove locked.npy (as on a read-only share), and the real rm for everything else
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "rm").write_text('#!/bin/sh\ncase "$*" in *locked.npy*) echo "rm: cannot remove \'locked.npy\': '
+                              'Permission denied" >&2; exit 1;; esac\nexec /bin/rm "$@"\n')
+    (tools / "rm").chmod(0o755)
+    work = tmp_path / "work"
+    work.mkdir()
+    for name in ("train_x.npy", "locked.npy"):
+        (work / name).write_bytes(b"data")
+    result = subprocess.run(["sh", str(ROOT / "clean.sh")], cwd=work, capture_output=True, text=True,
+                            env={**os.environ, "PATH": f"{tools}:{os.environ['PATH']}"})
+    assert (result.returncode, result.stdout) == (1, "removed train_x.npy\n")
+    assert one_line(result.stderr) == "rm: cannot remove 'locked.npy': Permission denied"
+    assert [path.name for path in work.iterdir()] == ["locked.npy"]

@@ -24,7 +24,7 @@ import soundfile
 
 from conftest import ROOT, leftovers, make_training_files, one_line
 
-from neural_filter import audio, results
+from neural_filter import results
 from neural_filter.network import load_network
 
 MODEL = ROOT / "models" / "lowpass_600hz_6db" / "tanh_adam_6_32_32_64_40_sliding_a32.3.keras"  # shipped

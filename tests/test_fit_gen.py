@@ -25,7 +25,7 @@ from conftest import ROOT, SONG_SAMPLES, leftovers, make_training_files, one_lin
 import fit
 import gen
 
-from neural_filter import cli, model_file, network
+from neural_filter import cli, model_file
 
 DEFAULTS = {"layers": "6", "units": "32", "batches": "999", "activator": "gelu", "optimiser": "adam",
             "cpu_only": "0", "samples": "9", "epoches": "64"}
@@ -251,7 +251,7 @@ def test_fit_loss_falls(fitted):
 
 
 def test_fit_model_shape(fitted):
-    stack, spec, _ = network.load_network(fitted.model())
+    stack, spec, _ = model_file.load_network(fitted.model())
     assert [layer.kernel.shape for layer in stack.layers] == [(9, 8), (8, 8), (8, 8), (8, 9)]
     assert [layer.activation for layer in stack.layers] == ["tanh", "tanh", "tanh", "linear"]
 
@@ -274,8 +274,8 @@ def test_fit_render_is_as_long_as_the_song_rounded_and_clipped(fitted):
 
 
 def test_same_arguments_and_seed_give_the_same_model(fitted):
-    first, _, _ = network.load_network(fitted.model(0))
-    second, _, _ = network.load_network(fitted.model(1))
+    first, _, _ = model_file.load_network(fitted.model(0))
+    second, _, _ = model_file.load_network(fitted.model(1))
     for a, b in zip(first.layers, second.layers, strict=True):
         np.testing.assert_array_equal(a.kernel, b.kernel)
         np.testing.assert_array_equal(a.bias, b.bias)

@@ -9,18 +9,17 @@ import contextlib
 import io
 import json
 import re
-import sys
 
 import numpy as np
 import pytest
 from scipy.io import wavfile
 
-from conftest import ROOT, leftovers, make_training_files, one_line
+from conftest import leftovers, make_training_files, one_line
 
 import fit
 import gen
 
-from neural_filter import audio, cli, network
+from neural_filter import audio, model_file
 
 TRAIN_SAMPLES = 11025  # a quarter of a second: enough for two quick epochs
 SONG_SAMPLES = 1001  # not a multiple of the window (9)
@@ -43,7 +42,7 @@ def saved_model(directory, out):
 
 
 def weights(model):
-    stack, _, _ = network.load_network(model)
+    stack, _, _ = model_file.load_network(model)
     return [array for layer in stack.layers for array in (layer.kernel, layer.bias)]
 
 
@@ -277,7 +276,7 @@ def test_gen_renders_a_song_at_another_rate_through_the_models_rate(u8_and_s8, t
     rendered = audio.read_audio(tmp_path / "outputs" / "song.wav")
     assert (rendered.rate, rendered.format, len(rendered.samples)) == (rate, "s16le", length)  # the song's, exactly
     # the same as converting the whole song at once, rendering at 44.1 kHz and converting back
-    network_, spec, _ = network.load_network(model)
+    network_, spec, _ = model_file.load_network(model)
     there = soxr.resample(samples, rate, 44100, quality="VHQ")
     back = soxr.resample(render.render(network_, spec, there), 44100, rate, quality="VHQ")
     expected = audio.as_stored(np.pad(back, (0, max(length - len(back), 0)))[:length], "wav", "s16le")

@@ -15,7 +15,7 @@ import gen
 import make_data
 from neural_filter import audio, render
 from neural_filter.knob import Knob
-from neural_filter.network import load_network
+from neural_filter.model_file import load_network
 from tests.conftest import one_line
 
 FIT_ARGS = ["1", "8", "16", "tanh", "adam", "1", "64", "2", "--pairs", "pairs.csv", "--no-plot"]

@@ -28,7 +28,7 @@ from conftest import ROOT, SONG_SAMPLES, leftovers, make_training_files, one_lin
 import fit
 import gen
 
-from neural_filter import audio, cli, metrics, network, render
+from neural_filter import audio, metrics, model_file, render
 
 TRAIN_SAMPLES = 11025  # a quarter of a second: 1225 chunks of 9, 18 steps an epoch at batch 64
 BASE = ["1", "8", "64", "tanh", "adam", "0", "9", "2", "--learning-rate", "0.01", "--no-plot"]
@@ -98,7 +98,7 @@ def test_patience_on_a_real_run_keeps_the_best_epoch(runs):
 
 
 def weights(model):
-    stack, _, _ = network.load_network(model)
+    stack, _, _ = model_file.load_network(model)
     return [array for layer in stack.layers for array in (layer.kernel, layer.bias)]
 
 
@@ -201,7 +201,7 @@ def test_ctrl_c_saves_the_best_model_so_far(tmp_path):
 
     (model,) = (tmp_path / "models").glob("*.keras")
     assert re.fullmatch(r"tanh_adam_1_8_64_9_200_a\d\d\.\d", model.stem)  # the normal name
-    stack, spec, _ = network.load_network(model)
+    stack, spec, _ = model_file.load_network(model)
     assert spec.window == 9 and [layer.kernel.shape for layer in stack.layers] == [(9, 8), (8, 8), (8, 9)]
     record = record_of(model)
     assert record["interrupted"] is True

@@ -11,7 +11,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 import fit
-from neural_filter import model, model_file, network, render, train
+from neural_filter import model, model_file, network, render
 from neural_filter.errors import ArgumentError, DataError
 from neural_filter.spec import FilterSpec
 
@@ -142,7 +142,7 @@ RENDER_ACTIVATIONS = ["tanh", "gelu", "relu", "selu", "swish", "sigmoid", "elu",
 def test_chunk_render_equals_keras(tmp_path, activation):
     spec = FilterSpec(mode="chunk", window=9, levels="unit")
     built = randomised(model.build_model(spec, 2, 16, activation), seed=len(activation))
-    stack, loaded_spec, record = network.load_network(saved(built, spec, tmp_path / "m.keras"))
+    stack, loaded_spec, record = model_file.load_network(saved(built, spec, tmp_path / "m.keras"))
     assert loaded_spec == spec and record["spec"] == dataclasses.asdict(spec)
     assert stack.numpy_ready and stack.layers[-1].activation == "linear" and len(stack.layers) == 4
     assert all(same_activation(layer.activation, activation) for layer in stack.layers[:-1])
@@ -167,7 +167,7 @@ def test_chunk_render_equals_keras(tmp_path, activation):
 def test_sliding_render_equals_keras(tmp_path, activation, align):
     spec = FilterSpec(mode="sliding", window=8, align=align, levels="signed")
     built = randomised(model.build_model(spec, 2, 8, activation, linear_path=True), seed=11)
-    stack, loaded_spec, _ = network.load_network(saved(built, spec, tmp_path / "s.keras"))
+    stack, loaded_spec, _ = model_file.load_network(saved(built, spec, tmp_path / "s.keras"))
     assert loaded_spec == spec and stack.linear_path is not None
 
     samples = song(777)
@@ -273,7 +273,7 @@ def test_an_activation_only_keras_knows_renders_through_keras(tmp_path, monkeypa
     render.render_file(path, tmp_path / "song.raw", tmp_path / "ours.raw", format="f32le")
     monkeypatch.delitem(activations.ACTIVATIONS, "tanh")  # neither engine knows it now
     monkeypatch.delitem(numpy_activations.ACTIVATIONS, "tanh")
-    assert not network.load_network(path)[0].numpy_ready
+    assert not model_file.load_network(path)[0].numpy_ready
     render.render_file(path, tmp_path / "song.raw", tmp_path / "keras.raw", format="f32le")
     ours, through_keras = (np.fromfile(tmp_path / name, np.float32) for name in ("ours.raw", "keras.raw"))
     assert through_keras.shape == (3000,) and not np.array_equal(ours, through_keras)  # really another path
@@ -286,7 +286,7 @@ def test_a_model_ending_in_a_nonlinear_layer_is_refused(tmp_path):
                               keras.layers.Dense(4, "tanh", name="output")])
     path = saved(built, spec, tmp_path / "m.keras")
     with pytest.raises(DataError) as caught:
-        network.load_network(path)
+        model_file.load_network(path)
     assert str(caught.value) == f"{path}: ends in a tanh layer, not a linear one; render a model trained by fit.py"
 
 

@@ -9,19 +9,18 @@ import concurrent.futures
 import json
 import os
 import re
-import sys
 import threading
 
 import numpy as np
 import pytest
 from scipy import signal
 
-from conftest import ROOT, one_line
+from conftest import one_line
 
 import fit
 import gen
 
-from neural_filter import audio, cli, fir, metrics, network, render, synth
+from neural_filter import audio, fir, metrics, model_file, render, synth
 from neural_filter.network import Dense, DenseStack
 from neural_filter.spec import FilterSpec
 
@@ -323,7 +322,7 @@ def test_fit_on_a_fir_target_reaches_the_u8_floor(fir_pair, monkeypatch, capsys,
     assert record["spec"] == {"mode": "sliding", "window": 16, "align": align, "levels": "signed", "rate": RATE}
 
     # gen.py reads the spec from the model alone and renders fit.py's bytes, as long as the song
-    stack, spec, _ = network.load_network(path)
+    stack, spec, _ = model_file.load_network(path)
     assert (spec.mode, spec.window, spec.align, spec.levels) == ("sliding", 16, align, "signed")
     assert stack.linear_path is not None and len(stack.layers) == 3  # hidden_0, hidden_1, output
     monkeypatch.chdir(tmp_path)
@@ -361,7 +360,7 @@ def test_no_fir_start_starts_the_linear_path_at_zero(fir_pair, monkeypatch, caps
     frozen = ["1", "8", "16", "tanh", "adam", "0", "16", "1", "--mode", "sliding", "--no-plot", "--learning-rate", "0"]
     record, path, _ = fit_in(directory, [*frozen, "--no-fir-start"], monkeypatch, capsys)
     assert record["best_epoch"] == 0  # nothing moved: the saved weights are the starting ones
-    stack, _, _ = network.load_network(path)
+    stack, _, _ = model_file.load_network(path)
     assert stack.linear_path.kernel.shape == (16, 1)
     assert not stack.linear_path.kernel.any() and not stack.linear_path.bias.any()
     assert stack.layers[-1].kernel.any()  # the stack keeps its random start: it is what learns

@@ -27,7 +27,7 @@ from conftest import ROOT, leftovers, one_line
 
 import sweep
 
-from neural_filter import study
+from neural_filter import kinds, study
 from neural_filter.errors import ArgumentError
 
 optuna = pytest.importorskip("optuna")
@@ -97,7 +97,7 @@ def test_a_sqlite_sweep_runs_exactly_the_trials_asked_and_honours_a_fixed_value(
     # a word where a number belongs
     (["--epoches", "ten"], "sweep.py: --epoches ten: is not a positive whole number, a,b,c of them or low:high; "
                            "for example 32"),
-    (["--mode", "chunk,linear"], "sweep.py: --mode chunk,linear: is not one of chunk, sliding"),
+    (["--mode", "chunk,linear"], "sweep.py: --mode chunk,linear: is not one of " + ", ".join(kinds.MODES)),
     (["--batches", "8,,16"], "sweep.py: --batches 8,,16: has an empty value; give one value, a,b,c or low:high"),
     (["--val", "0"], "sweep.py: --val 0: leaves no validation data, which a sweep scores; give a fraction such as 0.1"),
     (["--train-x", "missing.raw"], None),  # the file's own one-line error
