@@ -25,7 +25,7 @@ import soundfile
 from conftest import ROOT, leftovers, make_training_files, one_line
 
 from neural_filter import results
-from neural_filter.network import load_network
+from neural_filter.model_file import load_network
 
 MODEL = ROOT / "models" / "lowpass_600hz_6db" / "tanh_adam_6_32_32_64_40_sliding_a32.3.keras"  # shipped
 SONG_SAMPLES = 3000  # the fit runs' song
