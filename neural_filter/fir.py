@@ -3,7 +3,8 @@
 For a low-pass target this is nearly the whole answer, so it serves twice: as the reference row of
 the quality benchmark, and as the starting point of a sliding model's linear path (the network then
 only has to learn what a linear filter cannot). It is solved from the normal equations, whose matrix
-is the input's autocorrelation (a Toeplitz matrix), in O(window^2) after one pass over the data.
+is the input's autocorrelation (a Toeplitz matrix), in O(window^2) after one pass over the data,
+or, for the long linear path's thousands of taps, by conjugate gradients whose products are FFTs.
 """
 
 import numpy as np
@@ -19,8 +20,57 @@ def least_squares_fir(x: np.ndarray, y: np.ndarray, window: int, before: int) ->
     are in the order of a window row, i.e. of a Conv1D kernel over the padded signal.
     """
     autocorrelation, cross, x_mean, y_mean = correlations(x, y, window, before)
-    taps = linalg.solve_toeplitz(autocorrelation, cross)
+    taps = solve_toeplitz(autocorrelation, cross)
     return taps.astype(np.float32), float(y_mean - taps.sum() * x_mean)
+
+
+LEVINSON_LARGEST = 8192  # taps solved exactly (Levinson, O(n^2): 0.13 s at 8192, 3.4 s at 32768); longer by CG
+
+
+def solve_toeplitz(autocorrelation: np.ndarray, cross: np.ndarray) -> np.ndarray:
+    """The symmetric Toeplitz system's solution: Levinson up to LEVINSON_LARGEST taps, else preconditioned CG.
+
+    CG's products with the matrix are FFTs of twice its size (O(n log n)), and T. Chan's circulant
+    preconditioner (the circulant nearest the matrix) gathers the eigenvalues of an input's
+    autocorrelation around 1, so a coloured input (pink noise) converges in tens of steps: 65536
+    taps in about a second, where Levinson would take a minute.
+    """
+    size = len(autocorrelation)
+    if size <= LEVINSON_LARGEST:
+        return linalg.solve_toeplitz(autocorrelation, cross)
+    embedded = fft.rfft(np.concatenate([autocorrelation, [0.0], autocorrelation[:0:-1]]))  # the circulant of 2n
+
+    def product(vector):
+        return fft.irfft(embedded * fft.rfft(vector, 2 * size), 2 * size)[:size]
+
+    lags = np.arange(size)
+    chan = ((size - lags) * autocorrelation + lags * np.concatenate([[0.0], autocorrelation[:0:-1]])) / size
+    eigenvalues = fft.rfft(chan)
+    eigenvalues = np.where(np.abs(eigenvalues) > 1e-12 * np.abs(eigenvalues).max(), eigenvalues,
+                           1e-12 * np.abs(eigenvalues).max())
+
+    def preconditioned(vector):
+        return fft.irfft(fft.rfft(vector) / eigenvalues, size)
+
+    solution = np.zeros(size)
+    residual = np.asarray(cross, np.float64).copy()
+    direction = preconditioned(residual)
+    rho = float(residual @ direction)
+    goal = 1e-24 * float(cross @ cross)  # a relative residual of 1e-12: as exact as Levinson's float64
+    for _ in range(CG_STEPS):
+        if float(residual @ residual) <= goal:
+            break
+        moved = product(direction)
+        step = rho / float(direction @ moved)
+        solution += step * direction
+        residual -= step * moved
+        preconditioned_residual = preconditioned(residual)
+        rho, previous = float(residual @ preconditioned_residual), rho
+        direction = preconditioned_residual + rho / previous * direction
+    return solution
+
+
+CG_STEPS = 500  # far more than a pair's autocorrelation needs; a bound, not a setting
 
 
 def correlations(x: np.ndarray, y: np.ndarray, window: int, before: int):

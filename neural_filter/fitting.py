@@ -73,9 +73,9 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print, ctrl_c=Non
 
     model.check_activation(request.settings.activation)
     model.check_optimiser(request.settings.optimiser)
-    spec, resumed, knob = request.spec(), None, None
+    spec, resumed, resumed_path, knob = request.spec(), None, None, None
     if request.resume:
-        resumed, spec = model_file.load_for_resume(request.resume, spec, request.settings,
+        resumed, spec, resumed_path = model_file.load_for_resume(request.resume, spec, request.settings,
                                                    typed={"align": request.align, "levels": request.levels})
     if pairs:
         from neural_filter.knob import Knob
@@ -96,7 +96,8 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print, ctrl_c=Non
         spec.rate = prepared.rate
         if spec.kind.fits_a_response:
             _advise_on_window(prepared, spec, inform)
-        result = train.train(prepared, spec, request.settings, model=resumed, callbacks=callbacks, ctrl_c=ctrl_c)
+        result = train.train(prepared, spec, request.settings, model=resumed, callbacks=callbacks, ctrl_c=ctrl_c,
+                             long_path=resumed_path)
 
     models = Path(request.models)
     path = models / f"{model_file.model_name(request.name_parts(), spec, result.metrics['score'], knob)}.keras"
@@ -105,7 +106,7 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print, ctrl_c=Non
     recipe = effect.Recipe.from_record(record["data"]["target_filter"])
     if recipe and recipe.linear:  # a saturated target has no one gain per frequency
         record["metrics"]["response"] = _response(result, recipe, spec.rate)
-    path = model_file.save_model(result.model, path, record)  # the name taken: never one a model has
+    path = model_file.save_model(result.model, path, record, result.linear_path)  # the name taken: never one a model has
     results.append_result(models / "results.csv", results.results_row(path, record))
     plots = _plots(path, result, spec.rate) if request.plot else []
     rendered, render_stats = _render_song(path, request, knob) if request.song else (None, None)
