@@ -57,11 +57,12 @@ def run_record(result, spec: FilterSpec, settings: TrainSettings, data: dict, kn
     A knob model's record holds its knob (knob.Knob.record: name, unit, range, knots), which gen.py reads.
     """
     start = result.start_metrics or {}
+    long_path = getattr(result, "linear_path", None)
     kind = kinds.kind_of(spec.mode, knob is not None)
     return {"format": FORMAT, **kind.record_fields(knob), "spec": dataclasses.asdict(spec),
             "settings": dataclasses.asdict(settings), "data": data, "metrics": result.metrics,
             "start": {key: start[key] for key in ("esr", "esr_db") if key in start}, "history": result.history,
-            **({"linear_path": result.linear_path.record()} if result.linear_path else {}),
+            **({"linear_path": long_path.record()} if long_path is not None else {}),
             "best_epoch": result.best_epoch,
             "epochs_run": len(result.history.get("loss", [])), "interrupted": result.interrupted,
             "training_seconds": result.seconds, "versions": versions()}
