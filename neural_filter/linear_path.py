@@ -140,17 +140,18 @@ class Reading:
     capped: bool  # the error still fell at the longest length tried
 
 
-def length_of(x: np.ndarray, y: np.ndarray, rate: int, before, start: int = SHORTEST,
-              longest: int | None = None) -> Reading:
-    """How long the least-squares FIR keeps gaining on held-out audio: the length past which doubling gains
-    less than the pair can show.
+def length_of(x: np.ndarray, y: np.ndarray, rate: int, before, start: int = SHORTEST, longest: int | None = None,
+              floor: float | None = None) -> Reading:
+    """How long the least-squares FIR from `x` to `y` keeps gaining on held-out audio: the length past which
+    doubling gains less than the pair can show.
 
     The FIR is fitted on the first 80 % of the pair and scored on the rest; the error counts as a
     share of the target's power. Doubling from `start` stops when it gains less than a quarter of
     the larger of the target's rounding noise (fir.rounding_share: what the pair can show at all)
-    and the error the longest FIR tried leaves (what no linear filter removes: a nonlinear pair's
-    curve, against which a longer linear path is noise). The length is at most LONGEST_SECONDS and
-    a sixteenth of the pair (`longest` instead, when given).
+    and the least error a linear filter leaves (the longest's, or a shorter one's where it is less:
+    a nonlinear pair's curve, against which a longer linear filter gains only noise). `floor`,
+    given, is the smallest gain that counts instead (a share of `y`'s power). The length is at most
+    LONGEST_SECONDS and a sixteenth of the pair (`longest` instead, when given).
     """
     from neural_filter import fir
 
@@ -168,11 +169,41 @@ def length_of(x: np.ndarray, y: np.ndarray, rate: int, before, start: int = SHOR
     lengths = [start]
     while lengths[-1] * 2 <= longest:
         lengths.append(lengths[-1] * 2)
-    errors = {length: error(length) for length in (lengths[0], lengths[-1])}
-    limit = max(fir.rounding_share(y), errors[lengths[-1]]) / 4
+    errors = {start: error(start)}
+    if floor is None:
+        errors[lengths[-1]] = error(lengths[-1])
+
+    def limit(longer):
+        # what counts: the floor, or the least error a linear filter leaves; and never less than the noise
+        # of the gain's own estimate (a fit of `longer` taps to `cut` samples errs by about longer / cut)
+        counted = floor if floor is not None else max(fir.rounding_share(y), min(errors.values()))
+        return max(counted, longer / cut * errors[longer]) / 4
+
     for shorter, longer in zip(lengths, lengths[1:]):
         if longer not in errors:
             errors[longer] = error(longer)
-        if errors[shorter] - errors[longer] < limit:
-            return Reading(shorter, errors, limit, False)
-    return Reading(lengths[-1], errors, limit, len(lengths) > 1)
+        if errors[shorter] - errors[longer] < limit(longer):
+            return Reading(shorter, errors, limit(longer), False)
+    return Reading(lengths[-1], errors, limit(lengths[-1]), len(lengths) > 1)
+
+
+def stack_window(x: np.ndarray, y: np.ndarray, path: LinearPath, rate: int, window: int, before) -> Reading:
+    """How far back what the linear path leaves (y - path(x)) still depends on the input: the window a stack needs.
+
+    What a stack adds is a curve: the residual of a curve before or after a filter is that filter
+    applied to odd and even powers of its input (x^3 and x^2 lead them). So the least-squares FIR
+    from each power to the residual is read as `length_of` reads the path, from `window`, counting
+    gains above a quarter of the target's rounding noise; the longer of the two is the answer.
+    """
+    from neural_filter import fir
+
+    residual = (y - path.filter(x)).astype(np.float64)
+    residual_power = float(np.mean((residual - residual.mean()) ** 2))
+    if residual_power <= 0:
+        return Reading(window, {}, 0.0, False)
+    floor = max(fir.rounding_share(y), fir.SMALLEST_SHARE) * float(np.var(y)) / residual_power
+    readings = []
+    for power in (3, 2):
+        feature = np.asarray(x, np.float64) ** power
+        readings.append(length_of(feature - feature.mean(), residual, rate, before, start=window, floor=floor))
+    return max(readings, key=lambda reading: reading.length)

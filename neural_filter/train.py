@@ -54,7 +54,8 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
     kind = spec.kind
     if model is None:
         model = kind.build(spec, settings)
-        long_path = kind.linear_path(prepared, spec, settings)
+        if long_path is None:  # the caller's, when it has fitted it already (fitting.fit)
+            long_path = kind.linear_path(prepared, spec, settings)
         kind.start(model, prepared, spec, settings)
     parts = _Parts(prepared, long_path)
     train_x, train_y = kind.model_arrays(prepared.train_x, parts.residual("train"), spec, settings.segment)
