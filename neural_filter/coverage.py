@@ -9,7 +9,7 @@ left empty meets a response nobody fitted. `gaps` names what is missing, in word
 import numpy as np
 
 PEAK_MARGIN_DB = 0.5  # a song peaking this much above the pair's dry recording is said to exceed it
-FRAME = 4096  # samples per spectrum frame (Hann), at either rate
+FRAME = 16384  # samples per spectrum frame (Hann): 2.7 Hz apart at 44.1 kHz, so the lowest octave is its own
 LOWEST_BAND = 20.0  # Hz: octave bands from here up to the lower Nyquist frequency
 SONG_SHARE = 1e-3  # a band holding this share of the song's power counts (-30 dB) ...
 ABSENT_BELOW = 1e-4  # ... where the pair holds less than this times the song's share there (40 dB less)

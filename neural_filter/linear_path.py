@@ -126,7 +126,7 @@ def fit(x: np.ndarray, y: np.ndarray, rate: int, before, taps: int | None = None
     source = "given" if taps else "pair"
     if not taps:
         taps = length_of(x, y, rate, before).length
-    found, bias = fir.least_squares_fir(x, y, taps, before(taps))
+    found, bias = fir.exact_least_squares_fir(x, y, taps, before(taps))
     return LinearPath(found, bias, before(taps), source)
 
 
@@ -161,7 +161,7 @@ def length_of(x: np.ndarray, y: np.ndarray, rate: int, before, start: int = SHOR
     power = float(np.mean((held_y - held_y.mean()) ** 2)) or 1.0
 
     def error(length):
-        taps, bias = fir.least_squares_fir(fitted_x, fitted_y, length, before(length))
+        taps, bias = fir.exact_least_squares_fir(fitted_x, fitted_y, length, before(length))
         path = LinearPath(taps, bias, before(length))
         residual = held_y - path.filter(held_x, past=fitted_x)
         return float(np.mean(residual.astype(np.float64) ** 2)) / power
