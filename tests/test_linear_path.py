@@ -63,6 +63,24 @@ def test_the_long_solve_agrees_with_levinson(monkeypatch):
                                rtol=0, atol=1e-8)
 
 
+@pytest.mark.parametrize("length, before", [
+    (7, 6),  # causal: the rows past the end are what the autocorrelation method adds
+    (7, 3),  # centred: rows before the start too
+    (7, 0),  # all future: rows before the start alone
+    (40, 39),
+])
+def test_the_exact_least_squares_is_lstsq_over_the_pair_s_outputs(length, before):
+    rng = np.random.default_rng(length + before)
+    x = np.cumsum(rng.standard_normal(3000)) * 0.1 + rng.standard_normal(3000)  # coloured: ill-conditioned
+    y = np.convolve(x, [0.5, -0.3, 0.2], "same") + 0.01 * rng.standard_normal(3000)
+    taps, bias = fir.exact_least_squares_fir(x, y, length, before)
+    centred = np.concatenate([np.zeros(before), x - x.mean(), np.zeros(length - 1 - before)])
+    rows = np.lib.stride_tricks.sliding_window_view(centred, length)  # one row per output of the pair
+    expected = np.linalg.lstsq(rows, y - y.mean(), rcond=None)[0]
+    np.testing.assert_allclose(taps, expected, rtol=0, atol=1e-6)
+    assert bias == pytest.approx(y.mean() - expected.sum() * x.mean(), abs=1e-6)
+
+
 def pair(cutoff, rolloff, format="u8", seconds=3.0):
     x = synth.white_noise(seconds, RATE, np.random.default_rng(1))
     y = synth.audacity_lowpass(x, cutoff, rolloff, RATE)
@@ -154,3 +172,50 @@ def test_coverage_names_what_the_song_holds_and_the_pair_does_not(highpass, song
         dry = signal.sosfilt(signal.butter(8, highpass, "high", fs=RATE, output="sos"), dry)
     dry = 0.5 * dry / np.abs(dry).max()
     assert coverage.gaps(dry, RATE, song(rng), RATE) == said
+
+
+FIT = ["1", "4", "8", "tanh", "adam", "0", "8", "1", "--no-plot", "--quiet"]
+
+
+@pytest.mark.parametrize("extra, line", [
+    (["--mode", "chunk"], "fit.py: --linear-taps 300: chunk models have no linear path; drop --linear-taps, or train "
+                          "a sliding model"),
+    (["--mode", "sliding", "--no-linear-path"], "fit.py: --no-linear-path: leaves out the linear path --linear-taps "
+                                                "is the length of; drop one of the two"),
+    (["--mode", "sliding", "--no-fir-start"], "fit.py: --no-fir-start: gives the window-long linear path trained from "
+                                              "zero, not the long one --linear-taps is the length of; drop one of the two"),
+])
+def test_linear_taps_where_no_long_path_is_fitted_is_refused(workdir, capsys, extra, line):
+    import fit
+    from conftest import one_line
+
+    before = sorted(entry.name for entry in workdir.iterdir())
+    assert fit.run([*FIT, *extra, "--linear-taps", "300"]) == 2
+    assert one_line(capsys.readouterr().err) == line
+    assert sorted(entry.name for entry in workdir.iterdir()) == before
+
+
+def test_linear_taps_sets_the_length_and_the_record_says_so(workdir, capsys):
+    import json
+
+    import fit
+    from neural_filter import model_file
+
+    assert fit.run([*FIT, "--mode", "sliding", "--linear-taps", "300"]) == 0
+    out = capsys.readouterr().out
+    assert "  linear path: 300 taps (6.8 ms), as --linear-taps gave\n" in out
+    (path,) = (workdir / "models").glob("*.keras")
+    record = json.loads(path.with_suffix(".json").read_text())
+    assert {key: record["linear_path"][key] for key in ("taps", "before", "length_from")} == \
+        {"taps": 300, "before": 299, "length_from": "given"}
+    stack, _, _ = model_file.load_network(path)
+    assert stack.long_path.length == 300 and stack.long_path.bias == record["linear_path"]["bias"]
+    assert path.with_suffix(".raw").read_bytes() == _rendered_again(path, workdir, capsys)
+
+
+def _rendered_again(path, workdir, capsys) -> bytes:
+    import gen
+
+    assert gen.run([str(path), "song.raw", "--out", "again.raw", "--quiet"]) == 0
+    capsys.readouterr()
+    return (workdir / "again.raw").read_bytes()
