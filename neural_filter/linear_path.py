@@ -140,60 +140,84 @@ class Reading:
     capped: bool  # the error still fell at the longest length tried
 
 
-def length_of(x: np.ndarray, y: np.ndarray, rate: int, before, start: int = SHORTEST, longest: int | None = None,
-              floor: float | None = None) -> Reading:
+def length_of(x: np.ndarray, y: np.ndarray, rate: int, before, start: int = SHORTEST,
+              longest: int | None = None) -> Reading:
     """How long the least-squares FIR from `x` to `y` keeps gaining on held-out audio: the length past which
     doubling gains less than the pair can show.
 
-    The FIR is fitted on the first 80 % of the pair and scored on the rest; the error counts as a
-    share of the target's power. Doubling from `start` stops when it gains less than a quarter of
-    the larger of the target's rounding noise (fir.rounding_share: what the pair can show at all)
-    and the least error a linear filter leaves (the longest's, or a shorter one's where it is less:
-    a nonlinear pair's curve, against which a longer linear filter gains only noise). `floor`,
-    given, is the smallest gain that counts instead (a share of `y`'s power). The length is at most
+    The FIR is fitted on the first 80 % of the pair and scored on the rest (HeldOut); the error
+    counts as a share of the target's power. Doubling from `start` stops when it gains less than a
+    quarter of the larger of the target's rounding noise (fir.rounding_share: what the pair can
+    show at all) and the least error a linear filter leaves (the longest's, or a shorter one's
+    where it is less: a nonlinear pair's curve, against which a longer linear filter gains only
+    noise), and never less than the noise of the gain's own estimate. The length is at most
     LONGEST_SECONDS and a sixteenth of the pair (`longest` instead, when given).
     """
     from neural_filter import fir
 
-    longest = longest or max(start, min(int(LONGEST_SECONDS * rate), len(x) // 16))
-    cut = len(x) * 4 // 5
-    fitted_x, fitted_y, held_x, held_y = x[:cut], y[:cut], x[cut:], y[cut:]
-    power = float(np.mean((held_y - held_y.mean()) ** 2)) or 1.0
+    held_out = HeldOut(x, y, before)
+    lengths = doublings(start, longest or max(start, min(int(LONGEST_SECONDS * rate), len(x) // 16)))
+    held_out.error(start), held_out.error(lengths[-1])
 
-    def error(length):
-        taps, bias = fir.exact_least_squares_fir(fitted_x, fitted_y, length, before(length))
-        path = LinearPath(taps, bias, before(length))
-        residual = held_y - path.filter(held_x, past=fitted_x)
-        return float(np.mean(residual.astype(np.float64) ** 2)) / power
+    def limit(longer):
+        counted = max(fir.rounding_share(y), min(held_out.errors.values()))
+        return max(counted, held_out.noise(longer)) / 4
 
+    for shorter, longer in zip(lengths, lengths[1:]):
+        if held_out.error(shorter) - held_out.error(longer) < limit(longer):
+            return Reading(shorter, held_out.errors, limit(longer), False)
+    return Reading(lengths[-1], held_out.errors, limit(lengths[-1]), len(lengths) > 1)
+
+
+def doublings(start: int, longest: int) -> list[int]:
     lengths = [start]
     while lengths[-1] * 2 <= longest:
         lengths.append(lengths[-1] * 2)
-    errors = {start: error(start)}
-    if floor is None:
-        errors[lengths[-1]] = error(lengths[-1])
+    return lengths
 
-    def limit(longer):
-        # what counts: the floor, or the least error a linear filter leaves; and never less than the noise
-        # of the gain's own estimate (a fit of `longer` taps to `cut` samples errs by about longer / cut)
-        counted = floor if floor is not None else max(fir.rounding_share(y), min(errors.values()))
-        return max(counted, longer / cut * errors[longer]) / 4
 
-    for shorter, longer in zip(lengths, lengths[1:]):
-        if longer not in errors:
-            errors[longer] = error(longer)
-        if errors[shorter] - errors[longer] < limit(longer):
-            return Reading(shorter, errors, limit(longer), False)
-    return Reading(lengths[-1], errors, limit(lengths[-1]), len(lengths) > 1)
+class HeldOut:
+    """The least-squares FIRs of a pair's first 80 %, each scored on the rest: errors as shares of its power."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, before):
+        self.cut = len(x) * 4 // 5
+        self.x, self.y, self.before = x, y, before
+        held = y[self.cut :]
+        self.power = float(np.mean((held - held.mean()) ** 2)) or 1.0
+        self.errors = {}  # taps -> error share
+
+    def error(self, length: int) -> float:
+        from neural_filter import fir
+
+        if length not in self.errors:
+            fitted_x, fitted_y, held_x, held_y = self.x[: self.cut], self.y[: self.cut], self.x[self.cut :], \
+                self.y[self.cut :]
+            taps, bias = fir.exact_least_squares_fir(fitted_x, fitted_y, length, self.before(length))
+            residual = held_y - LinearPath(taps, bias, self.before(length)).filter(held_x, past=fitted_x)
+            self.errors[length] = float(np.mean(residual.astype(np.float64) ** 2)) / self.power
+        return self.errors[length]
+
+    def noise(self, length: int) -> float:
+        """About what a fit of `length` taps errs by on held-out data beyond its error: length / samples of it."""
+        return length / self.cut * self.error(length)
+
+
+STACK_GAIN = 0.05  # a longer window must explain this share of what the path leaves (-13 dB) to be named
+STACK_LONGEST = 32  # times the window: the longest window the stack's reading tries
 
 
 def stack_window(x: np.ndarray, y: np.ndarray, path: LinearPath, rate: int, window: int, before) -> Reading:
     """How far back what the linear path leaves (y - path(x)) still depends on the input: the window a stack needs.
 
-    What a stack adds is a curve: the residual of a curve before or after a filter is that filter
-    applied to odd and even powers of its input (x^3 and x^2 lead them). So the least-squares FIR
-    from each power to the residual is read as `length_of` reads the path, from `window`, counting
-    gains above a quarter of the target's rounding noise; the longer of the two is the answer.
+    What a stack adds is a curve: the residual of a curve before a filter is that filter applied
+    to odd and even powers of its input (x^3 and x^2 lead them). So the least-squares FIR from each
+    power to the residual is scored on held-out audio at the window and its doublings (up to
+    STACK_LONGEST times it, a sixteenth of the pair); a longer window is named when the longest
+    explains STACK_GAIN of the residual more than the window does (and more than the target's
+    rounding), and the one named is the shortest that holds three quarters of that gain. A proxy,
+    and a cautious one: on pink noise the powers' FIRs gain a percent or two from any longer
+    window (the input's own long correlations stand in for the curve's higher terms): a curve
+    after a short filter gains 1.6 % and stays unnamed.
     """
     from neural_filter import fir
 
@@ -202,8 +226,15 @@ def stack_window(x: np.ndarray, y: np.ndarray, path: LinearPath, rate: int, wind
     if residual_power <= 0:
         return Reading(window, {}, 0.0, False)
     floor = max(fir.rounding_share(y), fir.SMALLEST_SHARE) * float(np.var(y)) / residual_power
+    lengths = doublings(window, max(window, min(STACK_LONGEST * window, len(x) // 16)))
     readings = []
     for power in (3, 2):
         feature = np.asarray(x, np.float64) ** power
-        readings.append(length_of(feature - feature.mean(), residual, rate, before, start=window, floor=floor))
+        held_out = HeldOut(feature - feature.mean(), residual, before)
+        best = min(held_out.error(length) for length in lengths)
+        gain = held_out.error(window) - best
+        counts = max(floor, STACK_GAIN, held_out.noise(lengths[-1]))
+        length = window if gain < counts else \
+            next(length for length in lengths if held_out.error(length) - best <= gain / 4)
+        readings.append(Reading(length, held_out.errors, counts, length == lengths[-1] and length > window))
     return max(readings, key=lambda reading: reading.length)
