@@ -132,17 +132,9 @@ def fir_network(taps: np.ndarray, bias: float) -> DenseStack:
     return DenseStack([], Dense(taps.reshape(-1, 1).astype(np.float32), np.array([bias], np.float32)))
 
 
-# a tail share below this is as good as none: the solve's own error (the autocorrelation method
-# leaves out the pair's ends) is about this large on a 30 s pair, whatever the data's precision
+# a share of a target's power below this is as good as none: the solve's own error is about this
+# large on a 30 s pair, whatever the data's precision (linear_path.stack_window's floor)
 SMALLEST_SHARE = 1e-6
-
-
-def tail_share(taps: np.ndarray) -> float:
-    """The share of the FIR's energy in its oldest eighth of taps (at least two): ~0 when the response fits."""
-    taps = np.asarray(taps, np.float64)
-    oldest = taps[: max(2, len(taps) // 8)]  # tap 0 weighs the oldest input sample of the window
-    energy = float(np.dot(taps, taps))
-    return float(np.dot(oldest, oldest)) / energy if energy > 0 else 0.0
 
 
 def rounding_share(y: np.ndarray) -> float:
@@ -154,33 +146,3 @@ def rounding_share(y: np.ndarray) -> float:
     if not len(steps) or power <= 0:
         return 0.0
     return float(steps.min()) ** 2 / 12 / power
-
-
-def window_that_fits(x: np.ndarray, y: np.ndarray, window: int, before, taps=None) -> tuple[int, bool] | None:
-    """None when the least-squares FIR of `window` taps dies out inside the window; else (window, found).
-
-    `found`: the returned window's FIR does die out in it; when no window up to the longest tried
-    does, the longest tried comes back with found False (the response is longer than that).
-
-    On white-noise training data the least-squares FIR is the filter's impulse response cut to the
-    window, so taps that still carry energy at the oldest end mean the response goes on beyond it.
-    What counts as dying out is what the pair can resolve: the oldest eighth of the taps may carry
-    no more of the FIR's energy than the target's own rounding noise carries of its energy
-    (step^2 / 12 over its power; the step is read off the data: 1/128 for u8, 1/32768 for s16). So
-    a window that reaches the u8 floor passes for a u8 pair and is too short for the same filter
-    at 16 bits. The window is doubled until its FIR dies out (up to a sixteenth of the data, 8192
-    at most); `before(window)` gives each window's taps before the output (FilterSpec.padding[0]).
-    `taps`: the FIR of `window` taps, when the caller has solved it already.
-    """
-    limit = max(rounding_share(y), SMALLEST_SHARE)
-    if taps is None:
-        taps, _ = least_squares_fir(x, y, window, before(window))
-    if tail_share(taps) <= limit:
-        return None
-    longest, candidate = min(8192, len(x) // 16), window
-    while candidate * 2 <= longest:
-        candidate *= 2
-        taps, _ = least_squares_fir(x, y, candidate, before(candidate))
-        if tail_share(taps) <= limit:
-            return candidate, True
-    return candidate, False
