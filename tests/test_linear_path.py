@@ -3,6 +3,7 @@ its model file, and what fit.py says about the window and the song."""
 
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -219,3 +220,19 @@ def _rendered_again(path, workdir, capsys) -> bytes:
     assert gen.run([str(path), "song.raw", "--out", "again.raw", "--quiet"]) == 0
     capsys.readouterr()
     return (workdir / "again.raw").read_bytes()
+
+
+def test_a_resumed_model_keeps_its_linear_path(workdir, capsys):
+    import json
+
+    import fit
+
+    assert fit.run([*FIT, "--mode", "sliding", "--linear-taps", "300"]) == 0
+    (first,) = (workdir / "models").glob("*.keras")
+    capsys.readouterr()
+    assert fit.run([*FIT, "--mode", "sliding", "--resume", str(first)]) == 0
+    (second,) = set((workdir / "models").glob("*.keras")) - {first}
+    records = [json.loads(path.with_suffix(".json").read_text()) for path in (first, second)]
+    assert records[1]["linear_path"] == records[0]["linear_path"]
+    with zipfile.ZipFile(first) as one, zipfile.ZipFile(second) as other:
+        assert one.read(linear_path.ENTRY) == other.read(linear_path.ENTRY)
