@@ -11,8 +11,6 @@ import dataclasses
 import math
 from pathlib import Path
 
-import numpy as np
-
 from neural_filter import effect, kinds
 from neural_filter.dataset import DataSettings
 from neural_filter.settings import TrainSettings
@@ -100,7 +98,7 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print, ctrl_c=Non
         if spec.kind.fits_a_response:
             _advise_on_window(prepared, spec, inform, long_path)
         if request.song:
-            _advise_on_song(prepared, request, inform)
+            _advise_on_song(request, inform)
         result = train.train(prepared, spec, request.settings, model=resumed, callbacks=callbacks, ctrl_c=ctrl_c,
                              long_path=long_path)
 
@@ -193,13 +191,13 @@ def _advise_on_window(prepared, spec: FilterSpec, inform, long_path, which: str 
         inform(f"{which}window {spec.window} is too short for this filter: {what}; {fits}")
 
 
-def _advise_on_song(prepared, request: FitRequest, inform) -> None:
+def _advise_on_song(request: FitRequest, inform) -> None:
     """Say, before training, when the pair's dry recording cannot speak for the song (levels or a spectrum it never showed)."""
     from neural_filter import audio, coverage
 
     song = audio.open_companion(request.song, request.data.format, request.data.rate)
-    dry = np.concatenate([prepared.train_x, prepared.validation_x])
-    gaps = coverage.gaps(dry, prepared.rate, song.read(), song.rate)
+    dry = audio.open_audio(request.train_x, request.data.format, request.data.rate)  # (a chunk pair's arrays are shuffled)
+    gaps = coverage.gaps(dry.read(), dry.rate, song.read(), song.rate)
     if gaps:
         inform(f"the validation score is the pair's, not {request.song}'s: the song {' and '.join(gaps)}")
 
