@@ -15,10 +15,10 @@ All arguments are positional and optional, in the original's order; anything new
 import sys
 from pathlib import Path
 
-from neural_filter import cli, kinds
+from neural_filter import cli, fitting, kinds
 from neural_filter.dataset import DataSettings
 from neural_filter.errors import ArgumentError
-from neural_filter.settings import DEFAULTS
+from neural_filter.settings import DEFAULTS, TrainSettings
 from neural_filter.spec import FilterSpec
 
 POSITIONALS = (  # name, default, help: the original's order and defaults
@@ -64,7 +64,8 @@ def parse_arguments(argv=None):
     parser.add_argument("--no-linear-path", action="store_true",
                         help="sliding mode: no linear FIR path beside the stack (on by default)")
     parser.add_argument("--no-fir-start", action="store_true",
-                        help="sliding mode: a window-long linear path trained from zero, not the long least-squares FIR")
+                        help="sliding mode: a window-long linear path trained from zero, "
+                             "not the long least-squares FIR")
     parser.add_argument("--linear-taps", type=cli.positive_int, default=None, metavar="N",
                         help="sliding mode: the linear path's length in samples (default: as long as the pair shows "
                              "the filter's response, up to 1.5 s)")
@@ -89,17 +90,12 @@ def parse_arguments(argv=None):
 def main(argv=None) -> None:
     args = parse_arguments(argv)
     cli.quiet_frameworks(args.cpu_only == "1")
-    from neural_filter import fitting
-
     request = request_from(args)
     _print_report(request, fitting.fit(request), scored_on="validation" if args.val else "training")
 
 
 def request_from(args):
     """The command line as a fitting.FitRequest: the positionals as typed name the model."""
-    from neural_filter import fitting
-    from neural_filter.settings import TrainSettings
-
     song = args.song or ("song.raw" if Path("song.raw").exists() else None)
     mode = args.mode or kinds.default_mode(conditioned=bool(args.pairs))
     if args.pairs and (args.train_x, args.train_y) != ("train_x.raw", "train_y.raw"):

@@ -20,7 +20,7 @@ evenly in log frequency, the filter moving every sample.
 import sys
 from pathlib import Path
 
-from neural_filter import cli
+from neural_filter import audio, cli, render
 
 
 def parse_arguments(argv=None):
@@ -47,9 +47,6 @@ def parse_arguments(argv=None):
 def main(argv=None) -> None:
     args = parse_arguments(argv)
     cli.quiet_frameworks(cpu_only=False)
-
-    from neural_filter import audio, render
-
     audio.check_format(args.format)
     song = audio.check_readable(args.song)
     kind = audio.container_of(song, args.format)

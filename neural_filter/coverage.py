@@ -16,7 +16,7 @@ ABSENT_BELOW = 1e-4  # ... where the pair holds less than this times the song's 
 
 
 def gaps(dry: np.ndarray, dry_rate: int, song: np.ndarray, song_rate: int) -> list[str]:
-    """What `song` holds that `dry` (the pair's dry recording) does not, as phrases ("peaks at ..."); [] when covered."""
+    """What `song` holds that `dry` (the pair's dry recording) does not, as phrases ("peaks at ..."); [] if nothing."""
     said = []
     dry_peak, song_peak = (float(np.max(np.abs(samples))) if len(samples) else 0.0 for samples in (dry, song))
     if song_peak > dry_peak * 10 ** (PEAK_MARGIN_DB / 20):

@@ -25,6 +25,7 @@ import numpy as np
 
 from neural_filter import effect
 from neural_filter.audio import Audio, check_readable, open_audio
+from neural_filter.console import progress_bar
 from neural_filter.errors import ArgumentError, DataError, LengthMismatchError
 from neural_filter.files import atomic_output
 from neural_filter.settings import DEFAULTS
@@ -101,8 +102,6 @@ def prepare_pairs(pairs, spec: FilterSpec, settings: DataSettings = DataSettings
 
 def read_pair(x_path, y_path, settings: DataSettings = DataSettings()):
     """Both files of the pair as full-scale Audio, refused unless they line up sample for sample."""
-    from neural_filter.cli import progress_bar
-
     sources = open_audio(x_path, settings.format, settings.rate), open_audio(y_path, settings.format, settings.rate)
     with progress_bar(len(sources[0]) + len(sources[1]), settings.progress) as bar:
         x, y = (Audio(source.read(bar), source.rate, source.format, source.container) for source in sources)

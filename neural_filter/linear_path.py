@@ -121,7 +121,7 @@ def fit(x: np.ndarray, y: np.ndarray, rate: int, before, taps: int | None = None
 
     `before(length)`: the taps before the output for a path of that length (the kind's alignment).
     """
-    from neural_filter import fir  # SciPy: when training, never when rendering (gen.py)
+    from neural_filter import fir  # noqa: PLC0415 - SciPy: when training, never when rendering (gen.py)
 
     source = "given" if taps else "pair"
     if not taps:
@@ -153,7 +153,7 @@ def length_of(x: np.ndarray, y: np.ndarray, rate: int, before, start: int = SHOR
     noise), and never less than the noise of the gain's own estimate. The length is at most
     LONGEST_SECONDS and a sixteenth of the pair (`longest` instead, when given).
     """
-    from neural_filter import fir
+    from neural_filter import fir  # noqa: PLC0415 - SciPy: when training, never when rendering (gen.py)
 
     held_out = HeldOut(x, y, before)
     lengths = doublings(start, longest or max(start, min(int(LONGEST_SECONDS * rate), len(x) // 16)))
@@ -187,7 +187,7 @@ class HeldOut:
         self.errors = {}  # taps -> error share
 
     def error(self, length: int) -> float:
-        from neural_filter import fir
+        from neural_filter import fir  # noqa: PLC0415 - SciPy: when training, never when rendering (gen.py)
 
         if length not in self.errors:
             fitted_x, fitted_y, held_x, held_y = self.x[: self.cut], self.y[: self.cut], self.x[self.cut :], \
@@ -219,7 +219,7 @@ def stack_window(x: np.ndarray, y: np.ndarray, path: LinearPath, rate: int, wind
     window (the input's own long correlations stand in for the curve's higher terms): a curve
     after a short filter gains 1.6 % and stays unnamed.
     """
-    from neural_filter import fir
+    from neural_filter import fir  # noqa: PLC0415 - SciPy: when training, never when rendering (gen.py)
 
     residual = (y - path.filter(x)).astype(np.float64)
     residual_power = float(np.mean((residual - residual.mean()) ** 2))

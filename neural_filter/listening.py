@@ -27,6 +27,7 @@ import numpy as np
 
 from neural_filter import audio, effect
 from neural_filter.files import atomic_output
+from neural_filter.study import trial_rows
 
 ASSETS = "report"  # the folder beside report.html
 WAV_FORMAT = "s16le"  # 16-bit PCM: every browser plays it, whatever the render's own encoding
@@ -158,18 +159,17 @@ def _write_sound(staging: Path, name: str, label: str, samples: np.ndarray, rate
 def _study_rows(study) -> list:
     if study is None:
         return []
-    from neural_filter.study import trial_rows
-
     return trial_rows(study)
 
 
 def _study_pictures(staging: Path, study) -> list:
     """Optuna's optimisation history and parameter importances as PNGs, where the study has enough for them."""
-    import matplotlib
+    # matplotlib (1 s) and Optuna's plots only for a study's pictures; matplotlib is optional (plots.available)
+    import matplotlib  # noqa: PLC0415
 
     matplotlib.use("Agg")  # files, never a window (Optuna draws with pyplot)
-    import matplotlib.pyplot as pyplot
-    from optuna.visualization import matplotlib as optuna_plots
+    import matplotlib.pyplot as pyplot  # noqa: PLC0415 - after matplotlib.use: files, never a window
+    from optuna.visualization import matplotlib as optuna_plots  # noqa: PLC0415
 
     pictures = []
     for name, caption, draw in (("optuna_history.png", "optimisation history", optuna_plots.plot_optimization_history),

@@ -195,7 +195,7 @@ def load_for_resume(path, spec: FilterSpec, settings: TrainSettings, typed: dict
     `typed` holds the spec options with defaults of their own ("align", "levels"): None where the
     user did not type them, so the model's own values are taken.
     """
-    import keras
+    import keras  # noqa: PLC0415 - 6-8 s: resuming trains anyway; reading a record (gen.py) must not pay it
 
     saved = read_record(check_resumable(path))
     saved_spec, saved_settings = FilterSpec(**saved["spec"]), saved["settings"]
@@ -227,9 +227,8 @@ def _long_path_of(path, record: dict):
 
 
 def versions() -> dict:
-    import keras
-    import numpy
-    import scipy
+    import keras  # noqa: PLC0415 - Keras and SciPy: only fit.py's record names them, once trained (gen.py never)
+    import scipy  # noqa: PLC0415
 
     return {"python": platform.python_version(), "keras": keras.__version__, "backend": keras.backend.backend(),
-            "numpy": numpy.__version__, "scipy": scipy.__version__}
+            "numpy": np.__version__, "scipy": scipy.__version__}

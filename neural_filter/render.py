@@ -11,12 +11,18 @@ import concurrent.futures
 import contextlib
 import itertools
 import os
+import time
 
 import numpy as np
 import threadpoolctl
 
 from neural_filter import kinds, linear_path
+from neural_filter.audio import as_stored, audio_sink, open_audio, open_companion, output_container, stored_format
+from neural_filter.console import progress_bar
+from neural_filter.errors import ArgumentError, DataError
+from neural_filter.model_file import load_network
 from neural_filter.network import DenseStack
+from neural_filter.resample import exact_length, refusal, resample_blocks
 from neural_filter.spec import FilterSpec
 
 BLOCK_ROWS = 4096  # rows per network call: enough for fast matrix products, few enough that a layer fits in cache
@@ -163,13 +169,6 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
     its own rounding) against that file. `knob`: a knob model's value, or (start, end) to sweep it
     across the song (see knob.py); a knob model needs it, and any other model refuses it.
     """
-    import time
-
-    from neural_filter.audio import audio_sink, open_audio, open_companion, output_container, stored_format
-    from neural_filter.cli import progress_bar
-    from neural_filter.errors import ArgumentError, DataError
-    from neural_filter.model_file import load_network
-
     started = time.perf_counter()
     network, spec, record = load_network(model_path)
     if window is not None and window != spec.window:
@@ -177,9 +176,7 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
                             f"drop the argument or give {spec.window}")
     song = (open_companion if companion else open_audio)(song_path, format, rate)  # companion: beside a raw pair
     if song.rate != spec.rate and not resample:
-        from neural_filter import resample
-
-        raise resample.refusal(song_path, song.rate, f"{model_path} was trained at", spec.rate)
+        raise refusal(song_path, song.rate, f"{model_path} was trained at", spec.rate)
     target = open_companion(reference, format, rate) if reference else None
     if target is not None and len(target) != len(song):
         raise DataError(reference, f"has {len(target)} samples but {song_path} has {len(song)}",
@@ -228,7 +225,7 @@ def _engine(network: DenseStack, spec: FilterSpec, model_path, samples: int):
     """The network as it will render `samples` samples: NumPy or the compiled loop, or Keras for what they lack."""
     if network.numpy_ready:
         return network.with_engine(engine_for(network, spec, samples))
-    import keras
+    import keras  # noqa: PLC0415 - 6-8 s, for the rare activation NumPy lacks: never on gen.py's common path
 
     return KerasRows(keras.models.load_model(model_path, compile=False), spec, getattr(network, "long_path", None))
 
@@ -255,11 +252,9 @@ def _render_at_model_rate(network, spec: FilterSpec, song):
     if song.rate == spec.rate:
         yield from render_blocks(network, spec, blocks)
         return
-    from neural_filter import resample
-
-    at_model_rate = resample.resample_blocks(blocks, song.rate, spec.rate)
-    back = resample.resample_blocks(render_blocks(network, spec, at_model_rate), spec.rate, song.rate)
-    yield from resample.exact_length(back, len(song))
+    at_model_rate = resample_blocks(blocks, song.rate, spec.rate)
+    back = resample_blocks(render_blocks(network, spec, at_model_rate), spec.rate, song.rate)
+    yield from exact_length(back, len(song))
 
 
 class _ReferenceScore:
@@ -271,8 +266,6 @@ class _ReferenceScore:
         self.error_energy = self.target_energy = 0.0
 
     def add(self, output: np.ndarray) -> None:
-        from neural_filter.audio import as_stored
-
         heard = as_stored(output, self.container, self.format).astype(np.float64)  # a lossy kind: before its encoder
         wanted = self.target.samples(self.position, len(output)).astype(np.float64)
         self.error_energy += float(np.dot(heard - wanted, heard - wanted))
@@ -280,7 +273,7 @@ class _ReferenceScore:
         self.position += len(output)
 
     def esr(self) -> tuple[float, float]:
-        from neural_filter import metrics
+        from neural_filter import metrics  # noqa: PLC0415 - SciPy's signal, 1 s: only gen.py --reference pays it
 
         ratio = self.error_energy / self.target_energy if self.target_energy else float("inf")
         return ratio, metrics.decibels(ratio)

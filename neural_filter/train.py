@@ -179,7 +179,7 @@ def _scored_knob(full, spec: FilterSpec, pairs, features, linear_outputs, knob):
 def _seed(seed: int) -> None:
     keras.utils.set_random_seed(seed)
     if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
+        import tensorflow as tf  # noqa: PLC0415 - this backend's only: JAX and PyTorch runs never import it
 
         tf.config.experimental.enable_op_determinism()
 
@@ -221,8 +221,8 @@ def _scored(model, arrays, spec: FilterSpec, linear=None, target=None) -> dict:
     """
     inputs, targets = arrays
     prediction = np.asarray(model.predict(inputs, batch_size=4096, verbose=0))
-    scored = {name: spec.from_network(array).ravel()
-              for name, array in (("input", spec.kind.dry(inputs, spec)), ("target", targets), ("prediction", prediction))}
+    named = (("input", spec.kind.dry(inputs, spec)), ("target", targets), ("prediction", prediction))
+    scored = {name: spec.from_network(array).ravel() for name, array in named}
     if linear is not None:
         count = len(scored["prediction"])  # training arrays: whole segments, the pair's tail left out
         scored["prediction"] = scored["prediction"] + linear[:count]

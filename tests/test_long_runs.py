@@ -28,7 +28,7 @@ from conftest import ROOT, SONG_SAMPLES, leftovers, make_training_files, one_lin
 import fit
 import gen
 
-from neural_filter import audio, cli, metrics, model_file, render
+from neural_filter import audio, metrics, model_file, render
 
 TRAIN_SAMPLES = 11025  # a quarter of a second: 1225 chunks of 9, 18 steps an epoch at batch 64
 BASE = ["1", "8", "64", "tanh", "adam", "0", "9", "2", "--learning-rate", "0.01", "--no-plot"]

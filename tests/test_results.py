@@ -6,7 +6,7 @@ import multiprocessing
 import pytest
 
 import report
-from neural_filter import cli, results
+from neural_filter import results
 from neural_filter.errors import DataError
 
 # One run as fit.py would record it; the tests vary what they need.

@@ -7,19 +7,18 @@ The rendering tests need NumPy only; the training tests run fit.py and gen.py in
 
 import json
 import re
-import sys
 import time
 
 import numpy as np
 import pytest
 from scipy import signal
 
-from conftest import ROOT, one_line
+from conftest import one_line
 
 import fit
 import gen
 
-from neural_filter import audio, cli, fir, metrics, model_file, render, synth
+from neural_filter import audio, fir, metrics, model_file, render, synth
 from neural_filter.network import Dense, DenseStack
 from neural_filter.spec import FilterSpec
 

@@ -109,7 +109,8 @@ class Kind:
         if settings.linear_taps is None:
             return
         for option, value, wrong, problem in (
-                ("linear_taps", settings.linear_taps, not self.has_linear_path, f"{self.name} models have no linear path"),
+                ("linear_taps", settings.linear_taps, not self.has_linear_path,
+                 f"{self.name} models have no linear path"),
                 ("no_linear_path", None, not settings.linear_path, "leaves out the linear path {linear_taps} is the "
                  "length of"),
                 ("no_fir_start", None, not settings.fir_start, "gives the window-long linear path trained from zero, "
@@ -160,6 +161,6 @@ def layer_order(name: str) -> int:
 def bias_initializer(bias_start: float):
     """Hidden biases uniform on +-bias_start (0: Keras's zeros); one per layer: a reused one gives every
     layer the same draw."""
-    import keras  # when a model is built, not when a kind is imported (gen.py)
+    import keras  # noqa: PLC0415 - 6-8 s: when a model is built, never when gen.py imports the kind
 
     return keras.initializers.RandomUniform(-bias_start, bias_start) if bias_start else "zeros"
