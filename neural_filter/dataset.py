@@ -92,7 +92,11 @@ def prepare_pairs(pairs, spec: FilterSpec, settings: DataSettings = DataSettings
     Not cached: reading a pair of raw files takes milliseconds, and one cache per set of pairs
     would only add files for clean.sh to find.
     """
-    prepared = [_prepare_from_files(pair.dry, pair.filtered, spec, settings) for pair in pairs]
+    prepared = []
+    with progress_bar(len(pairs), settings.progress, "pairs read") as bar:
+        for pair in pairs:
+            prepared.append(_prepare_from_files(pair.dry, pair.filtered, spec, settings))
+            bar.update(1)
     for pair, part in zip(pairs, prepared):
         if part.rate != prepared[0].rate:
             raise DataError(pair.dry, f"is at {part.rate} Hz but {pairs[0].dry} is at {prepared[0].rate} Hz",

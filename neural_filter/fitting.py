@@ -11,7 +11,8 @@ import dataclasses
 import math
 from pathlib import Path
 
-from neural_filter import audio, coverage, dataset, effect, files, kinds, linear_path, metrics, model_file, pairs, plots
+from neural_filter import audio, console, coverage, dataset, effect, files, kinds, linear_path, metrics, model_file
+from neural_filter import pairs, plots
 from neural_filter import render, resample, results
 from neural_filter.dataset import DataSettings, known_filter
 from neural_filter.errors import ArgumentError, DataError
@@ -87,11 +88,15 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print, ctrl_c=Non
         prepared = dataset.prepare_pairs(pairs, spec, request.data)
         spec.rate = prepared[0].rate
         # each pair's FIR, solved once: the window's check reads it, and the model starts from it
-        firs = [least_squares_fir(part.train_x, part.train_y, spec.window, spec.padding[0]) for part in prepared]
+        firs = []
+        with console.progress_bar(len(prepared), request.data.progress, "pairs' least-squares FIRs solved") as bar:
+            for part in prepared:
+                firs.append(least_squares_fir(part.train_x, part.train_y, spec.window, spec.padding[0]))
+                bar.update(1)
         for pair, part in zip(pairs, prepared):
             _advise_on_window(part, spec, inform, None, f"the pair at {pair.cutoff:g} Hz: ")
         result = train.train_knob(prepared, knob, spec, request.settings, callbacks=callbacks, firs=firs,
-                                  ctrl_c=ctrl_c)
+                                  ctrl_c=ctrl_c, progress=request.data.progress)
     else:
         prepared = dataset.prepare(request.train_x, request.train_y, spec, request.data, notice=notice)
         spec.rate = prepared.rate
@@ -101,7 +106,7 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print, ctrl_c=Non
         if request.song:
             _advise_on_song(request, inform)
         result = train.train(prepared, spec, request.settings, model=resumed, callbacks=callbacks, ctrl_c=ctrl_c,
-                             long_path=long_path)
+                             progress=request.data.progress, long_path=long_path)
 
     models = Path(request.models)
     path = models / f"{model_file.model_name(request.name_parts(), spec, result.metrics['score'], knob)}.keras"
@@ -205,7 +210,7 @@ def _check_noted_format(train_y, format: str | None) -> None:
 
 def _data_record(request: FitRequest, rate: int, pairs=None) -> dict:
     record = {"format": request.data.format or "u8", "validation": request.data.validation, "rate": rate,
-              "resumed_from": request.resume}
+              "resumed_from": request.resume, "song": model_file.song_record(request.song) if request.song else None}
     if pairs:  # a knob model: each pair's recipe, when make_data.py noted it
         return {"pairs_file": request.pairs, "pairs": [{"dry": str(pair.dry), "filtered": str(pair.filtered),
                                                        "cutoff": pair.cutoff, "target_filter": known_filter(pair.filtered)}

@@ -201,7 +201,12 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
              "rate": song.rate, "model_rate": spec.rate, "resampled": song.rate != spec.rate,
              "container": container, "format": out_format, "engine": getattr(network, "engine", "keras")}
     if score is not None:
+        from neural_filter import metrics  # noqa: PLC0415 - SciPy's signal, 1 s: only gen.py --reference pays it
+
         stats["reference_esr"], stats["reference_esr_db"] = score.esr()
+        stats["reference_floor_db"] = score.floor_db()
+        stats["reference_verdict"] = metrics.verdict(stats["reference_esr_db"], stats["reference_floor_db"])
+        stats["training_floor_db"] = (record.get("metrics") or {}).get("floor_db")  # None: saved before issue 23
     return stats
 
 
@@ -258,19 +263,33 @@ def _render_at_model_rate(network, spec: FilterSpec, song):
 
 
 class _ReferenceScore:
-    """The ESR of the output as written (after its own rounding) against a reference file, block by block."""
+    """The ESR of the output as written (after its own rounding) against a reference file, block by block,
+    and the reference's floor (its own rounding's share of its power, as fir.rounding_share reads it)."""
 
     def __init__(self, target, container: str, format: str):
         self.target, self.container, self.format = target, container, format
         self.position = 0
-        self.error_energy = self.target_energy = 0.0
+        self.error_energy = self.target_energy = self.target_sum = 0.0
+        self.step = float("inf")
 
     def add(self, output: np.ndarray) -> None:
+        from neural_filter.fir import smallest_step  # noqa: PLC0415 - SciPy, 1 s: only gen.py --reference pays it
+
         heard = as_stored(output, self.container, self.format).astype(np.float64)  # a lossy kind: before its encoder
         wanted = self.target.samples(self.position, len(output)).astype(np.float64)
         self.error_energy += float(np.dot(heard - wanted, heard - wanted))
         self.target_energy += float(np.dot(wanted, wanted))
+        self.target_sum += float(wanted.sum())
+        self.step = min(self.step, smallest_step(wanted) or float("inf"))
         self.position += len(output)
+
+    def floor_db(self) -> float:
+        from neural_filter import metrics  # noqa: PLC0415 - SciPy's signal, 1 s: only gen.py --reference pays it
+        from neural_filter.fir import share_of_step  # noqa: PLC0415 - the same
+
+        mean = self.target_sum / self.position if self.position else 0.0
+        power = self.target_energy / self.position - mean**2 if self.position else 0.0
+        return metrics.decibels(share_of_step(self.step if self.step < float("inf") else 0.0, power))
 
     def esr(self) -> tuple[float, float]:
         from neural_filter import metrics  # noqa: PLC0415 - SciPy's signal, 1 s: only gen.py --reference pays it

@@ -35,7 +35,7 @@ def test_fit_and_gen_work_unchanged_on_another_backend(tmp_path, backend):
     models = tmp_path / "models"
     (model,) = models.glob("*.keras")
     record = json.loads(model.with_suffix(".json").read_text())
-    assert model.name == f"tanh_adam_2_8_64_16_2_sliding_a{record['metrics']['score']:04.1f}.keras"
+    assert model.name == f"tanh_adam_2_8_64_16_2_sliding_a{record['metrics']['score']:+.1f}.keras"
     assert record["versions"]["backend"] == backend
     assert record["metrics"]["esr"] < record["metrics"]["dry_esr"]  # it learned something
     assert sorted(path.suffix for path in models.iterdir()) == [".csv", ".json", ".keras", ".raw"]
