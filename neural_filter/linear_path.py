@@ -5,9 +5,11 @@ high-pass for a thousand samples and more, an EQ's peak for hundreds). So the pa
 of its own, read off the pair (`fit`): the least-squares FIR is doubled in length, from 64 taps,
 for as long as doubling lowers its error on held-out audio by more than the pair can show (a
 quarter of the target's own rounding noise, or of what no linear filter removes, whichever is
-more), up to LONGEST_SECONDS. `--linear-taps N` gives the length instead. It is fitted by least
-squares (fir.py) and stays fixed: training adds its output to nothing, it trains the stack on
-what the path leaves (the target's residual), so a path of 8192 taps costs training nothing.
+more), up to LONGEST_SECONDS. `--linear-taps N` gives the length instead. It is fitted by exact
+least squares over the pair's outputs (fir.exact_least_squares_fir) and stays fixed: its output is
+computed once and taken off the target, and training fits the stack to what it leaves, so a path
+of 8192 taps costs training nothing. The same held-out reading tells fit.py's window notice what
+a stack's window must hold (`stack_window`, or `length_of` where there is no long path).
 
 Rendering runs it by FFT, overlap-save (NumPy's FFT: gen.py loads no SciPy), in hops counted from
 the signal's start, so a song read in any blocks renders to the same bytes, and 8192 taps cost
