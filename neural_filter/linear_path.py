@@ -99,6 +99,11 @@ class LinearPath:
         return cls(taps.astype(np.float32), float(record["bias"]), int(record["before"]), record["length_from"])
 
 
+def taps_before(length: int, align: str) -> int:
+    """The taps of a path of `length` before its output: all but one when causal, half when centred (as a window)."""
+    return length - 1 if align == "causal" else (length - 1) // 2
+
+
 def fft_size(length: int) -> int:
     """The FFT length for `length` taps: a power of two at least 4x the taps, so each hop yields 3/4 of it."""
     return max(4096, 1 << (4 * length - 1).bit_length())

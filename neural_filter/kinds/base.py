@@ -21,6 +21,7 @@ and the FIR solver when they are called.
 import numpy as np
 
 from neural_filter.errors import ArgumentError
+from neural_filter import linear_path
 from neural_filter.linear_path import LinearPath
 from neural_filter.network import DenseStack
 from neural_filter.settings import TrainSettings
@@ -95,9 +96,16 @@ class Kind:
         """Set a new model's starting weights from the training pair (dataset.Prepared), where the kind has a start."""
 
     def linear_path(self, prepared, spec, settings: TrainSettings):
-        """The fixed linear path beside the stack (linear_path.LinearPath, fitted to the pair), or None: training
-        fits the stack to what it leaves."""
-        return None
+        """The fixed long linear path beside the stack (linear_path.LinearPath at the pair's least-squares FIR),
+        or None: a kind without one, --no-linear-path, or --no-fir-start (the window-long path inside the
+        Keras model). Training fits the stack to what it leaves; any kind with `has_linear_path` has it."""
+        if not (self.has_linear_path and settings.linear_path and settings.fir_start):
+            return None
+
+        def before(length):
+            return linear_path.taps_before(length, spec.align)
+
+        return linear_path.fit(prepared.train_x, prepared.train_y, prepared.rate, before, settings.linear_taps)
 
     def check_request(self, request) -> None:
         """Refuse what a fitting.FitRequest asks that this kind is not (an ArgumentError naming the option)."""

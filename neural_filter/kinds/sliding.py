@@ -17,7 +17,6 @@ FilterSpec.padding samples of context around it; the long path runs by FFT besid
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from neural_filter import linear_path
 from neural_filter.kinds.base import Kind, bias_initializer
 from neural_filter.settings import TrainSettings
 
@@ -104,16 +103,6 @@ class SlidingKind(Kind):
         kernel, bias = output.get_weights()
         # zero at full scale is the levels' offset at the network's (see FilterSpec.to_network)
         output.set_weights([np.zeros_like(kernel), np.full_like(bias, spec.to_network(np.zeros(1))[0])])
-
-    def linear_path(self, prepared, spec, settings: TrainSettings):
-        """The long path at the pair's least-squares FIR (linear_path.fit), where the stack has one beside it."""
-        if not (settings.linear_path and settings.fir_start):
-            return None
-
-        def before(length):
-            return self.padding(length, spec.align)[0]
-
-        return linear_path.fit(prepared.train_x, prepared.train_y, prepared.rate, before, settings.linear_taps)
 
     def name_suffix(self, spec, knob=None) -> str:
         return "_sliding" + ("_centre" if spec.align == "centre" else "")
