@@ -109,7 +109,7 @@ def main() -> None:
                 rendered = subprocess.run([sys.executable, str(ROOT / "gen.py"), model, str(song_x), "--out",
                                            str(folder / "out.wav"), "--reference", str(song_y), "--quiet"],
                                           capture_output=True, text=True, cwd=folder)
-                esr_db = float(re.search(r"\(([-\d.]+) dB\)", rendered.stdout).group(1))
+                esr_db = float(re.search(r"^ESR against \S+: ([-+\d.]+) dB", rendered.stdout, re.MULTILINE).group(1))
                 print(f"  held-out {name:10s}: {esr_db:6.1f} dB, 16-bit floor {metrics.decibels(floor):6.1f} dB "
                       f"(one rounding; a render that misses the reference's rounding adds its own: +3 dB), "
                       f"{esr_db - metrics.decibels(floor):4.1f} dB above it")
