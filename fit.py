@@ -64,7 +64,11 @@ def parse_arguments(argv=None):
     parser.add_argument("--no-linear-path", action="store_true",
                         help="sliding mode: no linear FIR path beside the stack (on by default)")
     parser.add_argument("--no-fir-start", action="store_true",
-                        help="sliding mode: start the linear path at zero, not at the least-squares FIR")
+                        help="sliding mode: a window-long linear path trained from zero, "
+                             "not the long least-squares FIR")
+    parser.add_argument("--linear-taps", type=cli.positive_int, default=None, metavar="N",
+                        help="sliding mode: the linear path's length in samples (default: as long as the pair shows "
+                             "the filter's response, up to 1.5 s)")
     parser.add_argument("--patience", type=int, default=DEFAULTS.patience,
                         help="stop after this many epochs without a better validation loss (default 0: never)")
     parser.add_argument("--resume", default=None, metavar="MODEL",
@@ -101,7 +105,7 @@ def request_from(args):
         layers=int(args.layers), units=int(args.units), batch_size=int(args.batches), activation=args.activator,
         optimiser=args.optimiser, epochs=int(args.epoches), seed=args.seed, learning_rate=args.learning_rate,
         linear_path=kinds.kind_of(mode, bool(args.pairs)).has_linear_path and not args.no_linear_path,
-        fir_start=not args.no_fir_start,
+        fir_start=not args.no_fir_start, linear_taps=args.linear_taps,
         patience=args.patience)
     data = DataSettings(validation=args.val, seed=args.seed, format=args.format, rate=args.rate, progress=not args.quiet)
     typed = (args.activator, args.optimiser, args.layers, args.units, args.batches, args.samples, args.epoches)
@@ -138,6 +142,11 @@ def _print_report(request, outcome, scored_on: str) -> None:
         if request.pairs:
             what = "each pair's least-squares FIR alone (its start)"
         print(f"  {what} scored {signed_db(start['esr_db'])}: training added {start['esr_db'] - m['esr_db']:.1f} dB")
+    path = outcome.record.get("linear_path")
+    if path:
+        length = "as --linear-taps gave" if path["length_from"] == "given" else "as long as the pair shows the response"
+        print(f"  linear path: {path['taps']} taps ({path['taps'] / outcome.record['data']['rate'] * 1000:.1f} ms), "
+              f"{length}")
     for row in m.get("by_knob", []):  # a knob model: each pair's held-out part
         print(f"  pair at {row['cutoff']:7.1f} Hz: ESR {row['esr_db']:+6.1f} dB "
               f"(its least-squares FIR alone: {row['start_esr_db']:+6.1f} dB)")

@@ -11,7 +11,8 @@ import dataclasses
 import math
 from pathlib import Path
 
-from neural_filter import audio, console, dataset, effect, files, fir, kinds, metrics, model_file, pairs, plots
+from neural_filter import audio, console, coverage, dataset, effect, files, kinds, linear_path, metrics, model_file
+from neural_filter import pairs, plots
 from neural_filter import render, resample, results
 from neural_filter.dataset import DataSettings, known_filter
 from neural_filter.errors import ArgumentError, DataError
@@ -78,9 +79,9 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print, ctrl_c=Non
 
     model.check_activation(request.settings.activation)
     model.check_optimiser(request.settings.optimiser)
-    spec, resumed, knob = request.spec(), None, None
+    spec, resumed, resumed_path, knob = request.spec(), None, None, None
     if request.resume:
-        resumed, spec = model_file.load_for_resume(request.resume, spec, request.settings,
+        resumed, spec, resumed_path = model_file.load_for_resume(request.resume, spec, request.settings,
                                                    typed={"align": request.align, "levels": request.levels})
     if pairs:
         knob = Knob(tuple(pair.cutoff for pair in pairs))
@@ -92,17 +93,20 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print, ctrl_c=Non
             for part in prepared:
                 firs.append(least_squares_fir(part.train_x, part.train_y, spec.window, spec.padding[0]))
                 bar.update(1)
-        for pair, part, (taps, _) in zip(pairs, prepared, firs):
-            _advise_on_window(part, spec, inform, f"the pair at {pair.cutoff:g} Hz: ", taps)
+        for pair, part in zip(pairs, prepared):
+            _advise_on_window(part, spec, inform, None, f"the pair at {pair.cutoff:g} Hz: ")
         result = train.train_knob(prepared, knob, spec, request.settings, callbacks=callbacks, firs=firs,
                                   ctrl_c=ctrl_c, progress=request.data.progress)
     else:
         prepared = dataset.prepare(request.train_x, request.train_y, spec, request.data, notice=notice)
         spec.rate = prepared.rate
+        long_path = resumed_path if resumed else spec.kind.linear_path(prepared, spec, request.settings)
         if spec.kind.fits_a_response:
-            _advise_on_window(prepared, spec, inform)
+            _advise_on_window(prepared, spec, inform, long_path)
+        if request.song:
+            _advise_on_song(request, inform)
         result = train.train(prepared, spec, request.settings, model=resumed, callbacks=callbacks, ctrl_c=ctrl_c,
-                             progress=request.data.progress)
+                             progress=request.data.progress, long_path=long_path)
 
     models = Path(request.models)
     path = models / f"{model_file.model_name(request.name_parts(), spec, result.metrics['score'], knob)}.keras"
@@ -111,7 +115,8 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print, ctrl_c=Non
     recipe = effect.Recipe.from_record(record["data"]["target_filter"])
     if recipe and recipe.linear:  # a saturated target has no one gain per frequency
         record["metrics"]["response"] = _response(result, recipe, spec.rate)
-    path = model_file.save_model(result.model, path, record)  # the name taken: never one a model has
+    # the name taken: never one a model has
+    path = model_file.save_model(result.model, path, record, result.linear_path)
     plots = _plots(path, result, spec.rate) if request.plot else []
     rendered, render_stats = _render_song(path, request, knob) if request.song else (None, None)
     # last: a row stands for a run whose files are all written (a run killed before has none)
@@ -159,21 +164,40 @@ def _check_noted_cutoffs(pairs_file, listed) -> None:
                             "correct the cutoff in the list")
 
 
-def _advise_on_window(prepared, spec: FilterSpec, inform, which: str = "", taps=None) -> None:
-    """Say, before training, when the filter's response does not fit in the window (not an error).
+def _advise_on_window(prepared, spec: FilterSpec, inform, long_path, which: str = "") -> None:
+    """Say, before training, when the window is too short for what the stack must do (not an error).
 
-    `taps`: the pair's least-squares FIR of the window, in full scale, when already solved.
+    Beside a long linear path (`long_path`) the stack has only the curve to learn: the window is
+    too short when what the path leaves still depends on older input (linear_path.stack_window).
+    Without one the window holds the linear filter too: it is too short when a longer
+    least-squares FIR still gains more on held-out audio than the pair's floor or what no linear
+    filter removes (linear_path.length_of): the linear residual judged against the nonlinear one.
     """
     def before(window):
         return dataclasses.replace(spec, window=window).padding[0]
 
-    advice = fir.window_that_fits(prepared.train_x, prepared.train_y, spec.window, before, taps)
-    if advice:
-        window, found = advice
-        fits = f"a window of {window} samples would hold the response" if found else \
-            f"the response is longer than {window} samples, the most this pair can show"
-        inform(f"{which}window {spec.window} is too short for this filter: its least-squares FIR still carries energy "
-               f"in its oldest taps; {fits}")
+    x, y = prepared.train_x, prepared.train_y
+    if long_path is not None:
+        reading, what = linear_path.stack_window(x, y, long_path, prepared.rate, spec.window, before), \
+            "what the linear path leaves still depends on older input"
+    else:
+        reading, what = linear_path.length_of(x, y, prepared.rate, before, start=spec.window), \
+            "a longer least-squares FIR still gains on held-out audio"
+    if reading.length > spec.window:
+        fits = f"the response is longer than {reading.length} samples, the most this pair can show" \
+            if reading.capped else f"a window of {reading.length} samples would hold the response"
+        inform(f"{which}window {spec.window} is too short for this filter: {what}; {fits}")
+
+
+def _advise_on_song(request: FitRequest, inform) -> None:
+    """Say, before training, when the pair's dry recording cannot speak for the song (levels or a spectrum it
+    never showed)."""
+    song = audio.open_companion(request.song, request.data.format, request.data.rate)
+    # the dry file itself: a chunk pair's arrays are shuffled chunks
+    dry = audio.open_audio(request.train_x, request.data.format, request.data.rate)
+    gaps = coverage.gaps(dry.read(), dry.rate, song.read(), song.rate)
+    if gaps:
+        inform(f"the validation score is the pair's, not {request.song}'s: the song {' and '.join(gaps)}")
 
 
 def _check_noted_format(train_y, format: str | None) -> None:

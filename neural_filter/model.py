@@ -70,6 +70,11 @@ def make_optimiser(name: str, epochs: int, window: int, learning_rate: float | N
 
 def build_model(spec, layers: int, units: int, activation: str, linear_path: bool = False,
                 bias_start: float = 0.0) -> keras.Model:
-    """The Keras network of `spec`'s kind (kinds/), with these hyperparameters and the rest TrainSettings' defaults."""
+    """The Keras network of `spec`'s kind (kinds/), with these hyperparameters and the rest TrainSettings' defaults.
+
+    `linear_path`: the window-long linear path inside the Keras model (a long one lives beside it:
+    linear_path.py), as --no-fir-start builds it.
+    """
     return spec.kind.build(spec, TrainSettings(layers=layers, units=units, activation=activation,
-                                               linear_path=linear_path, bias_start=bias_start))
+                                               linear_path=linear_path, fir_start=not linear_path,
+                                               bias_start=bias_start))

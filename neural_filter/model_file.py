@@ -3,7 +3,9 @@
 A saved model is `<name>.keras` (Keras's own format, plus `neural_filter.json` inside the zip with
 the run's record, so gen.py needs no arguments to use it) and `<name>.json` beside it with the
 same record for people: the format version, the spec, every hyperparameter, the data, the metrics,
-the time taken, library versions, and the kind's own fields (a knob model's knob).
+the time taken, library versions, and the kind's own fields (a knob model's knob). A model with a
+long linear path (linear_path.py; format 3) holds the stack in the Keras model, the path's taps as
+the zip's `linear_path.npy`, and its length, alignment and bias in the record's "linear_path".
 
 Reading needs no framework (gen.py reads with it): a `.keras` file is a zip of `config.json` and
 `model.weights.h5`, so json and h5py read its layers in a fraction of a second, and the model's
@@ -23,7 +25,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from neural_filter import kinds, legacy
+from neural_filter import kinds, legacy, linear_path
 from neural_filter.errors import ArgumentError, ModelFileError
 from neural_filter.files import atomic_output, new_output, read_zip_entry
 from neural_filter.network import Dense, DenseStack
@@ -32,8 +34,9 @@ from neural_filter.spec import FilterSpec
 
 SPEC_ENTRY = "neural_filter.json"  # the record, stored inside the .keras zip
 # The record's "format": 2 from issue 19 on. Files saved before have none and are format 1, which
-# differs in nothing but that: both read the same way.
-FORMAT = 2
+# differs in nothing but that: both read the same way. 3 (issue 20): a sliding model's linear path
+# is long, outside the Keras model (linear_path.ENTRY); formats 1 and 2 have it window-long inside.
+FORMAT = 3
 
 
 def model_name(typed: list[str], spec: FilterSpec, score: float, knob=None) -> str:
@@ -56,10 +59,12 @@ def run_record(result, spec: FilterSpec, settings: TrainSettings, data: dict, kn
     A knob model's record holds its knob (knob.Knob.record: name, unit, range, knots), which gen.py reads.
     """
     start = result.start_metrics or {}
+    long_path = getattr(result, "linear_path", None)
     kind = kinds.kind_of(spec.mode, knob is not None)
     return {"format": FORMAT, **kind.record_fields(knob), "spec": dataclasses.asdict(spec),
             "settings": dataclasses.asdict(settings), "data": data, "metrics": result.metrics,
             "start": {key: start[key] for key in ("esr", "esr_db") if key in start}, "history": result.history,
+            **({"linear_path": long_path.record()} if long_path is not None else {}),
             "best_epoch": result.best_epoch,
             "epochs_run": len(result.history.get("loss", [])), "interrupted": result.interrupted,
             "training_seconds": result.seconds, "versions": versions()}
@@ -86,8 +91,9 @@ def _sha256(path) -> str:
     return digest.hexdigest()
 
 
-def save_model(model, path: Path, record: dict) -> Path:
-    """Write `path` (.keras with the record inside) and the record as `.json` beside it; return the path taken.
+def save_model(model, path: Path, record: dict, long_path=None) -> Path:
+    """Write `path` (.keras with the record inside, and `long_path`'s taps where there is one) and the record
+    as `.json` beside it; return the path taken.
 
     A model the user has is never overwritten: when `path` exists, the next free name (`_2`, `_3`,
     ...) is taken, atomically, also against other runs finishing at the same moment.
@@ -97,6 +103,8 @@ def save_model(model, path: Path, record: dict) -> Path:
         model.save(temporary)
         with zipfile.ZipFile(temporary, "a") as archive:
             archive.writestr(SPEC_ENTRY, json.dumps(record, indent=2))
+            if long_path is not None:
+                archive.writestr(linear_path.ENTRY, long_path.entry())
     with atomic_output(claimed[0].with_suffix(".json")) as temporary:
         temporary.write_text(json.dumps(record, indent=2) + "\n")
     return claimed[0]
@@ -139,7 +147,11 @@ def load_network(path) -> tuple[object, FilterSpec, dict]:
             with zipfile.ZipFile(path) as archive:
                 config = json.loads(read_zip_entry(archive, "config.json"))
                 weights = read_zip_entry(archive, "model.weights.h5")
-            stack = kind.network_of(_layers_of_keras_file(config, weights), record)
+                layers = _layers_of_keras_file(config, weights)
+                if "linear_path" in record:
+                    layers["linear_path"] = linear_path.LinearPath.from_entry(
+                        read_zip_entry(archive, linear_path.ENTRY), record["linear_path"])
+            stack = kind.network_of(layers, record)
             first = stack.layers[0] if stack.layers else stack.linear_path  # (a network may be its linear path alone)
             if first.kernel.shape[0] != spec.window:
                 raise ValueError(f"first layer takes {first.kernel.shape[0]} samples, spec says {spec.window}")
@@ -202,7 +214,8 @@ def check_resumable(path) -> Path:
 
 
 def load_for_resume(path, spec: FilterSpec, settings: TrainSettings, typed: dict | None = None):
-    """The Keras model to continue training, and its spec; refused unless the arguments describe it.
+    """The Keras model to continue training, its spec and its long linear path (None where it has none);
+    refused unless the arguments describe it.
 
     `typed` holds the spec options with defaults of their own ("align", "levels"): None where the
     user did not type them, so the model's own values are taken.
@@ -224,7 +237,18 @@ def load_for_resume(path, spec: FilterSpec, settings: TrainSettings, typed: dict
         model = keras.models.load_model(path, compile=False)
     except Exception as error:  # Keras raises many kinds for a damaged file
         raise ModelFileError(path, f"cannot be loaded by Keras ({type(error).__name__})", "retrain it") from None
-    return model, saved_spec
+    return model, saved_spec, _long_path_of(path, saved)
+
+
+def _long_path_of(path, record: dict):
+    """The model file's long linear path (linear_path.LinearPath), or None where it has none."""
+    if "linear_path" not in record:
+        return None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return linear_path.LinearPath.from_entry(archive.read(linear_path.ENTRY), record["linear_path"])
+    except (KeyError, TypeError, ValueError, OSError, zipfile.BadZipFile) as error:
+        raise ModelFileError(path, f"has an unreadable linear path ({error})", "retrain it with fit.py") from None
 
 
 def versions() -> dict:

@@ -4,7 +4,8 @@ Rendering needs no gradients and no framework (model_file reads a saved model's 
 NumPy and h5py, where importing Keras alone takes seconds). Chunk and sliding models reduce to one
 dense stack applied to rows of `window` input samples: a chunk model maps each chunk to a chunk, a
 sliding model maps each window to the one output sample it ends at (or is centred on), plus an
-optional linear path (an FIR filter).
+optional linear path (an FIR filter): a window-long one applied to the rows (older model files),
+or a long one (linear_path.LinearPath) that render.py runs over the signal by FFT beside them.
 """
 
 import dataclasses
@@ -52,6 +53,7 @@ class DenseStack:
     layers: list
     linear_path: Dense | None = None
     engine: str = "compiled"  # see ENGINES; render.engine_for chooses one per song
+    long_path: object = None  # a linear_path.LinearPath, full scale: render.py adds its output to the rows'
     # each thread's reused output arrays; see _workspace
     _workspaces: threading.local = dataclasses.field(default_factory=threading.local, repr=False, compare=False)
 
@@ -118,11 +120,11 @@ class DenseStack:
         layers = [folded(layer, index == 0, index == last, subtract_offset=self.linear_path is None)
                   for index, layer in enumerate(self.layers)]
         linear_path = self.linear_path and folded(self.linear_path, True, True, subtract_offset=True)
-        return DenseStack(layers, linear_path, self.engine)
+        return DenseStack(layers, linear_path, self.engine, self.long_path)  # the long path is full scale already
 
     def with_engine(self, engine: str) -> "DenseStack":
         """The same network, its activations computed by `engine` (one of ENGINES)."""
-        return DenseStack(self.layers, self.linear_path, engine)
+        return DenseStack(self.layers, self.linear_path, engine, self.long_path)
 
     @property
     def numpy_ready(self) -> bool:

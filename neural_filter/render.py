@@ -3,18 +3,20 @@
 The signal is cut into rows of `window` samples as the model's kind says (chunk mode: consecutive
 chunks, the last one padded with silence; sliding mode: one window per output sample, a strided
 view, never copied whole) and the rows go through the network in fixed blocks, so memory stays
-bounded and any caller that renders the same samples gets the same numbers.
+bounded and any caller that renders the same samples gets the same numbers. A network with a long
+linear path (linear_path.py) has it run over the same signal by FFT, and the two outputs added.
 """
 
 import concurrent.futures
 import contextlib
+import itertools
 import os
 import time
 
 import numpy as np
 import threadpoolctl
 
-from neural_filter import kinds
+from neural_filter import kinds, linear_path
 from neural_filter.audio import as_stored, audio_sink, open_audio, open_companion, output_container, stored_format
 from neural_filter.console import progress_bar
 from neural_filter.errors import ArgumentError, DataError
@@ -37,6 +39,16 @@ def render_blocks(network, spec: FilterSpec, blocks):
     Each block's rows are handed to the worker threads before the previous block's output is
     given back, so the caller's reading, encoding and writing overlap the network's work.
     """
+    long_path = getattr(network, "long_path", None)
+    if long_path is None:
+        yield from _rows_rendered(network, spec, blocks)
+        return
+    for_rows, for_path = itertools.tee(blocks)  # both read the song as it comes: tee holds a block or two
+    yield from linear_path.summed(_rows_rendered(network, spec, for_rows), long_path.stream(for_path))
+
+
+def _rows_rendered(network, spec: FilterSpec, blocks):
+    """The network's rows' outputs, as render_blocks gives them (without a long linear path)."""
     network = on_full_scale(network, spec)
     outputs_per_row = spec.kind.outputs_per_row(spec.window)
     with _worker_pool() as pool:
@@ -131,14 +143,16 @@ def on_full_scale(network, spec: FilterSpec):
     return lambda rows, first_row=0: spec.from_network(network(spec.to_network(rows), first_row))
 
 
-def keras_rows_function(model, spec: FilterSpec):
-    """Rows -> rows through a Keras model: the fallback for activations NumPy does not know."""
+class KerasRows:
+    """Rows -> rows through a Keras model: the fallback for activations NumPy does not know (the stack, in a file
+    whose long linear path, `long_path`, is not in the Keras model)."""
 
-    def apply(rows: np.ndarray, first_row: int = 0) -> np.ndarray:
-        outputs = model.predict(spec.kind.keras_inputs(rows), batch_size=4096, verbose=0)
+    def __init__(self, model, spec: FilterSpec, long_path=None):
+        self.model, self.spec, self.long_path = model, spec, long_path
+
+    def __call__(self, rows: np.ndarray, first_row: int = 0) -> np.ndarray:
+        outputs = self.model.predict(self.spec.kind.keras_inputs(rows), batch_size=4096, verbose=0)
         return np.asarray(outputs).reshape(len(rows), -1)
-
-    return apply
 
 
 def render_file(model_path, song_path, out_path, format: str | None = None, rate: int | None = None,
@@ -218,7 +232,7 @@ def _engine(network: DenseStack, spec: FilterSpec, model_path, samples: int):
         return network.with_engine(engine_for(network, spec, samples))
     import keras  # noqa: PLC0415 - 6-8 s, for the rare activation NumPy lacks: never on gen.py's common path
 
-    return keras_rows_function(keras.models.load_model(model_path, compile=False), spec)
+    return KerasRows(keras.models.load_model(model_path, compile=False), spec, getattr(network, "long_path", None))
 
 
 def engine_for(network: DenseStack, spec: FilterSpec, samples: int) -> str:

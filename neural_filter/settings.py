@@ -23,6 +23,7 @@ class TrainSettings:
     linear_path: bool = False  # sliding mode: an FIR beside the stack
     segment: int = 1024  # sliding mode: output samples per training segment
     fir_start: bool = True  # sliding mode: start the linear path at the least-squares FIR
+    linear_taps: int | None = None  # the linear path's length; None: read off the pair (linear_path.py)
     patience: int = 0  # stop after this many epochs without a better validation loss; 0 = never
     # sliding mode's start (issue #11): with zero biases and a constant rate, a stack beside the
     # least-squares FIR sat at its start; 0 and False give that old start back (bench/quality.py)

@@ -38,6 +38,7 @@ class TrainResult:
     scored: dict  # full-scale 1-D "input", "target", "prediction" the metrics were computed on
     start_metrics: dict | None = None  # metrics.summary of the starting weights on the same data
     skipped: bool = False  # the start was already at the pair's floor: no epoch was run (see AT_FLOOR_MARGIN_DB)
+    linear_path: object = None  # the fixed long linear path beside the model (linear_path.LinearPath), if any
 
 
 # A new model whose start scores within this of the pair's floor (metrics.floor_db) is not trained:
@@ -48,40 +49,68 @@ AT_FLOOR_MARGIN_DB = 0.5
 
 
 def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings, model=None,
-          callbacks=(), ctrl_c: CtrlC | None = None, progress: bool = True) -> TrainResult:
+          callbacks=(), ctrl_c: CtrlC | None = None, progress: bool = True, long_path=None) -> TrainResult:
     """Fit `model` (a new one of `spec`'s kind, at its start, by default); Ctrl-C ends training early but
     keeps the best weights.
 
-    `callbacks` are Keras callbacks of the caller's, run after ours; `ctrl_c`, the caller's Ctrl-C
-    handler, already installed (a sweep's), where it has one. Refuses to return a model whose loss
-    went NaN.
+    A kind with a long linear path (a new model's, fitted here, or a resumed one's, `long_path`)
+    keeps it fixed: its output is computed once and taken from the targets, so the model trains on
+    what it leaves, whatever its length. `callbacks` are Keras callbacks of the caller's, run after
+    ours; `ctrl_c`, the caller's Ctrl-C handler, already installed (a sweep's), where it has one.
+    Refuses to return a model whose loss went NaN.
     """
     _seed(settings.seed)
     kind = spec.kind
     new = model is None
     if new:
         model = kind.build(spec, settings)
+        if long_path is None:  # the caller's, when it has fitted it already (fitting.fit)
+            long_path = kind.linear_path(prepared, spec, settings)
         kind.start(model, prepared, spec, settings)
-    train_x, train_y = kind.model_arrays(prepared.train_x, prepared.train_y, spec, settings.segment)
+    parts = _Parts(prepared, long_path)
+    train_x, train_y = kind.model_arrays(prepared.train_x, parts.residual("train"), spec, settings.segment)
     _compile(model, spec, settings, len(train_x))
     validation = None
     if len(prepared.validation_x):
         # sliding mode: the validation tail follows the training signal, whose last samples are its past
-        validation = kind.model_arrays(prepared.validation_x, prepared.validation_y, spec, segment=None,
+        validation = kind.model_arrays(prepared.validation_x, parts.residual("validation"), spec, segment=None,
                                        past=prepared.train_x)
+    judged = "validation" if validation else "train"
     # the floor is read off the pair as read (the network's levels and back are not exact in float32)
     floor = metrics.floor_db(prepared.validation_y if len(prepared.validation_x) else prepared.train_y)
-    start = _scored(model, validation or (train_x, train_y), spec)
+    start = _scored(model, validation or (train_x, train_y), spec, parts.linear(judged), parts.target(judged))
     start_metrics = metrics.summary(start["prediction"], start["target"], start["input"], floor)
     if new and start_metrics["esr_db"] - floor <= AT_FLOOR_MARGIN_DB:
-        return TrainResult(model, {}, 0, 0.0, False, start_metrics, start, start_metrics, skipped=True)
+        return TrainResult(model, {}, 0, 0.0, False, start_metrics, start, start_metrics, skipped=True,
+                           linear_path=long_path)
     keep_best, stop_on_ctrl_c, seconds = _fit(model, (train_x, train_y), validation, settings, callbacks, ctrl_c,
                                               progress)
 
-    scored = _scored(model, validation or (train_x, train_y), spec)
+    scored = _scored(model, validation or (train_x, train_y), spec, parts.linear(judged), parts.target(judged))
     return TrainResult(model, keep_best.history, keep_best.best_epoch, seconds, stop_on_ctrl_c.interrupted,
                        metrics.summary(scored["prediction"], scored["target"], scored["input"], floor), scored,
-                       start_metrics)
+                       start_metrics, linear_path=long_path)
+
+
+class _Parts:
+    """The pair's training and validation parts beside a fixed long linear path: its outputs on each (computed
+    once, with the validation part's real past) and the residual the model trains on."""
+
+    def __init__(self, prepared: dataset.Prepared, long_path):
+        self.prepared, self.long_path = prepared, long_path
+        self.outputs = {}
+        if long_path is not None:
+            self.outputs["train"] = long_path.filter(prepared.train_x)
+            self.outputs["validation"] = long_path.filter(prepared.validation_x, past=prepared.train_x)
+
+    def target(self, part: str) -> np.ndarray:
+        return getattr(self.prepared, f"{part}_y")
+
+    def residual(self, part: str) -> np.ndarray:
+        return self.target(part) - self.outputs[part] if self.long_path is not None else self.target(part)
+
+    def linear(self, part: str):
+        return self.outputs.get(part)
 
 
 def _compile(model, spec: FilterSpec, settings: TrainSettings, examples: int) -> None:
@@ -201,12 +230,21 @@ def _refuse_divergence(keep_best: "KeepBest") -> None:
                                          len(losses)) + 1)
 
 
-def _scored(model, arrays, spec: FilterSpec) -> dict:
-    """Full-scale 1-D input, target and prediction of the model on `arrays` (network inputs, targets)."""
+def _scored(model, arrays, spec: FilterSpec, linear=None, target=None) -> dict:
+    """Full-scale 1-D input, target and prediction of the model on `arrays` (network inputs, targets).
+
+    `linear`: the long linear path's output beside the model on these targets, and `target` the
+    pair's (the arrays' targets are then the residual): added to the prediction.
+    """
     inputs, targets = arrays
     prediction = np.asarray(model.predict(inputs, batch_size=4096, verbose=0))
-    return {name: spec.from_network(array).ravel()
-            for name, array in (("input", spec.kind.dry(inputs, spec)), ("target", targets), ("prediction", prediction))}
+    named = (("input", spec.kind.dry(inputs, spec)), ("target", targets), ("prediction", prediction))
+    scored = {name: spec.from_network(array).ravel() for name, array in named}
+    if linear is not None:
+        count = len(scored["prediction"])  # training arrays: whole segments, the pair's tail left out
+        scored["prediction"] = scored["prediction"] + linear[:count]
+        scored["target"] = np.asarray(target[:count], np.float32)
+    return scored
 
 
 class EpochProgress(keras.callbacks.Callback):

@@ -21,6 +21,8 @@ and the FIR solver when they are called.
 import numpy as np
 
 from neural_filter.errors import ArgumentError
+from neural_filter import linear_path
+from neural_filter.linear_path import LinearPath
 from neural_filter.network import DenseStack
 from neural_filter.settings import TrainSettings
 
@@ -93,15 +95,50 @@ class Kind:
     def start(self, model, prepared, spec, settings: TrainSettings) -> None:
         """Set a new model's starting weights from the training pair (dataset.Prepared), where the kind has a start."""
 
+    def linear_path(self, prepared, spec, settings: TrainSettings):
+        """The fixed long linear path beside the stack (linear_path.LinearPath at the pair's least-squares FIR),
+        or None: a kind without one, --no-linear-path, or --no-fir-start (the window-long path inside the
+        Keras model). Training fits the stack to what it leaves; any kind with `has_linear_path` has it."""
+        if not (self.has_linear_path and settings.linear_path and settings.fir_start):
+            return None
+
+        def before(length):
+            return linear_path.taps_before(length, spec.align)
+
+        return linear_path.fit(prepared.train_x, prepared.train_y, prepared.rate, before, settings.linear_taps)
+
     def check_request(self, request) -> None:
         """Refuse what a fitting.FitRequest asks that this kind is not (an ArgumentError naming the option)."""
+        self.check_linear_taps(request)
+
+    def check_linear_taps(self, request) -> None:
+        """Refuse a linear path's length (--linear-taps) where no long linear path is fitted."""
+        settings = request.settings
+        if settings.linear_taps is None:
+            return
+        for option, value, wrong, problem in (
+                ("linear_taps", settings.linear_taps, not self.has_linear_path,
+                 f"{self.name} models have no linear path"),
+                ("no_linear_path", None, not settings.linear_path, "leaves out the linear path {linear_taps} is the "
+                 "length of"),
+                ("no_fir_start", None, not settings.fir_start, "gives the window-long linear path trained from zero, "
+                 "not the long one {linear_taps} is the length of"),
+                ("resume", request.resume, request.resume is not None, "the model to resume keeps its linear path")):
+            if wrong:
+                spelled = problem.replace("{linear_taps}", "--linear-taps")
+                raise ArgumentError(option, value, spelled, "drop one of the two" if option != "linear_taps" else
+                                    "drop {linear_taps}, or train a sliding model")
 
     # --- the saved model ------------------------------------------------------------------------
 
     def network_of(self, layers: dict, record: dict):
-        """The NumPy network from a saved file's layers (model_file reads them: name -> network.Dense or activation)."""
+        """The NumPy network from a saved file's layers (model_file reads them: name -> network.Dense or
+        activation, and "linear_path" -> a linear_path.LinearPath in files that have a long one)."""
         hidden = [layers[name] for name in hidden_names(layers)]
-        return DenseStack(hidden + [layers["output"]], layers.get("linear_path"))
+        path = layers.get("linear_path")
+        if isinstance(path, LinearPath):
+            return DenseStack(hidden + [layers["output"]], long_path=path)
+        return DenseStack(hidden + [layers["output"]], path)
 
     def turned(self, network, knob, model_path, rows: int):
         """The network at gen.py's --cutoff (`knob`: a value, or (start, end) over `rows` rows); refused

@@ -3,13 +3,15 @@
 The network applies the chunk model's stack at every position of the signal: a first Conv1D whose
 kernel is the window, then 1x1 Conv1Ds (a Dense applied at each position), then a linear 1x1
 Conv1D to one output sample. No window is ever materialised in training: a segment of
-n + window - 1 input samples gives n outputs. A linear path (one Conv1D of the window, no
-activation) runs beside the stack and is added to its output: the filter we imitate is linear, and
-this path is an FIR filter the stack only has to correct. It starts at the pair's least-squares
-FIR, and the stack's output at zero, so training starts from the best linear filter of the window.
+n + window - 1 input samples gives n outputs. A linear path runs beside the stack and is added to
+its output: the filter we imitate is mostly linear, and this path is an FIR filter the stack only
+has to correct. It is as long as the filter's response, not the window (linear_path.py): the
+pair's least-squares FIR, fixed, so the stack trains on what it leaves and starts at zero, and
+training starts from the best linear filter there is. With --no-fir-start the path is the old
+one instead: a window-long Conv1D inside the Keras model, starting at zero and trained with it.
 
 Rendering cuts the signal into one window per output sample (a strided view, never copied), with
-FilterSpec.padding samples of context around it.
+FilterSpec.padding samples of context around it; the long path runs by FFT beside it.
 """
 
 import numpy as np
@@ -84,31 +86,23 @@ class SlidingKind(Kind):
                                          bias_initializer=bias_initializer(settings.bias_start),
                                          name=f"hidden_{index}")(hidden)
         outputs = keras.layers.Conv1D(1, 1, name="output")(hidden)  # (batch, samples, 1)
-        if settings.linear_path:
+        if settings.linear_path and not settings.fir_start:  # the old window-long path, trained (see the docstring)
             fir = keras.layers.Conv1D(1, spec.window, name="linear_path")(inputs)
             outputs = keras.layers.Add(name="sum")([outputs, fir])
         return keras.Model(inputs, outputs, name="sliding_filter")
 
     def start(self, model, prepared, spec, settings: TrainSettings) -> None:
-        """The linear path at the pair's least-squares FIR, the stack's output at zero (see start_linear_path)."""
-        if settings.linear_path and self.start_linear_path(model, prepared, spec, settings):
-            output = model.get_layer("output")
-            output.set_weights([np.zeros_like(weight) for weight in output.get_weights()])
-
-    @staticmethod
-    def start_linear_path(model, prepared, spec, settings: TrainSettings) -> bool:
-        """The layer linear_path at the pair's least-squares FIR (at the network's levels), and True; with
-        --no-fir-start at zero, not at Keras's random initial kernel, and False."""
-        path = model.get_layer("linear_path")
+        """The stack's output at zero beside the long linear path; with --no-fir-start, the window-long path at zero."""
+        if not settings.linear_path:
+            return
         if not settings.fir_start:
+            path = model.get_layer("linear_path")
             path.set_weights([np.zeros_like(weight) for weight in path.get_weights()])
-            return False
-        from neural_filter.fir import least_squares_fir  # noqa: PLC0415 - SciPy: when training, never gen.py
-
-        taps, bias = least_squares_fir(spec.to_network(prepared.train_x), spec.to_network(prepared.train_y),
-                                       spec.window, spec.padding[0])
-        path.set_weights([taps.reshape(spec.window, 1, 1), np.array([bias], np.float32)])
-        return True
+            return
+        output = model.get_layer("output")
+        kernel, bias = output.get_weights()
+        # zero at full scale is the levels' offset at the network's (see FilterSpec.to_network)
+        output.set_weights([np.zeros_like(kernel), np.full_like(bias, spec.to_network(np.zeros(1))[0])])
 
     def name_suffix(self, spec, knob=None) -> str:
         return "_sliding" + ("_centre" if spec.align == "centre" else "")
