@@ -57,7 +57,8 @@ def parse_arguments(argv=None):
                         help="network scale: unit = 0..1 as the original (byte/255), signed = -1..1 "
                              "(default unit in chunk mode, signed in sliding mode)")
     parser.add_argument("--val", type=cli.fraction, default=DataSettings.validation,
-                        help="fraction of the data, from its end, held out for validation; 0 trains on all (default 0.1)")
+                        help="fraction of the data, from its end, held out for validation; 0 trains on all "
+                             "(default 0.1)")
     parser.add_argument("--seed", type=cli.seed, default=DEFAULTS.seed,
                         help=f"seed for shuffling and initial weights (default {DEFAULTS.seed})")
     parser.add_argument("--learning-rate", type=float, default=None, help="replace the optimiser's original rate")
@@ -74,7 +75,8 @@ def parse_arguments(argv=None):
     parser.add_argument("--resume", default=None, metavar="MODEL",
                         help="continue training a .keras model made by fit.py (same window and layers)")
     parser.add_argument("--plot", action=cli.argparse.BooleanOptionalAction, default=True,
-                        help="write spectrum, loss and waveform PNGs beside the model (default on, if matplotlib is installed)")
+                        help="write spectrum, loss and waveform PNGs beside the model "
+                             "(default on, if matplotlib is installed)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars (they show only on a terminal anyway)")
     parser.add_argument("--train-x", default="train_x.raw", help="the dry recording (default train_x.raw)")
     parser.add_argument("--train-y", default="train_y.raw", help="the filtered recording (default train_y.raw)")
@@ -107,11 +109,12 @@ def request_from(args):
         linear_path=kinds.kind_of(mode, bool(args.pairs)).has_linear_path and not args.no_linear_path,
         fir_start=not args.no_fir_start, linear_taps=args.linear_taps,
         patience=args.patience)
-    data = DataSettings(validation=args.val, seed=args.seed, format=args.format, rate=args.rate, progress=not args.quiet)
+    data = DataSettings(validation=args.val, seed=args.seed, format=args.format, rate=args.rate,
+                        progress=not args.quiet)
     typed = (args.activator, args.optimiser, args.layers, args.units, args.batches, args.samples, args.epoches)
-    return fitting.FitRequest(settings=settings, mode=mode, pairs=args.pairs, window=int(args.samples), align=args.align,
-                              levels=args.levels, data=data, train_x=args.train_x, train_y=args.train_y, song=song,
-                              resample=not args.no_resample,
+    return fitting.FitRequest(settings=settings, mode=mode, pairs=args.pairs, window=int(args.samples),
+                              align=args.align, levels=args.levels, data=data, train_x=args.train_x,
+                              train_y=args.train_y, song=song, resample=not args.no_resample,
                               models=args.models, resume=args.resume, plot=args.plot, typed=typed)
 
 

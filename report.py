@@ -43,16 +43,20 @@ def parse_arguments(argv=None):
     parser.add_argument("--results", default="models/results.csv",
                         help="the results file fit.py appends to (default models/results.csv)")
     parser.add_argument("--mode", choices=tuple(kinds.MODES), default=None, help="only models trained in this mode")
-    parser.add_argument("--window", type=cli.positive_int, default=None, help="only models with this window, in samples")
+    parser.add_argument("--window", type=cli.positive_int, default=None,
+                        help="only models with this window, in samples")
     parser.add_argument("--top", type=cli.positive_int, default=None,
                         help="only the best N (--html: cards for the best N, default 10)")
     parser.add_argument("--html", action="store_true", help="write report.html beside results.csv (see below)")
-    parser.add_argument("--song", default=None, help="--html: the dry song the models rendered (default song.raw, if present)")
+    parser.add_argument("--song", default=None,
+                        help="--html: the dry song the models rendered (default song.raw, if present)")
     parser.add_argument("--reference", default=None, help="--html: the song through the real filter, to compare by ear")
     parser.add_argument("--format", default=None, help="--html: encoding of raw songs: u8 (default), s8, s16le, f32le")
-    parser.add_argument("--rate", type=cli.positive_int, default=None, help="--html: sample rate of raw songs (default 44100)")
+    parser.add_argument("--rate", type=cli.positive_int, default=None,
+                        help="--html: sample rate of raw songs (default 44100)")
     parser.add_argument("--storage", default=None, metavar="URL",
-                        help="--html: the sweep's study database (default the models folder's study.db, if there is one)")
+                        help="--html: the sweep's study database "
+                             "(default the models folder's study.db, if there is one)")
     parser.add_argument("--study", default=None, help="--html: the study's name (default the only one in the database)")
     return parser.parse_args(argv)
 

@@ -43,7 +43,8 @@ def parse_arguments(argv=None):
                             help=f"{HELP[name]} (default {study.default_text(name)})")
     parser.add_argument("--trials", type=cli.positive_int, default=20,
                         help="finished or pruned trials the study stops at, all workers together (default 20)")
-    parser.add_argument("--study", default=study.DEFAULT_STUDY, help=f"the study's name (default {study.DEFAULT_STUDY})")
+    parser.add_argument("--study", default=study.DEFAULT_STUDY,
+                        help=f"the study's name (default {study.DEFAULT_STUDY})")
     parser.add_argument("--storage", default=None, metavar="URL",
                         help=f"database URL shared by the workers (default sqlite:///MODELS/{study.DEFAULT_DATABASE})")
     parser.add_argument("--train-x", default="train_x.raw", help="the dry recording (default train_x.raw)")
@@ -54,7 +55,8 @@ def parse_arguments(argv=None):
     parser.add_argument("--models", default="models", help="folder for models, renders and the study (default models)")
     parser.add_argument("--val", type=cli.fraction, default=DataSettings.validation,
                         help="fraction held out for validation, which the study scores (default 0.1; not 0)")
-    parser.add_argument("--seed", type=cli.seed, default=DEFAULTS.seed, help=f"every trial's fit.py --seed (default {DEFAULTS.seed})")
+    parser.add_argument("--seed", type=cli.seed, default=DEFAULTS.seed,
+                        help=f"every trial's fit.py --seed (default {DEFAULTS.seed})")
     parser.add_argument("--plot", action=cli.argparse.BooleanOptionalAction, default=True,
                         help="each trial writes fit.py's PNGs (default on)")
     parser.add_argument("--cpu-only", action="store_true", help="hide every GPU from the backend")
@@ -65,7 +67,8 @@ def main(argv=None) -> None:
     args = parse_arguments(argv)
     space = study.Space.from_flags({name: getattr(args, name) for name in study.HYPERPARAMETERS})
     if args.val == 0:
-        raise ArgumentError("val", "0", "leaves no validation data, which a sweep scores", "give a fraction such as 0.1")
+        raise ArgumentError("val", "0", "leaves no validation data, which a sweep scores",
+                            "give a fraction such as 0.1")
     _check_files(args)
     storage = args.storage or study.default_storage(args.models)
     cli.quiet_frameworks(args.cpu_only)

@@ -123,7 +123,8 @@ def run(main, prog: str, argv=None, spelling: dict | None = None) -> int:
     except SystemExit as exit:
         return exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
     except NeuralFilterError as error:
-        print(f"{prog}: {' '.join(error.worded(spell).splitlines())}", file=sys.stderr)  # one line, whatever a library said
+        # one line, whatever a library said
+        print(f"{prog}: {' '.join(error.worded(spell).splitlines())}", file=sys.stderr)
         return error.exit_status
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; nothing was written", file=sys.stderr)

@@ -133,7 +133,7 @@ def _check_inputs(request: FitRequest):
     for x, y in files_of_pairs:
         for path in (x, y):
             audio.check_readable(path)
-            audio.container_of(path, request.data.format)  # a format given for a WAV, FLAC, ... file of the pair is refused
+            audio.container_of(path, request.data.format)  # a format given for a WAV, FLAC, ... of the pair: refused
         _check_noted_format(y, request.data.format)
     if request.song:  # opened now (a damaged song is refused before the training, not after it)
         first_dry = files_of_pairs[0][0]
@@ -213,9 +213,9 @@ def _data_record(request: FitRequest, rate: int, pairs=None) -> dict:
     record = {"format": request.data.format or "u8", "validation": request.data.validation, "rate": rate,
               "resumed_from": request.resume, "song": model_file.song_record(request.song) if request.song else None}
     if pairs:  # a knob model: each pair's recipe, when make_data.py noted it
-        return {"pairs_file": request.pairs, "pairs": [{"dry": str(pair.dry), "filtered": str(pair.filtered),
-                                                       "cutoff": pair.cutoff, "target_filter": known_filter(pair.filtered)}
-                                                      for pair in pairs], "target_filter": None, **record}
+        listed = [{"dry": str(pair.dry), "filtered": str(pair.filtered), "cutoff": pair.cutoff,
+                   "target_filter": known_filter(pair.filtered)} for pair in pairs]
+        return {"pairs_file": request.pairs, "pairs": listed, "target_filter": None, **record}
     return {"train_x": request.train_x, "train_y": request.train_y, "target_filter": known_filter(request.train_y),
             **record}
 

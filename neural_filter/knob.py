@@ -61,7 +61,8 @@ class Knob:
                 return end
         if not (math.isfinite(value) and self.low <= value <= self.high):
             raise ArgumentError(self.name, f"{value:g} {self.unit}",
-                                f"outside the range the model was trained on ({self.low:g} to {self.high:g} {self.unit})",
+                                "outside the range the model was trained on "
+                                f"({self.low:g} to {self.high:g} {self.unit})",
                                 f"give a {self.name} from {self.low:g} to {self.high:g}")
         return value
 

@@ -216,8 +216,9 @@ def _study_pictures(staging: Path, study) -> list:
     from optuna.visualization import matplotlib as optuna_plots  # noqa: PLC0415
 
     pictures = []
-    for name, caption, draw in (("optuna_history.png", "optimisation history", optuna_plots.plot_optimization_history),
-                                ("optuna_importances.png", "parameter importances", optuna_plots.plot_param_importances)):
+    drawn = (("optuna_history.png", "optimisation history", optuna_plots.plot_optimization_history),
+             ("optuna_importances.png", "parameter importances", optuna_plots.plot_param_importances))
+    for name, caption, draw in drawn:
         try:
             with warnings.catch_warnings():  # experimental, and "importances will be equal" for a tiny study
                 warnings.simplefilter("ignore")

@@ -228,7 +228,8 @@ def load_for_resume(path, spec: FilterSpec, settings: TrainSettings, typed: dict
               ("layers", settings.layers, saved_settings["layers"]),
               ("units", settings.units, saved_settings["units"]),
               ("activation", settings.activation, saved_settings["activation"])]
-    checks += [(option, given, getattr(saved_spec, option)) for option, given in (typed or {}).items() if given is not None]
+    checks += [(option, given, getattr(saved_spec, option))
+               for option, given in (typed or {}).items() if given is not None]
     for option, given, wanted in checks:
         if given != wanted:
             raise ArgumentError(option, given, f"the model to resume, {path}, has {wanted}",

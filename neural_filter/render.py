@@ -117,7 +117,7 @@ def one_ahead(items, start, finish):
 
 
 def _apply(network, rows: np.ndarray, outputs: np.ndarray, first: int, position: int) -> None:
-    """One group of rows (the frame's from `first`; the frame starts at row `position` of the signal), on a worker thread."""
+    """One group of rows (the frame's from `first`; the frame starts at row `position` of the signal), on a thread."""
     outputs[first : first + BLOCK_ROWS] = network(np.ascontiguousarray(rows[first : first + BLOCK_ROWS]),
                                                   position + first)
 

@@ -190,7 +190,8 @@ class Space:
                     old = searched[name]
                     before = (",".join(str(choice) for choice in old.choices) if hasattr(old, "choices")
                               else f"{old.low}:{old.high}")
-                    raise ArgumentError(name, str(values), f"differs from what study {study.study_name} searched ({before})",
+                    raise ArgumentError(name, str(values),
+                                        f"differs from what study {study.study_name} searched ({before})",
                                         "give the same choices, or a new {study}") from None
 
     def describe(self) -> str:
@@ -234,7 +235,8 @@ def open_study(storage_url: str, study_name: str, create: bool = True):
         raise ArgumentError("study", study_name, f"is not in {storage_url}", "check {study} and {storage}") from None
     except (ImportError, ValueError, RuntimeError) as error:  # no driver, a malformed URL, a server that refuses
         raise ArgumentError("storage", storage_url, f"cannot be opened ({_first_line(error)})",
-                            "give an SQLAlchemy URL such as sqlite:///models/study.db or postgresql://user@host/db") from None
+                            "give an SQLAlchemy URL such as sqlite:///models/study.db "
+                            "or postgresql://user@host/db") from None
     except Exception as error:
         if type(error).__module__.startswith("sqlalchemy"):
             raise ArgumentError("storage", storage_url, f"cannot be opened ({_first_line(error)})",
@@ -330,7 +332,8 @@ class WorkerSummary:
     best: object  # the study's best FrozenTrial, or None
 
 
-def run_worker(study, space: Space, trials: int, options: list[str], request_from_arguments, say=print) -> WorkerSummary:
+def run_worker(study, space: Space, trials: int, options: list[str], request_from_arguments,
+               say=print) -> WorkerSummary:
     """Take trials of `study` until it has `trials` finished or pruned ones (counting those running elsewhere).
 
     `options`: fit.py options every trial gets (data, models folder); `request_from_arguments`:

@@ -3,8 +3,8 @@
 Owns everything needed to build a training pair without Audacity: white noise as Generate>Noise
 makes it, the low-pass filter of Effect>Low-Pass Filter (lowpass.ny) for every roll-off it offers,
 the refusal of settings Audacity refuses, and a small synthetic song to filter when no recording is
-at hand. The formulas are those of AUDACITY.md (the Audacity sources, summarised in the project brief). Everything here is a pure function of
-float arrays; reading and writing files belongs elsewhere.
+at hand. The formulas are those of AUDACITY.md (the Audacity sources, summarised in the project brief).
+Everything here is a pure function of float arrays; reading and writing files belongs elsewhere.
 """
 
 import numpy as np

@@ -138,7 +138,8 @@ def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, cal
     kinds.KNOB.start_bank(full, firs)
     features = knob.features(knob.knots)  # (knots, knots): each pair's knob input
     # one segment length for every pair (the batches mix them), no longer than the shortest part
-    segments = [min([settings.segment] + [len(getattr(pair, part)) for pair in pairs]) for part in ("train_y", "validation_y")]
+    segments = [min([settings.segment] + [len(getattr(pair, part)) for pair in pairs])
+                for part in ("train_y", "validation_y")]
     before, after = spec.padding
     training = KnobSegments([(pair.train_x, pair.train_y, None, taps, bias, feature)
                              for pair, (taps, bias), feature in zip(pairs, firs, features)],
@@ -155,8 +156,9 @@ def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, cal
     floor = metrics.floor_db(np.concatenate([pair.validation_y if len(pair.validation_x) else pair.train_y
                                              for pair in pairs]))
     summary = metrics.summary(scored["prediction"], scored["target"], scored["input"], floor)
-    return TrainResult(full, keep_best.history, keep_best.best_epoch, seconds, stop_on_ctrl_c.interrupted, {**summary, "by_knob": by_knob},
-                       scored, metrics.summary(start["prediction"], start["target"], start["input"], floor))
+    return TrainResult(full, keep_best.history, keep_best.best_epoch, seconds, stop_on_ctrl_c.interrupted,
+                       {**summary, "by_knob": by_knob}, scored,
+                       metrics.summary(start["prediction"], start["target"], start["input"], floor))
 
 
 def _linear_outputs(linear, spec: FilterSpec, pair) -> tuple[np.ndarray, np.ndarray]:
