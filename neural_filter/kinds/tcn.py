@@ -29,6 +29,7 @@ one: the segments' shared pasts cost (window - 1) / segment more work instead).
 """
 
 import dataclasses
+import threading
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -190,8 +191,8 @@ class TcnStack:
     """The tcn model in NumPy: segments (rows of `segment_length + window - 1` samples) in, their outputs out.
 
     Inside, channels by time (units, samples): each layer's dilated convolution is KERNEL matrix
-    products over shifted views of its input, which shrinks by the layer's reach, so a segment's
-    past is used up exactly at the last layer.
+    products over shifted views of the residual stream, which shrinks by the layer's reach, so a
+    segment's past is used up exactly at the last layer. The weights are rearranged once (`Folded`).
     """
 
     rechannel: Dense  # (1, units): the audio onto the channels
@@ -200,7 +201,13 @@ class TcnStack:
     mixes: list  # Dense (units, units): a layer's channels into the next layer's input
     skips: list  # Dense (units, 1): a layer's channels into the output
     linear_path: Dense | None = None  # (window, 1): the FIR beside the stack
-    engine: str = "compiled"
+    engine: str = "compiled"  # see network.ENGINES
+    # each thread's reused arrays (see network.DenseStack._workspace: fresh ones cost page faults)
+    _workspaces: threading.local = dataclasses.field(default_factory=threading.local, init=False, repr=False,
+                                                     compare=False)
+
+    def __post_init__(self):
+        self.folded = Folded.of(self)
 
     @property
     def window(self) -> int:
@@ -218,27 +225,51 @@ class TcnStack:
         return np.stack([self.segment(row) for row in rows]) if len(rows) else np.empty((0, 0), np.float32)
 
     def segment(self, samples: np.ndarray) -> np.ndarray:
-        """One segment: window - 1 samples of past, then the samples whose outputs are wanted."""
-        activations = activations_of(self.engine)
+        """One segment: window - 1 samples of past, then the samples whose outputs are wanted; float32 outputs."""
+        folded, activations = self.folded, activations_of(self.engine)
+        samples = np.asarray(samples, np.float32)
         length = len(samples) - self.window + 1
-        signal = np.outer(self.rechannel.kernel[0], samples) + self.rechannel.bias[:, None]  # (units, time)
-        units = signal.shape[0]
+        product, other, mixed, stream_space, next_space = self._workspace(len(samples))
         output = np.zeros(length, np.float32)
-        for index, (layer, dilation) in enumerate(zip(self.hidden, self.dilations)):
+        stream = None  # (units, width): the residual stream the layer reads; the first reads the audio
+        for index, (dilation, taps, bias, activation) in enumerate(zip(self.dilations, folded.taps, folded.biases,
+                                                                          folded.activations)):
             shift = (KERNEL - 1) * dilation
-            width = signal.shape[1] - shift
-            product = layer.kernel[:units].T @ signal[:, :width]
-            for tap in range(1, KERNEL):
-                product += layer.kernel[tap * units : (tap + 1) * units].T @ signal[:, tap * dilation : tap * dilation + width]
-            hidden = activations[layer.activation](product, layer.bias)  # (units, width)
-            skip = self.skips[index]
-            output += (skip.kernel.T @ hidden[:, width - length :])[0] + skip.bias[0]
+            width = (len(samples) if stream is None else stream.shape[1]) - shift
+            result, second = (space[: len(bias) * width].reshape(-1, width) for space in (product, other))
+            for tap, kernel in enumerate(taps):
+                start = tap * dilation
+                if stream is None:  # the stream is the audio times the rechannel weights: each tap's product is an outer one
+                    np.multiply(kernel[:, None], samples[None, start : start + width], out=second if tap else result)
+                else:
+                    np.matmul(kernel, stream[:, start : start + width], out=second if tap else result)
+                if tap:
+                    result += second
+            hidden = activations[activation](result, bias)  # (units, width), in place
+            mix = mixed[: len(folded.outs[index]) * width].reshape(-1, width)
+            np.matmul(folded.outs[index], hidden, out=mix)  # the next layer's channels, then the skip
+            output += mix[-1, width - length :]
             if index < len(self.mixes):
-                mix = self.mixes[index]
-                signal = signal[:, shift:] + (mix.kernel.T @ hidden + mix.bias[:, None])
+                following = next_space[: (len(mix) - 1) * width].reshape(-1, width)
+                if stream is None:
+                    np.multiply(folded.rechannel[:, None], samples[None, shift:], out=following)
+                    following += mix[:-1]
+                else:
+                    np.add(stream[:, shift:], mix[:-1], out=following)
+                stream, stream_space, next_space = following, next_space, stream_space
+        output += folded.constant
         if self.linear_path is not None:
-            output += sliding_window_view(samples, self.window) @ self.linear_path.kernel[:, 0] + self.linear_path.bias[0]
+            output += np.correlate(samples, folded.linear_taps, "valid")
         return output
+
+    def _workspace(self, samples: int) -> list:
+        """This thread's flat arrays, each a layer's widest: product, its second tap, the mix and skip, two streams."""
+        cached = self._workspaces
+        if getattr(cached, "samples", None) != samples:
+            units = len(self.folded.rechannel)
+            cached.arrays = [np.empty(size * samples, np.float32) for size in (units, units, units + 1, units, units)]
+            cached.samples = samples
+        return cached.arrays
 
     def with_engine(self, engine: str) -> "TcnStack":
         return dataclasses.replace(self, engine=engine)
@@ -248,3 +279,45 @@ class TcnStack:
         from neural_filter.numpy_activations import ACTIVATIONS  # not the compiled engine: llvmlite only when used
 
         return all(layer.activation in ACTIVATIONS for layer in self.hidden)
+
+
+@dataclasses.dataclass
+class Folded:
+    """A TcnStack's weights as its render uses them: every bias that is the same at each sample folded into
+    the next hidden layer's (the stream's constant through its taps) or into one constant of the output.
+
+    The stream starts as the audio times `rechannel` (its bias folded away); a hidden layer's taps
+    read it as (units out, units in) matrices, the first layer's as vectors (the stream is one
+    column then); `outs` stacks a layer's mix (units rows, none for the last layer) over its skip.
+    """
+
+    rechannel: np.ndarray  # (units,)
+    taps: list  # per layer, KERNEL arrays: (units, units), or (units,) for the first layer
+    biases: list  # per layer, (units,)
+    activations: list
+    outs: list  # per layer, (units + 1, units) or (1, units)
+    constant: np.float32  # the skips' and the linear path's biases
+    linear_taps: np.ndarray | None
+
+    @classmethod
+    def of(cls, stack: TcnStack) -> "Folded":
+        rechannel = stack.rechannel.kernel[0]
+        units = len(rechannel)
+        stream_constant = stack.rechannel.bias.astype(np.float64)
+        taps, biases, outs = [], [], []
+        for index, layer in enumerate(stack.hidden):
+            kernels = [layer.kernel[tap * units : (tap + 1) * units] for tap in range(KERNEL)]  # (in, out) each
+            taps.append([np.ascontiguousarray(rechannel @ kernel if index == 0 else kernel.T, np.float32)
+                         for kernel in kernels])
+            biases.append((layer.bias + sum(stream_constant @ kernel for kernel in kernels)).astype(np.float32))
+            mix = [stack.mixes[index].kernel.T] if index < len(stack.mixes) else []
+            outs.append(np.ascontiguousarray(np.concatenate(mix + [stack.skips[index].kernel.T]), np.float32))
+            if index < len(stack.mixes):
+                stream_constant = stream_constant + stack.mixes[index].bias
+        constant = sum(float(skip.bias[0]) for skip in stack.skips)
+        linear_taps = None
+        if stack.linear_path is not None:
+            constant += float(stack.linear_path.bias[0])
+            linear_taps = np.ascontiguousarray(stack.linear_path.kernel[:, 0], np.float32)
+        return cls(rechannel, taps, biases, [layer.activation for layer in stack.hidden], outs, np.float32(constant),
+                   linear_taps)
