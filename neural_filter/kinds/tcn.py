@@ -7,7 +7,9 @@ layers is a causal Conv1D of KERNEL taps `dilation` samples apart with the activ
 sum, so each layer corrects the one before) and another takes them to the output (skip_<n>). The
 output is the sum of every layer's skip, plus the linear path beside the stack (an FIR of the
 window, starting at the pair's least-squares FIR, the skips at zero: training starts from the best
-linear filter of the window, as sliding mode's does).
+linear filter of the window, as sliding mode's does). The last layer also reads the linear path's
+output at its own sample (`from_linear`, as the knob model's first layer does): a curve after the
+filter is then a curve of one input.
 
 Every layer sees its input at every sample, so a curve applied to each sample before a filter, or
 after it, or between two, is a few layers' work: the sliding stack's first layer mixes its whole
@@ -143,11 +145,20 @@ class TcnKind(SlidingKind):
         chosen = dilations(spec.window, settings.layers)
         inputs = keras.Input(shape=(None, 1))  # (batch, samples + window - 1, 1)
         signal = keras.layers.Conv1D(settings.units, 1, name="rechannel")(inputs)  # (batch, time, units)
+        # (batch, samples, 1): the FIR beside the stack
+        linear = keras.layers.Conv1D(1, spec.window, name="linear_path")(inputs) if settings.linear_path else None
         skips, reached = [], 0  # reached: samples of the past the layers so far have used up
         for index, dilation in enumerate(chosen):
-            hidden = keras.layers.Conv1D(settings.units, KERNEL, dilation_rate=dilation, activation=settings.activation,
+            reads_linear = linear is not None and index == len(chosen) - 1  # the last layer's samples are the outputs
+            hidden = keras.layers.Conv1D(settings.units, KERNEL, dilation_rate=dilation,
+                                         activation=None if reads_linear else settings.activation,
                                          bias_initializer=bias_initializer(settings.bias_start),
                                          name=f"hidden_{index}")(signal)  # (batch, time - shift, units)
+            if reads_linear:
+                from_linear = keras.layers.Conv1D(settings.units, 1, use_bias=False, kernel_initializer="zeros",
+                                                  name="from_linear")(linear)
+                hidden = keras.layers.Activation(settings.activation, name="activation")(
+                    keras.layers.Add()([hidden, from_linear]))
             shift = (KERNEL - 1) * dilation
             reached += shift
             skips.append((keras.layers.Conv1D(1, 1, name=f"skip_{index}")(hidden), reached))
@@ -156,8 +167,8 @@ class TcnKind(SlidingKind):
                 signal = keras.layers.Add()([keras.layers.Cropping1D((shift, 0))(signal), mixed])
         # every skip cut to the last one's length: (batch, samples, 1)
         outputs = [keras.layers.Cropping1D((reached - at, 0))(skip) if at < reached else skip for skip, at in skips]
-        if settings.linear_path:
-            outputs.append(keras.layers.Conv1D(1, spec.window, name="linear_path")(inputs))
+        if linear is not None:
+            outputs.append(linear)
         output = keras.layers.Add(name="sum")(outputs) if len(outputs) > 1 else outputs[0]
         return keras.Model(inputs, output, name="tcn_filter")
 
@@ -173,9 +184,13 @@ class TcnKind(SlidingKind):
     def network_of(self, layers: dict, record: dict) -> "TcnStack":
         names = hidden_names(layers)
         chosen = dilations(record["spec"]["window"], len(names))
-        return TcnStack(layers["rechannel"], [layers[name] for name in names], chosen,
-                        [layers[f"mix_{index}"] for index in range(len(names) - 1)],
-                        [layers[f"skip_{index}"] for index in range(len(names))], layers.get("linear_path"))
+        hidden = [layers[name] for name in names]
+        from_linear = layers.get("from_linear")
+        if from_linear is not None:  # the last layer's activation is a layer of its own, after the linear path's share
+            hidden[-1] = Dense(hidden[-1].kernel, hidden[-1].bias, layers["activation"])
+        return TcnStack(layers["rechannel"], hidden, chosen, [layers[f"mix_{index}"] for index in range(len(names) - 1)],
+                        [layers[f"skip_{index}"] for index in range(len(names))], layers.get("linear_path"),
+                        None if from_linear is None else from_linear.kernel[0])
 
     def name_suffix(self, spec, knob=None) -> str:
         return "_tcn"
@@ -201,6 +216,7 @@ class TcnStack:
     mixes: list  # Dense (units, units): a layer's channels into the next layer's input
     skips: list  # Dense (units, 1): a layer's channels into the output
     linear_path: Dense | None = None  # (window, 1): the FIR beside the stack
+    from_linear: np.ndarray | None = None  # (units,): the linear path's output into the last layer
     engine: str = "compiled"  # see network.ENGINES
     # each thread's reused arrays (see network.DenseStack._workspace: fresh ones cost page faults)
     _workspaces: threading.local = dataclasses.field(default_factory=threading.local, init=False, repr=False,
@@ -230,6 +246,7 @@ class TcnStack:
         samples = np.asarray(samples, np.float32)
         length = len(samples) - self.window + 1
         product, other, mixed, stream_space, next_space = self._workspace(len(samples))
+        linear = np.correlate(samples, folded.linear_taps, "valid") if self.linear_path is not None else None
         output = np.zeros(length, np.float32)
         stream = None  # (units, width): the residual stream the layer reads; the first reads the audio
         for index, (dilation, taps, bias, activation) in enumerate(zip(self.dilations, folded.taps, folded.biases,
@@ -245,6 +262,8 @@ class TcnStack:
                     np.matmul(kernel, stream[:, start : start + width], out=second if tap else result)
                 if tap:
                     result += second
+            if folded.from_linear is not None and index == len(self.hidden) - 1:
+                result += np.multiply(folded.from_linear[:, None], linear[None, :], out=second)
             hidden = activations[activation](result, bias)  # (units, width), in place
             mix = mixed[: len(folded.outs[index]) * width].reshape(-1, width)
             np.matmul(folded.outs[index], hidden, out=mix)  # the next layer's channels, then the skip
@@ -258,8 +277,8 @@ class TcnStack:
                     np.add(stream[:, shift:], mix[:-1], out=following)
                 stream, stream_space, next_space = following, next_space, stream_space
         output += folded.constant
-        if self.linear_path is not None:
-            output += np.correlate(samples, folded.linear_taps, "valid")
+        if linear is not None:
+            output += linear
         return output
 
     def _workspace(self, samples: int) -> list:
@@ -298,6 +317,7 @@ class Folded:
     outs: list  # per layer, (units + 1, units) or (1, units)
     constant: np.float32  # the skips' and the linear path's biases
     linear_taps: np.ndarray | None
+    from_linear: np.ndarray | None  # (units,)
 
     @classmethod
     def of(cls, stack: TcnStack) -> "Folded":
@@ -315,9 +335,12 @@ class Folded:
             if index < len(stack.mixes):
                 stream_constant = stream_constant + stack.mixes[index].bias
         constant = sum(float(skip.bias[0]) for skip in stack.skips)
-        linear_taps = None
+        linear_taps = from_linear = None
         if stack.linear_path is not None:
-            constant += float(stack.linear_path.bias[0])
             linear_taps = np.ascontiguousarray(stack.linear_path.kernel[:, 0], np.float32)
+            if stack.from_linear is not None:  # the last layer reads the linear path's output, its bias included
+                from_linear = stack.from_linear.astype(np.float32)
+                biases[-1] = (biases[-1] + stack.linear_path.bias[0] * stack.from_linear).astype(np.float32)
+            constant += float(stack.linear_path.bias[0])
         return cls(rechannel, taps, biases, [layer.activation for layer in stack.hidden], outs, np.float32(constant),
-                   linear_taps)
+                   linear_taps, from_linear)
