@@ -248,3 +248,25 @@ def test_a_curve_before_the_filter_is_a_pair_no_linear_filter_makes(tmp_path):
     linear = render.render(fir.fir_network(taps, bias), FilterSpec(mode="sliding", window=64, levels="signed"), x)
     floor = (1 / 128) ** 2 / 12 / np.var(y)  # u8 rounding against the target's power
     assert metrics.decibels(metrics.esr(linear, y)) > metrics.decibels(floor) + 15
+
+
+def test_a_sweep_over_sliding_and_tcn_prunes_the_windows_tcn_layers_cannot_make(workdir, capsys):
+    import sweep
+    from neural_filter import study
+
+    status = sweep.run(["--trials", "4", "--mode", "sliding,tcn", "--layers", "2", "--units", "4", "--batches", "8",
+                        "--samples", "3,8", "--activator", "tanh", "--optimiser", "adam", "--epoches", "1",
+                        "--no-plot"])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    the_study = study.open_study(study.default_storage("models"), study.DEFAULT_STUDY, create=False)
+    assert len(the_study.trials) == 4
+    for trial in the_study.trials:
+        unmakeable = trial.params["mode"] == "tcn" and trial.params["samples"] == "8"  # 2 layers reach 4 at most
+        assert trial.state.name == ("PRUNED" if unmakeable else "COMPLETE"), (trial.params, out)
+        if unmakeable:
+            assert (f"trial {trial.number}: pruned (window 8: is longer than 2 dilated layers of 2 taps reach "
+                    "(4 samples; a tcn model's window is its receptive field); give at least 3 layers, or a window "
+                    "from 3 to 4)") in out
+        else:
+            assert f"_{trial.params['mode']}_a" in trial.user_attrs["model"]  # ..._sliding_a.. or ..._tcn_a..
