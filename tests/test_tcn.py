@@ -239,7 +239,7 @@ def curve_then_lowpass(directory, seconds=2.0, drive=10.0, cutoff=2000.0, rate=4
 
 
 def test_a_curve_before_the_filter_is_a_pair_no_linear_filter_makes(tmp_path):
-    """(The pair the README's tcn figures were measured on, 30 s of it; the training takes minutes, not a test's time.)"""
+    """(The pair the README's tcn figures were measured on, 30 s of it: the training takes minutes, not a test's.)"""
     from neural_filter import audio, fir, metrics
 
     curve_then_lowpass(tmp_path)

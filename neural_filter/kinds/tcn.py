@@ -188,8 +188,9 @@ class TcnKind(SlidingKind):
         from_linear = layers.get("from_linear")
         if from_linear is not None:  # the last layer's activation is a layer of its own, after the linear path's share
             hidden[-1] = Dense(hidden[-1].kernel, hidden[-1].bias, layers["activation"])
-        return TcnStack(layers["rechannel"], hidden, chosen, [layers[f"mix_{index}"] for index in range(len(names) - 1)],
-                        [layers[f"skip_{index}"] for index in range(len(names))], layers.get("linear_path"),
+        mixes = [layers[f"mix_{index}"] for index in range(len(names) - 1)]
+        skips = [layers[f"skip_{index}"] for index in range(len(names))]
+        return TcnStack(layers["rechannel"], hidden, chosen, mixes, skips, layers.get("linear_path"),
                         None if from_linear is None else from_linear.kernel[0])
 
     def name_suffix(self, spec, knob=None) -> str:
@@ -256,7 +257,7 @@ class TcnStack:
             result, second = (space[: len(bias) * width].reshape(-1, width) for space in (product, other))
             for tap, kernel in enumerate(taps):
                 start = tap * dilation
-                if stream is None:  # the stream is the audio times the rechannel weights: each tap's product is an outer one
+                if stream is None:  # the stream is the audio times rechannel's weights: each tap's product an outer one
                     np.multiply(kernel[:, None], samples[None, start : start + width], out=second if tap else result)
                 else:
                     np.matmul(kernel, stream[:, start : start + width], out=second if tap else result)
