@@ -16,10 +16,10 @@ All arguments are positional and optional, in the original's order; anything new
 import sys
 from pathlib import Path
 
-from neural_filter import cli, kinds
+from neural_filter import cli, fitting, kinds
 from neural_filter.dataset import DataSettings
 from neural_filter.errors import ArgumentError
-from neural_filter.settings import DEFAULTS
+from neural_filter.settings import DEFAULTS, TrainSettings
 from neural_filter.spec import FilterSpec
 
 POSITIONALS = (  # name, default, help: the original's order and defaults
@@ -90,17 +90,12 @@ def parse_arguments(argv=None):
 def main(argv=None) -> None:
     args = parse_arguments(argv)
     cli.quiet_frameworks(args.cpu_only == "1")
-    from neural_filter import fitting
-
     request = request_from(args)
     _print_report(request, fitting.fit(request), scored_on="validation" if args.val else "training")
 
 
 def request_from(args):
     """The command line as a fitting.FitRequest: the positionals as typed name the model."""
-    from neural_filter import fitting
-    from neural_filter.settings import TrainSettings
-
     song = args.song or ("song.raw" if Path("song.raw").exists() else None)
     mode = args.mode or kinds.default_mode(conditioned=bool(args.pairs))
     if args.pairs and (args.train_x, args.train_y) != ("train_x.raw", "train_y.raw"):
@@ -120,27 +115,43 @@ def request_from(args):
                               models=args.models, resume=args.resume, plot=args.plot, typed=typed)
 
 
+SCORES = "scores: ESR in dB against the target, lower is better; the floor is what the target's own rounding leaves"
+SKIPPED = "a linear filter: the least-squares start is at the pair's floor; no training needed"
+
+
 def _print_report(request, outcome, scored_on: str) -> None:
+    # after training, which has loaded SciPy anyway; fit.py's --help and refusals never pay it
+    from neural_filter import effect  # noqa: PLC0415
+    from neural_filter.metrics import signed_db  # noqa: PLC0415
+
     result, m = outcome.result, outcome.result.metrics
+    print(SCORES)
+    if result.skipped:
+        print(SKIPPED)
     print(f"saved {outcome.path}")
-    print(f"  {scored_on} MSE {m['mse']:.3g}, ESR {m['esr']:.5f} ({m['esr_db']:.1f} dB): {m['verdict']}; "
-          f"doing nothing scores {m['dry_esr']:.4f} ({m['dry_esr_db']:.1f} dB), {m['improvement_db']:.1f} dB better")
-    print(f"  best epoch {result.best_epoch} of {len(result.history.get('loss', []))}, "
-          f"{result.seconds:.1f} s of training")
+    print(f"  {scored_on} ESR {signed_db(m['esr_db'])}: {m['verdict']} (the pair's floor {signed_db(m['floor_db'])}); "
+          f"doing nothing scores {signed_db(m['dry_esr_db'])}; MSE {m['mse']:.3g}")
+    if not result.skipped:
+        print(f"  best epoch {result.best_epoch} of {len(result.history.get('loss', []))}, "
+              f"{result.seconds:.1f} s of training")
     start = outcome.record["start"]
-    if start:
+    if start and not result.skipped:
         settings = request.settings
         what = ("the least-squares FIR it started from" if request.resume is None and settings.linear_path
                 and settings.fir_start and request.kind().has_linear_path else "its starting weights")
         if request.pairs:
             what = "each pair's least-squares FIR alone (its start)"
-        print(f"  {what} scored {start['esr_db']:.1f} dB: training added {start['esr_db'] - m['esr_db']:.1f} dB")
+        print(f"  {what} scored {signed_db(start['esr_db'])}: training added {start['esr_db'] - m['esr_db']:.1f} dB")
     for row in m.get("by_knob", []):  # a knob model: each pair's held-out part
-        print(f"  pair at {row['cutoff']:7.1f} Hz: ESR {row['esr_db']:6.1f} dB "
-              f"(its least-squares FIR alone: {row['start_esr_db']:6.1f} dB)")
+        print(f"  pair at {row['cutoff']:7.1f} Hz: ESR {row['esr_db']:+6.1f} dB "
+              f"(its least-squares FIR alone: {row['start_esr_db']:+6.1f} dB)")
     for row in m.get("response", []):
         print(f"  response at {row['hz']:7.0f} Hz: learned {row['learned_db']:6.1f} dB, "
               f"target {row['target_db']:6.1f} dB")
+    recipe = effect.Recipe.from_record((outcome.record.get("data") or {}).get("target_filter"))
+    if recipe and not recipe.linear:
+        print(f"  no response table: the target ({recipe.words()}) is driven into saturation, so its gain "
+              "depends on the level, not on the frequency alone")
     if outcome.plots:
         print("plots: " + ", ".join(str(plot) for plot in outcome.plots))
     if outcome.rendered:

@@ -1,11 +1,14 @@
 """gen.py: render audio through a trained model.
 
     python3 gen.py <model path> <song path> [samples]
-    python3 gen.py models/tanh_adam_6_32_999_9_32_a0.41.keras song.raw
-    python3 gen.py models/lowpass_600hz_6db/tanh_adam_6_32_32_64_40_sliding_a1.00.keras song.flac --out song.wav
-    python3 gen.py models/9_sample/unsigned/gelu_adam_6_32_999_9_512_a41 song.raw 9
-    python3 gen.py models/tanh_adam_6_32_32_1024_2_sliding_cutoff100-8000_a35.2.keras song.raw --cutoff 450
-    python3 gen.py models/tanh_adam_6_32_32_1024_2_sliding_cutoff100-8000_a35.2.keras song.raw --cutoff 200:5000
+    python3 gen.py models/lowpass_600hz_6db/tanh_adam_6_32_32_64_40_sliding_a32.3.keras song.raw
+    python3 gen.py models/lowpass_2000hz_24db/tanh_adam_6_32_32_64_40_sliding_a35.5.keras song.raw 64 --out song.wav
+    python3 gen.py MODEL my.wav --reference my_filtered.wav      # my_filtered.wav: make_data.py --song my.wav
+    python3 gen.py models/tanh_adam_6_32_32_1024_2_sliding_cutoff100-8000_a<score>.keras song.raw --cutoff 450
+    python3 gen.py models/tanh_adam_6_32_32_1024_2_sliding_cutoff100-8000_a<score>.keras song.raw --cutoff 200:5000
+
+The first two use the models shipped in models/; the last two, a knob model fit.py --pairs
+trains (README: A knob), named with its score.
 
 Writes `outputs/<song name>.<the song's kind>` (or `--out FILE`, whose extension picks the kind:
 .raw, .wav, .flac, .aiff, .ogg, .mp3), exactly as long as the song and at its rate: a song at
@@ -20,7 +23,7 @@ evenly in log frequency, the filter moving every sample.
 import sys
 from pathlib import Path
 
-from neural_filter import cli
+from neural_filter import audio, cli, render
 
 
 def parse_arguments(argv=None):
@@ -47,9 +50,6 @@ def parse_arguments(argv=None):
 def main(argv=None) -> None:
     args = parse_arguments(argv)
     cli.quiet_frameworks(cpu_only=False)
-
-    from neural_filter import audio, render
-
     audio.check_format(args.format)
     song = audio.check_readable(args.song)
     kind = audio.container_of(song, args.format)
@@ -66,7 +66,12 @@ def main(argv=None) -> None:
     if stats["resampled"]:
         print(f"resampled {song} from {stats['rate']} Hz to the model's {stats['model_rate']} Hz and back")
     if args.reference:
-        print(f"ESR against {args.reference}: {stats['reference_esr']:.5f} ({stats['reference_esr_db']:.1f} dB)")
+        from neural_filter.metrics import signed_db  # noqa: PLC0415 - SciPy, 1 s: only a render with --reference pays it
+
+        trained = stats["training_floor_db"]
+        trained = "" if trained is None else f"; the model's training pair could show {signed_db(trained)}"
+        print(f"ESR against {args.reference}: {signed_db(stats['reference_esr_db'])}: {stats['reference_verdict']} "
+              f"(its floor {signed_db(stats['reference_floor_db'])}{trained}; lower is better)")
 
 
 SPELLING = {"window": "samples"}  # the package's names -> gen.py's words, in error messages

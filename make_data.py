@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neural_filter import audio, cli, effect, synth
+from neural_filter import audio, cli, effect, resample, synth
 from neural_filter.errors import ArgumentError, DataError
 from neural_filter.pairs import Pair, write_pairs
 
@@ -207,8 +207,6 @@ def make_song(args, rng: np.random.Generator, song: audio.Audio | None) -> np.nd
         return synth.synthetic_song(args.song_seconds, args.rate, rng)
     if song.rate == args.rate:
         return song.samples
-    from neural_filter import resample  # raw files carry no rate: song.raw is read at the pair's
-
     length = round(len(song.samples) * args.rate / song.rate)
     samples = np.concatenate([np.empty(0, np.float32), *resample.exact_length(
         resample.resample_blocks([song.samples], song.rate, args.rate), length)])

@@ -17,7 +17,8 @@ trial failed, and running the same command again continues the study.
 import sys
 from pathlib import Path
 
-from neural_filter import cli, kinds, study
+import fit
+from neural_filter import audio, cli, files, kinds, study
 from neural_filter.dataset import DataSettings
 from neural_filter.errors import ArgumentError
 from neural_filter.settings import DEFAULTS
@@ -69,8 +70,6 @@ def main(argv=None) -> None:
     storage = args.storage or study.default_storage(args.models)
     cli.quiet_frameworks(args.cpu_only)
     space.check()  # imports Keras: a misspelt activation is refused before the study is touched
-    import fit
-
     if args.storage is None:
         Path(args.models).mkdir(parents=True, exist_ok=True)  # SQLite makes its file, not its folder
     the_study = study.open_study(storage, args.study)
@@ -85,8 +84,6 @@ def main(argv=None) -> None:
 
 def _check_files(args) -> None:
     """The pair readable and the models folder writable, before any trial is taken."""
-    from neural_filter import audio, files
-
     for path in (args.train_x, args.train_y, *([args.song] if args.song else [])):
         audio.check_readable(path)
     files.writable_folder(args.models, "models")

@@ -97,7 +97,7 @@ def _machine_code(target_machine: llvm.TargetMachine) -> bytes:
         code = _read_checked(folder / name)
         if code is not None:
             return code
-    from neural_filter import activation_loop  # Numba: a second to import, two to compile
+    from neural_filter import activation_loop  # noqa: PLC0415 - Numba: a second to import, two to compile
 
     code = activation_loop.machine_code(target_machine)
     for folder in folders:

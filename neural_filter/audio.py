@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neural_filter.console import stderr_silenced
 from neural_filter.errors import ArgumentError, DataError
 from neural_filter.files import atomic_output
 
@@ -218,7 +219,7 @@ def container_of(path, format: str | None = None) -> str:
             kind = KINDS[named]
             raise DataError(path, f"is named {Path(path).suffix} but does not begin like {_a(kind.name)} "
                                   f"file ({kind.signature})",
-                            f"re-export it, or give it another extension if it is raw audio")
+                            "re-export it, or give it another extension if it is raw audio")
         return "raw"
     if format is not None:
         raise ArgumentError("format", format, f"{path} is {_a(KINDS[found].name)} file, which names its own format",
@@ -328,8 +329,6 @@ def _quiet_decoder(container: str):
     silenced while an MP3 is opened or read, so that stderr holds our one line at most."""
     if container != "mp3":
         return contextlib.nullcontext()
-    from neural_filter.cli import stderr_silenced
-
     return stderr_silenced()
 
 
@@ -372,7 +371,7 @@ _REMEDIES = {"wav": "re-export it as 8, 16, 24 or 32-bit PCM or float WAV", "rf6
 
 
 def _open_soundfile(path: Path, container: str, rate: int | None) -> SoundFileSource:
-    import soundfile
+    import soundfile  # noqa: PLC0415 - libsndfile, 0.25 s: raw songs (the original's kind) never load it
 
     kind = KINDS[container]
     remedy = _REMEDIES.get(container, "re-export it, or convert it to WAV or FLAC")
@@ -476,7 +475,7 @@ def audio_sink(path, format: str, rate: int, count: int, container: str | None =
 
 @contextlib.contextmanager
 def _sound_file(path, temporary, container: str, format: str, rate: int, count: int):
-    import soundfile
+    import soundfile  # noqa: PLC0415 - libsndfile, 0.25 s: raw output never loads it
 
     if container == "wav" and count * SAMPLE_FORMATS[format][0].itemsize + 58 >= 2**32:
         raise DataError(path, f"cannot hold {count} samples: a WAV file ends at 4 GiB", "write an RF64 or FLAC file")

@@ -1,12 +1,12 @@
 """What fit.py and gen.py share as command lines: argument types, one-line errors, GPU hiding."""
 
 import argparse
-import contextlib
 import importlib.abc
 import importlib.util
 import os
 import sys
 
+from neural_filter.console import stderr_silenced
 from neural_filter.errors import NeuralFilterError, flag_spelling
 
 
@@ -68,14 +68,6 @@ def cutoff_or_range(text: str) -> float | tuple[float, float]:
     return values[0] if len(values) == 1 else values
 
 
-def progress_bar(total: int, enabled: bool):
-    """A tqdm bar on stderr for `total` samples: shown only after two seconds, on a terminal, if enabled."""
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="sample", unit_scale=True, delay=2, leave=False,
-                disable=not (enabled and sys.stderr.isatty()))
-
-
 def quiet_frameworks(cpu_only: bool) -> None:
     """Before any framework is imported: hide GPUs if asked, and keep TensorFlow's start-up chatter off stderr."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -111,20 +103,6 @@ class _QuietImport(importlib.abc.MetaPathFinder):
 
             spec.loader.exec_module = exec_module  # this spec's own loader object
         return spec
-
-
-@contextlib.contextmanager
-def stderr_silenced():
-    """Point file descriptor 2 at /dev/null (C++ libraries write there directly), then restore it."""
-    sys.stderr.flush()
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
 
 
 def run(main, prog: str, argv=None, spelling: dict | None = None) -> int:

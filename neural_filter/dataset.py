@@ -25,6 +25,7 @@ import numpy as np
 
 from neural_filter import effect
 from neural_filter.audio import Audio, check_readable, open_audio
+from neural_filter.console import progress_bar
 from neural_filter.errors import ArgumentError, DataError, LengthMismatchError
 from neural_filter.files import atomic_output
 from neural_filter.settings import DEFAULTS
@@ -91,7 +92,11 @@ def prepare_pairs(pairs, spec: FilterSpec, settings: DataSettings = DataSettings
     Not cached: reading a pair of raw files takes milliseconds, and one cache per set of pairs
     would only add files for clean.sh to find.
     """
-    prepared = [_prepare_from_files(pair.dry, pair.filtered, spec, settings) for pair in pairs]
+    prepared = []
+    with progress_bar(len(pairs), settings.progress, "pairs read") as bar:
+        for pair in pairs:
+            prepared.append(_prepare_from_files(pair.dry, pair.filtered, spec, settings))
+            bar.update(1)
     for pair, part in zip(pairs, prepared):
         if part.rate != prepared[0].rate:
             raise DataError(pair.dry, f"is at {part.rate} Hz but {pairs[0].dry} is at {prepared[0].rate} Hz",
@@ -101,8 +106,6 @@ def prepare_pairs(pairs, spec: FilterSpec, settings: DataSettings = DataSettings
 
 def read_pair(x_path, y_path, settings: DataSettings = DataSettings()):
     """Both files of the pair as full-scale Audio, refused unless they line up sample for sample."""
-    from neural_filter.cli import progress_bar
-
     sources = open_audio(x_path, settings.format, settings.rate), open_audio(y_path, settings.format, settings.rate)
     with progress_bar(len(sources[0]) + len(sources[1]), settings.progress) as bar:
         x, y = (Audio(source.read(bar), source.rate, source.format, source.container) for source in sources)

@@ -66,12 +66,18 @@ def tail_share(taps: np.ndarray) -> float:
 def rounding_share(y: np.ndarray) -> float:
     """The share of `y`'s power that its own rounding carries: step^2 / 12 over the power, step read off the values."""
     y = np.asarray(y, np.float64)
-    values = np.unique(y)
-    steps = np.diff(values)
-    power = float(np.mean((y - y.mean()) ** 2))
-    if not len(steps) or power <= 0:
-        return 0.0
-    return float(steps.min()) ** 2 / 12 / power
+    return share_of_step(smallest_step(y), float(np.mean((y - y.mean()) ** 2)) if len(y) else 0.0)
+
+
+def smallest_step(y: np.ndarray) -> float:
+    """The smallest difference between two of `y`'s values (0 when it holds fewer than two): its rounding's step."""
+    steps = np.diff(np.unique(y))
+    return float(steps.min()) if len(steps) else 0.0
+
+
+def share_of_step(step: float, power: float) -> float:
+    """step^2 / 12 (rounding noise's power) over `power`; 0 where there is no step or no power."""
+    return step**2 / 12 / power if step > 0 and power > 0 else 0.0
 
 
 def window_that_fits(x: np.ndarray, y: np.ndarray, window: int, before, taps=None) -> tuple[int, bool] | None:

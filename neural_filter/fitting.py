@@ -11,8 +11,12 @@ import dataclasses
 import math
 from pathlib import Path
 
-from neural_filter import effect, kinds
-from neural_filter.dataset import DataSettings
+from neural_filter import audio, console, dataset, effect, files, fir, kinds, metrics, model_file, pairs, plots
+from neural_filter import render, resample, results
+from neural_filter.dataset import DataSettings, known_filter
+from neural_filter.errors import ArgumentError, DataError
+from neural_filter.fir import least_squares_fir
+from neural_filter.knob import Knob
 from neural_filter.settings import TrainSettings
 from neural_filter.spec import FilterSpec
 
@@ -69,7 +73,8 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print, ctrl_c=Non
     `ctrl_c`: the caller's interrupt.CtrlC, installed already (a sweep's), instead of fit.py's.
     """
     pairs = _check_inputs(request)
-    from neural_filter import dataset, model, model_file, results, train  # imports Keras: seconds
+    # Keras takes 6-8 s to import: only once every input has been checked, so that a mistake costs none of it
+    from neural_filter import model, train  # noqa: PLC0415
 
     model.check_activation(request.settings.activation)
     model.check_optimiser(request.settings.optimiser)
@@ -78,25 +83,26 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print, ctrl_c=Non
         resumed, spec = model_file.load_for_resume(request.resume, spec, request.settings,
                                                    typed={"align": request.align, "levels": request.levels})
     if pairs:
-        from neural_filter.knob import Knob
-
-        from neural_filter.fir import least_squares_fir
-
         knob = Knob(tuple(pair.cutoff for pair in pairs))
         prepared = dataset.prepare_pairs(pairs, spec, request.data)
         spec.rate = prepared[0].rate
         # each pair's FIR, solved once: the window's check reads it, and the model starts from it
-        firs = [least_squares_fir(part.train_x, part.train_y, spec.window, spec.padding[0]) for part in prepared]
+        firs = []
+        with console.progress_bar(len(prepared), request.data.progress, "pairs' least-squares FIRs solved") as bar:
+            for part in prepared:
+                firs.append(least_squares_fir(part.train_x, part.train_y, spec.window, spec.padding[0]))
+                bar.update(1)
         for pair, part, (taps, _) in zip(pairs, prepared, firs):
             _advise_on_window(part, spec, inform, f"the pair at {pair.cutoff:g} Hz: ", taps)
         result = train.train_knob(prepared, knob, spec, request.settings, callbacks=callbacks, firs=firs,
-                                  ctrl_c=ctrl_c)
+                                  ctrl_c=ctrl_c, progress=request.data.progress)
     else:
         prepared = dataset.prepare(request.train_x, request.train_y, spec, request.data, notice=notice)
         spec.rate = prepared.rate
         if spec.kind.fits_a_response:
             _advise_on_window(prepared, spec, inform)
-        result = train.train(prepared, spec, request.settings, model=resumed, callbacks=callbacks, ctrl_c=ctrl_c)
+        result = train.train(prepared, spec, request.settings, model=resumed, callbacks=callbacks, ctrl_c=ctrl_c,
+                             progress=request.data.progress)
 
     models = Path(request.models)
     path = models / f"{model_file.model_name(request.name_parts(), spec, result.metrics['score'], knob)}.keras"
@@ -114,8 +120,6 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print, ctrl_c=Non
 
 def _check_inputs(request: FitRequest):
     """Everything that can be checked without Keras, so that a mistake costs no start-up; a knob's pairs, if any."""
-    from neural_filter import audio, files, model_file
-
     audio.check_format(request.data.format)
     request.kind().check_request(request)
     pairs = _read_pairs(request.pairs) if request.pairs else None
@@ -130,8 +134,6 @@ def _check_inputs(request: FitRequest):
         song, pair = (audio.open_companion(path, request.data.format, request.data.rate)
                       for path in (request.song, first_dry))
         if not request.resample and song.rate != pair.rate:
-            from neural_filter import resample
-
             raise resample.refusal(request.song, song.rate, f"{first_dry} is at", pair.rate)
     if request.resume:
         model_file.check_resumable(request.resume)
@@ -141,8 +143,6 @@ def _check_inputs(request: FitRequest):
 
 def _read_pairs(pairs_file) -> list:
     """A knob model's pairs, refused where make_data.py's notes contradict the list."""
-    from neural_filter import pairs
-
     listed = pairs.read_pairs(pairs_file)
     _check_noted_cutoffs(pairs_file, listed)
     return listed
@@ -150,8 +150,6 @@ def _read_pairs(pairs_file) -> list:
 
 def _check_noted_cutoffs(pairs_file, listed) -> None:
     """Refuse a list whose cutoff for a pair is not the one make_data.py noted beside the pair's file."""
-    from neural_filter.errors import DataError
-
     for pair in listed:
         note = effect.read_note(pair.filtered)
         if note and not math.isclose(note.recipe.cutoff, pair.cutoff, rel_tol=1e-6):
@@ -165,8 +163,6 @@ def _advise_on_window(prepared, spec: FilterSpec, inform, which: str = "", taps=
 
     `taps`: the pair's least-squares FIR of the window, in full scale, when already solved.
     """
-    from neural_filter import fir
-
     def before(window):
         return dataclasses.replace(spec, window=window).padding[0]
 
@@ -181,9 +177,6 @@ def _advise_on_window(prepared, spec: FilterSpec, inform, which: str = "", taps=
 
 def _check_noted_format(train_y, format: str | None) -> None:
     """Never read a raw pair in another format than make_data.py wrote it (its note says which)."""
-    from neural_filter import audio
-    from neural_filter.errors import ArgumentError
-
     note = effect.read_note(train_y)
     given = format or "u8"
     if note and audio.container_of(train_y) == "raw" and note.format != given:
@@ -192,10 +185,8 @@ def _check_noted_format(train_y, format: str | None) -> None:
 
 
 def _data_record(request: FitRequest, rate: int, pairs=None) -> dict:
-    from neural_filter.dataset import known_filter
-
     record = {"format": request.data.format or "u8", "validation": request.data.validation, "rate": rate,
-              "resumed_from": request.resume}
+              "resumed_from": request.resume, "song": model_file.song_record(request.song) if request.song else None}
     if pairs:  # a knob model: each pair's recipe, when make_data.py noted it
         return {"pairs_file": request.pairs, "pairs": [{"dry": str(pair.dry), "filtered": str(pair.filtered),
                                                        "cutoff": pair.cutoff, "target_filter": known_filter(pair.filtered)}
@@ -205,15 +196,11 @@ def _data_record(request: FitRequest, rate: int, pairs=None) -> dict:
 
 
 def _response(result, recipe: effect.Recipe, rate: int) -> list:
-    from neural_filter import metrics
-
     return metrics.response_table(result.scored["input"], result.scored["prediction"], recipe.cutoff, recipe.rolloff,
                                   rate)
 
 
 def _plots(path: Path, result, rate: int) -> list:
-    from neural_filter import metrics, plots
-
     if not plots.available():
         return []
     title = f"{path.stem}: ESR {metrics.decibels(result.metrics['esr']):.1f} dB"
@@ -227,8 +214,6 @@ def _render_song(path: Path, request: FitRequest, knob=None) -> tuple[Path, dict
     A knob model renders at the middle of its range in log frequency (`gen.py --cutoff` that value
     gives the same bytes).
     """
-    from neural_filter import audio, render
-
     kind = audio.container_of(request.song)
     out = path.with_suffix(audio.KINDS[kind].extensions[0])
     # the data settings' format and rate describe raw files (the pair's): a WAV or FLAC song names its own

@@ -101,7 +101,7 @@ def load_legacy_model(path) -> tuple[list[tuple[np.ndarray, np.ndarray, str]], i
     if not os.path.isfile(prefix + ".index"):
         raise ModelFileError(path, "has no variables/variables.index (no weights)", _REMEDY)
 
-    import tensorflow as tf  # slow to import; only this path needs it
+    import tensorflow as tf  # noqa: PLC0415 - 6-8 s to import; only this path needs it
 
     try:
         reader = tf.train.load_checkpoint(prefix)

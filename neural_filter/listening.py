@@ -7,8 +7,10 @@ machine, moved anywhere. For each model shown: its spectrum, loss and waveform p
 wrote them beside the model) and its render of the song as a WAV file a browser plays (fit.py's
 renders are often headerless u8). Above them, the dry song and the reference: the song through
 the real filter, computed from make_data.py's note of it (the run record's target filter), or a
-file the caller gives. With a study, Optuna's optimisation history and parameter importances as
-pictures, and its trials.
+file the caller gives. A card plays its render beside the dry song and reference of the song that
+render is of (the run record names it, with its bytes' digest): the given song's where it is that
+song, else its own, read from where fit.py found it, else none; never another song's. With a study,
+Optuna's optimisation history and parameter importances as pictures, and its trials.
 
 The assets folder is the report's own: it is written whole under a temporary name and swapped in,
 so an interrupted report leaves the last one intact and no sound of a model no longer shown.
@@ -25,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from neural_filter import audio, effect
+from neural_filter import audio, effect, model_file
 from neural_filter.files import atomic_output
+from neural_filter.study import trial_rows
 
 ASSETS = "report"  # the folder beside report.html
 WAV_FORMAT = "s16le"  # 16-bit PCM: every browser plays it, whatever the render's own encoding
@@ -51,6 +54,8 @@ class Shown:
     pictures: list  # (caption, href)
     render: Sound | None
     trials: list  # numbers of the study's trials that chose this model
+    sounds: list = dataclasses.field(default_factory=list)  # its song's dry and reference, beside its render
+    song_note: str = ""  # why the card has no dry song beside its render, where it has none
 
 
 def write_report(models, rows: list[dict], song=None, song_format=None, song_rate=None, reference=None,
@@ -74,6 +79,8 @@ def write_report(models, rows: list[dict], song=None, song_format=None, song_rat
         shown = [_shown(models, staging, rank, row, by_model.get(row.get("model"), []))
                  for rank, row in enumerate(rows[:top], 1)]
         listening = _song_and_references(staging, shown, song, song_format, song_rate, reference)
+        for card in shown:
+            _songs_of(card, staging, song, listening)
         study_pictures = _study_pictures(staging, study) if study is not None else []
         page = _page(title, rows, shown, listening, study, trial_rows, study_pictures, by_model)
         _swap_in(staging, models / ASSETS)
@@ -145,31 +152,68 @@ def _song_and_references(staging: Path, shown: list, song, song_format, song_rat
     return sounds
 
 
+def _songs_of(card: Shown, staging: Path, song, listening: list) -> None:
+    """The dry song and reference(s) beside a card's render: those of the song it rendered, or none.
+
+    The given song's, where the record names it (same bytes); else the song the record names, where
+    it is still as fit.py rendered it; else none, and the card says why.
+    """
+    data = (card.record or {}).get("data") or {}
+    noted, own = data.get("song"), _recipe(card.record)
+    if card.render is None:
+        return
+    if song is not None and model_file.is_song(noted, song):
+        card.sounds = [sound for sound in listening if sound.filter is None or sound.filter == own]
+    elif noted and model_file.is_song(noted, noted.get("path", "")):
+        card.sounds = _own_song(staging, Path(noted["path"]), noted["sha256"][:12], data, own)
+    elif noted:
+        card.song_note = (f"It rendered {Path(noted.get('path', '')).name}, which is not the song given and is no "
+                          "longer as it was rendered: no dry song or reference to compare with.")
+    else:
+        card.song_note = "Its record does not name the song it rendered: no dry song or reference to compare with."
+
+
+def _own_song(staging: Path, path: Path, label: str, data: dict, recipe: effect.Recipe | None) -> list:
+    """A song other than the given one as Sounds: its dry, and its reference where the record knows the filter.
+
+    `label` (its digest's start) names its files; cards that rendered the same song share them.
+    """
+    dry = audio.read_audio(path, data.get("format"), data.get("rate"), companion=True)
+    sounds = [_write_sound(staging, f"song_{label}.wav", f"dry song ({path.name}, the song this model rendered)",
+                           dry.samples, dry.rate)]
+    if recipe is not None:
+        sounds.append(_write_sound(staging, f"reference_{label}_{recipe.label()}.wav",
+                                   f"reference: {path.name} through the real filter ({recipe.words()})",
+                                   recipe.apply(dry.samples, dry.rate), dry.rate))
+        sounds[-1].filter = recipe
+    return sounds
+
+
 def _recipe(record: dict | None) -> effect.Recipe | None:
     """The make_data.py recipe a model was trained on, or None when unknown."""
     return effect.Recipe.from_record(((record or {}).get("data") or {}).get("target_filter"))
 
 
 def _write_sound(staging: Path, name: str, label: str, samples: np.ndarray, rate: int) -> Sound:
-    audio.write_audio(staging / name, np.asarray(samples, np.float32), WAV_FORMAT, rate, container="wav")
+    if not (staging / name).is_file():  # another card's song: the same samples, written once
+        audio.write_audio(staging / name, np.asarray(samples, np.float32), WAV_FORMAT, rate, container="wav")
     return Sound(label, _href(ASSETS, name), len(samples) / rate)
 
 
 def _study_rows(study) -> list:
     if study is None:
         return []
-    from neural_filter.study import trial_rows
-
     return trial_rows(study)
 
 
 def _study_pictures(staging: Path, study) -> list:
     """Optuna's optimisation history and parameter importances as PNGs, where the study has enough for them."""
-    import matplotlib
+    # matplotlib (1 s) and Optuna's plots only for a study's pictures; matplotlib is optional (plots.available)
+    import matplotlib  # noqa: PLC0415
 
     matplotlib.use("Agg")  # files, never a window (Optuna draws with pyplot)
-    import matplotlib.pyplot as pyplot
-    from optuna.visualization import matplotlib as optuna_plots
+    import matplotlib.pyplot as pyplot  # noqa: PLC0415 - after matplotlib.use: files, never a window
+    from optuna.visualization import matplotlib as optuna_plots  # noqa: PLC0415
 
     pictures = []
     for name, caption, draw in (("optuna_history.png", "optimisation history", optuna_plots.plot_optimization_history),
@@ -212,8 +256,9 @@ def _page(title, rows, shown, listening, study, trial_rows, study_pictures, by_m
     parts = [f"<!doctype html>\n<html lang=en><head><meta charset=utf-8><title>{e(title)}</title>"
              f"<style>{STYLE}</style></head><body>", f"<h1>{e(title)}</h1>",
              f"<p>{len(rows)} model{'s' * (len(rows) != 1)} from <code>results.csv</code>, ranked by validation "
-             "ESR (error-to-signal ratio: lower is better; -30 dB means the error carries a thousandth of the "
-             "target's energy)." + (f" The best {len(shown)} have a card below." if len(shown) > 1 else
+             "ESR. Scores: ESR in dB against the target, lower is better (the error-to-signal ratio; -30 dB means "
+             "the error carries a thousandth of the target's energy; the floor is what the target's own rounding "
+             "leaves)." + (f" The best {len(shown)} have a card below." if len(shown) > 1 else
                                     " Its card is below." if shown else "") + "</p>"]
     if listening:
         parts.append("<h2>Listen: the song and the reference</h2>")
@@ -235,7 +280,7 @@ def _page(title, rows, shown, listening, study, trial_rows, study_pictures, by_m
                      + (f"<td>{e(trials)}</td>" if study is not None else "") + "</tr>")
     parts.append("</table>")
     for card in shown:
-        parts.append(_card(card, listening))
+        parts.append(_card(card))
     if study is not None:
         parts.append(_study_section(study, trial_rows, study_pictures))
     parts.append("</body></html>\n")
@@ -247,7 +292,7 @@ def _number(text: str, column: str) -> str:
         value = float(text)
     except ValueError:
         return text
-    return f"{value:.2f}" if column == "esr_db" else f"{value:.1f}" if column == "training_seconds" else f"{value:g}"
+    return f"{value:+.2f}" if column == "esr_db" else f"{value:.1f}" if column == "training_seconds" else f"{value:g}"
 
 
 def _player(sound: Sound) -> str:
@@ -256,24 +301,27 @@ def _player(sound: Sound) -> str:
             f'</audio></div>')
 
 
-def _card(card: Shown, listening: list) -> str:
+def _card(card: Shown) -> str:
     """A model's card: its numbers, players of the song, its reference and its render side by side, its pictures."""
     e, row = html.escape, card.row
     record = card.record or {}
-    own = _recipe(record)
     metrics = record.get("metrics", {})
     lines = [f'<section class=model id="model-{card.rank}"><h3>#{card.rank} {e(row.get("model", ""))}</h3>']
     facts = [f"ESR {_number(row.get('esr_db', ''), 'esr_db')} dB"]
+    if "floor_db" in metrics:
+        facts[0] += f": {metrics['verdict']} (the pair's floor {metrics['floor_db']:+.2f} dB)"
     if "dry_esr_db" in metrics:
-        facts.append(f"doing nothing {metrics['dry_esr_db']:.2f} dB")
+        facts.append(f"doing nothing {metrics['dry_esr_db']:+.2f} dB")
     if "best_epoch" in record:
         facts.append(f"best epoch {record['best_epoch']} of {record.get('epochs_run')}")
     if card.trials:
         facts.append("study trial " + ", ".join(str(number) for number in card.trials))
     lines.append(f"<p>{e('; '.join(facts))}</p>")
     if card.render:
-        lines += [_player(sound) for sound in listening if sound.filter is None or sound.filter == own]
+        lines += [_player(sound) for sound in card.sounds]
         lines.append(_player(card.render))
+        if card.song_note:
+            lines.append(f"<p>{e(card.song_note)}</p>")
     for caption, href in card.pictures:
         lines.append(f'<figure><img src="{e(href)}" alt="{e(caption)}">'
                      f"<figcaption>{e(caption)}</figcaption></figure>")

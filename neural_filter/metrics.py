@@ -3,7 +3,8 @@
 The error-to-signal ratio (ESR) is sum((prediction - target)^2) / sum(target^2) over full-scale
 (centred) samples: 0 is perfect, 1 is as bad as outputting silence. In decibels, -30 dB means the
 error carries a thousandth of the target's energy. Doing nothing (the dry input as the prediction)
-gives the baseline a model has to beat.
+gives the baseline a model has to beat. Every score is printed this one way: ESR in dB, with its
+sign, lower is better; the verdict says how far it lies above the pair's floor.
 
 The frequency response says where the error lies: the gain the network applies at each frequency,
 measured from its input and output, beside the gain of the Audacity low-pass it imitates.
@@ -13,8 +14,12 @@ import numpy as np
 from scipy import signal
 
 from neural_filter import synth
+from neural_filter.fir import rounding_share
 
-VERDICTS = ((0.01, "great"), (0.035, "good"), (0.1, "fair"))  # ESR below each bound earns the word
+# The verdict is measured against what the pair can show: its floor, the share of the target's power
+# that the target's own rounding carries (fir.rounding_share: about -31..-38 dB for a u8 pair,
+# -80 dB at 16 bits). No model can be told apart from the target below it.
+AT_FLOOR_DB, NEAR_FLOOR_DB = 1.0, 3.0  # within these of the floor: "at the floor", "near the floor"
 
 
 def esr(prediction: np.ndarray, target: np.ndarray) -> float:
@@ -29,36 +34,55 @@ def decibels(ratio: float) -> float:
     return float(10 * np.log10(ratio)) if ratio > 0 else float("-inf")
 
 
-def verdict(ratio: float) -> str:
-    for bound, word in VERDICTS:
-        if ratio < bound:
-            return word
-    return "poor"
+def floor_db(target) -> float:
+    """The target's floor in dB: the share of its power its own rounding carries (-inf for a silent or constant one)."""
+    return decibels(rounding_share(target))
 
 
-SCORE_RANGE = (0.0, 99.9)  # the name's figure: dB below the target's energy, three digits
+def verdict(esr_db: float, floor: float) -> str:
+    """The score in words, against the floor (both in dB): "at the floor", "near the floor", or how far above it."""
+    if floor == float("-inf"):  # a silent or constant target
+        return "no floor to measure against"
+    above = esr_db - floor
+    if above <= AT_FLOOR_DB:
+        return "at the floor"
+    if above <= NEAR_FLOOR_DB:
+        return "near the floor"
+    return f"{above:.1f} dB above the floor"
+
+
+def signed_db(value: float) -> str:
+    """A figure in dB as every score is printed: with its sign, one decimal ("-32.3 dB", "+13.1 dB")."""
+    return f"{round(value, 1) + 0.0:+.1f} dB"
+
+
+NAME_RANGE = (-99.9, 99.9)  # the name's figure: the ESR in dB, clipped to what one decimal and two digits hold
 
 
 def score(ratio: float) -> float:
-    """The model name's `_a` figure: -ESR in dB, clipped to 0..99.9; higher is better.
+    """The model name's `_a` figure: the ESR in dB as the console prints it (one decimal), lower is better.
 
     The original's `_a` was a Keras accuracy (meaningless here); 1 - ESR, as before, gave every
     good sliding model `_a1.00`. Decibels rank them: 0.5 dB apart means different names.
     """
-    if not ratio > 0:  # 0 (perfect) or NaN
-        return SCORE_RANGE[1] if ratio == 0 else SCORE_RANGE[0]
-    return float(np.clip(-decibels(ratio), *SCORE_RANGE)) + 0.0  # + 0.0: never "-0.0" in a name
+    if ratio == 0:  # perfect
+        return NAME_RANGE[0]
+    if not ratio > 0:  # NaN
+        return NAME_RANGE[1]
+    return round(float(np.clip(decibels(ratio), *NAME_RANGE)), 1) + 0.0  # + 0.0: never "-0.0" in a name
 
 
-def summary(prediction, target, dry) -> dict:
-    """Everything fit.py reports about one set of predictions."""
+def summary(prediction, target, dry, floor: float | None = None) -> dict:
+    """Everything fit.py reports about one set of predictions; `floor` in dB (default: read off `target`)."""
     model_esr, dry_esr = esr(prediction, target), esr(dry, target)
+    floor = floor_db(target) if floor is None else floor
     difference = np.asarray(prediction, np.float64).ravel() - np.asarray(target, np.float64).ravel()
     return {
         "mse": float(np.mean(difference**2)),
         "esr": model_esr,
         "esr_db": decibels(model_esr),
-        "verdict": verdict(model_esr),
+        "floor_db": floor,
+        "verdict": verdict(decibels(model_esr), floor),
         "dry_esr": dry_esr,
         "dry_esr_db": decibels(dry_esr),
         "improvement_db": decibels(dry_esr) - decibels(model_esr),

@@ -12,6 +12,7 @@ directories are read too (legacy.py). Saving and resuming import Keras when they
 """
 
 import dataclasses
+import hashlib
 import io
 import json
 import platform
@@ -39,13 +40,14 @@ def model_name(typed: list[str], spec: FilterSpec, score: float, knob=None) -> s
     """The original's name from the positional arguments as typed, then the kind's suffix and `_a<score>`.
 
     A sliding model says so (`_sliding`, `_sliding_centre`); a knob model (knob.Knob) adds its knob
-    and range: `..._sliding_cutoff100-8000_a37.0`.
+    and range: `..._sliding_cutoff100-8000_a-37.0`.
 
-    The score (metrics.score: -ESR in dB) is written with one decimal and zero-padded to four
-    characters, `_a07.9` to `_a99.9`, so that names sort by quality in a listing.
+    The score (metrics.score: the ESR in dB, lower is better) is written as fit.py prints it, with
+    its sign and one decimal: `_a-32.3`, `_a-3.2`, `_a+1.5` (worse than silence). Models named
+    before issue 23 carry -ESR without a sign (`_a32.3`); their names are theirs, and they load the same.
     """
     kind = kinds.kind_of(spec.mode, knob is not None)
-    return f"{'_'.join(typed)}{kind.name_suffix(spec, knob)}_a{score:04.1f}"
+    return f"{'_'.join(typed)}{kind.name_suffix(spec, knob)}_a{score + 0.0:+.1f}"
 
 
 def run_record(result, spec: FilterSpec, settings: TrainSettings, data: dict, knob=None) -> dict:
@@ -61,6 +63,27 @@ def run_record(result, spec: FilterSpec, settings: TrainSettings, data: dict, kn
             "best_epoch": result.best_epoch,
             "epochs_run": len(result.history.get("loss", [])), "interrupted": result.interrupted,
             "training_seconds": result.seconds, "versions": versions()}
+
+
+def song_record(path) -> dict:
+    """The song fit.py renders beside the model, as the record's data names it: its full path and its bytes'
+    SHA-256, so that report.py plays a render beside its own song only, and knows when the file was replaced."""
+    return {"path": str(Path(path).resolve()), "sha256": _sha256(path)}
+
+
+def is_song(noted: dict | None, path) -> bool:
+    """Whether `path` holds the song a record's `song_record` names, byte for byte (False for a record without one)."""
+    if not isinstance(noted, dict) or not Path(path).is_file():
+        return False
+    return noted.get("sha256") == _sha256(path)
+
+
+def _sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def save_model(model, path: Path, record: dict) -> Path:
@@ -181,7 +204,7 @@ def load_for_resume(path, spec: FilterSpec, settings: TrainSettings, typed: dict
     `typed` holds the spec options with defaults of their own ("align", "levels"): None where the
     user did not type them, so the model's own values are taken.
     """
-    import keras
+    import keras  # noqa: PLC0415 - 6-8 s: resuming trains anyway; reading a record (gen.py) must not pay it
 
     saved = read_record(check_resumable(path))
     saved_spec, saved_settings = FilterSpec(**saved["spec"]), saved["settings"]
@@ -202,9 +225,8 @@ def load_for_resume(path, spec: FilterSpec, settings: TrainSettings, typed: dict
 
 
 def versions() -> dict:
-    import keras
-    import numpy
-    import scipy
+    import keras  # noqa: PLC0415 - Keras and SciPy: only fit.py's record names them, once trained (gen.py never)
+    import scipy  # noqa: PLC0415
 
     return {"python": platform.python_version(), "keras": keras.__version__, "backend": keras.backend.backend(),
-            "numpy": numpy.__version__, "scipy": scipy.__version__}
+            "numpy": np.__version__, "scipy": scipy.__version__}

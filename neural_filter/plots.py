@@ -35,7 +35,7 @@ LOOKS = {
 def available() -> bool:
     """Whether matplotlib can be imported, so that plots can be written here."""
     try:
-        import matplotlib  # noqa: F401
+        import matplotlib  # noqa: F401, PLC0415 - optional, and 1 s to import: see the module's docstring
     except ImportError:
         return False
     return True
@@ -60,8 +60,8 @@ def write_plots(stem: Path, title: str, rate: int, input, target, prediction, hi
 
 def _figure():
     """A figure on the Agg canvas without pyplot: no global state, no backend switching, no window."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415 - see the module's docstring
+    from matplotlib.figure import Figure  # noqa: PLC0415
 
     figure = Figure(figsize=FIGURE_INCHES, dpi=DOTS_PER_INCH, layout="constrained")
     FigureCanvasAgg(figure)
@@ -141,7 +141,7 @@ def _bands(frequencies, power, rate: int):
 
 def _loss_figure(title: str, history: dict):
     """Training and validation loss per epoch on a log scale, where a slow tail is still visible."""
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator  # noqa: PLC0415 - see the module's docstring
 
     figure, axes = _figure()
     curves = [(key, label) for key, label in (("loss", "training"), ("val_loss", "validation")) if history.get(key)]

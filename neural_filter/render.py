@@ -9,12 +9,18 @@ bounded and any caller that renders the same samples gets the same numbers.
 import concurrent.futures
 import contextlib
 import os
+import time
 
 import numpy as np
 import threadpoolctl
 
 from neural_filter import kinds
+from neural_filter.audio import as_stored, audio_sink, open_audio, open_companion, output_container, stored_format
+from neural_filter.console import progress_bar
+from neural_filter.errors import ArgumentError, DataError
+from neural_filter.model_file import load_network
 from neural_filter.network import DenseStack
+from neural_filter.resample import exact_length, refusal, resample_blocks
 from neural_filter.spec import FilterSpec
 
 BLOCK_ROWS = 4096  # rows per network call: enough for fast matrix products, few enough that a layer fits in cache
@@ -150,13 +156,6 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
     its own rounding) against that file. `knob`: a knob model's value, or (start, end) to sweep it
     across the song (see knob.py); a knob model needs it, and any other model refuses it.
     """
-    import time
-
-    from neural_filter.audio import audio_sink, open_audio, open_companion, output_container, stored_format
-    from neural_filter.cli import progress_bar
-    from neural_filter.errors import ArgumentError, DataError
-    from neural_filter.model_file import load_network
-
     started = time.perf_counter()
     network, spec, record = load_network(model_path)
     if window is not None and window != spec.window:
@@ -164,9 +163,7 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
                             f"drop the argument or give {spec.window}")
     song = (open_companion if companion else open_audio)(song_path, format, rate)  # companion: beside a raw pair
     if song.rate != spec.rate and not resample:
-        from neural_filter import resample
-
-        raise resample.refusal(song_path, song.rate, f"{model_path} was trained at", spec.rate)
+        raise refusal(song_path, song.rate, f"{model_path} was trained at", spec.rate)
     target = open_companion(reference, format, rate) if reference else None
     if target is not None and len(target) != len(song):
         raise DataError(reference, f"has {len(target)} samples but {song_path} has {len(song)}",
@@ -191,7 +188,12 @@ def render_file(model_path, song_path, out_path, format: str | None = None, rate
              "rate": song.rate, "model_rate": spec.rate, "resampled": song.rate != spec.rate,
              "container": container, "format": out_format, "engine": getattr(network, "engine", "keras")}
     if score is not None:
+        from neural_filter import metrics  # noqa: PLC0415 - SciPy's signal, 1 s: only gen.py --reference pays it
+
         stats["reference_esr"], stats["reference_esr_db"] = score.esr()
+        stats["reference_floor_db"] = score.floor_db()
+        stats["reference_verdict"] = metrics.verdict(stats["reference_esr_db"], stats["reference_floor_db"])
+        stats["training_floor_db"] = (record.get("metrics") or {}).get("floor_db")  # None: saved before issue 23
     return stats
 
 
@@ -215,7 +217,7 @@ def _engine(network: DenseStack, spec: FilterSpec, model_path, samples: int):
     """The network as it will render `samples` samples: NumPy or the compiled loop, or Keras for what they lack."""
     if network.numpy_ready:
         return network.with_engine(engine_for(network, spec, samples))
-    import keras
+    import keras  # noqa: PLC0415 - 6-8 s, for the rare activation NumPy lacks: never on gen.py's common path
 
     return keras_rows_function(keras.models.load_model(model_path, compile=False), spec)
 
@@ -242,32 +244,42 @@ def _render_at_model_rate(network, spec: FilterSpec, song):
     if song.rate == spec.rate:
         yield from render_blocks(network, spec, blocks)
         return
-    from neural_filter import resample
-
-    at_model_rate = resample.resample_blocks(blocks, song.rate, spec.rate)
-    back = resample.resample_blocks(render_blocks(network, spec, at_model_rate), spec.rate, song.rate)
-    yield from resample.exact_length(back, len(song))
+    at_model_rate = resample_blocks(blocks, song.rate, spec.rate)
+    back = resample_blocks(render_blocks(network, spec, at_model_rate), spec.rate, song.rate)
+    yield from exact_length(back, len(song))
 
 
 class _ReferenceScore:
-    """The ESR of the output as written (after its own rounding) against a reference file, block by block."""
+    """The ESR of the output as written (after its own rounding) against a reference file, block by block,
+    and the reference's floor (its own rounding's share of its power, as fir.rounding_share reads it)."""
 
     def __init__(self, target, container: str, format: str):
         self.target, self.container, self.format = target, container, format
         self.position = 0
-        self.error_energy = self.target_energy = 0.0
+        self.error_energy = self.target_energy = self.target_sum = 0.0
+        self.step = float("inf")
 
     def add(self, output: np.ndarray) -> None:
-        from neural_filter.audio import as_stored
+        from neural_filter.fir import smallest_step  # noqa: PLC0415 - SciPy, 1 s: only gen.py --reference pays it
 
         heard = as_stored(output, self.container, self.format).astype(np.float64)  # a lossy kind: before its encoder
         wanted = self.target.samples(self.position, len(output)).astype(np.float64)
         self.error_energy += float(np.dot(heard - wanted, heard - wanted))
         self.target_energy += float(np.dot(wanted, wanted))
+        self.target_sum += float(wanted.sum())
+        self.step = min(self.step, smallest_step(wanted) or float("inf"))
         self.position += len(output)
 
+    def floor_db(self) -> float:
+        from neural_filter import metrics  # noqa: PLC0415 - SciPy's signal, 1 s: only gen.py --reference pays it
+        from neural_filter.fir import share_of_step  # noqa: PLC0415 - the same
+
+        mean = self.target_sum / self.position if self.position else 0.0
+        power = self.target_energy / self.position - mean**2 if self.position else 0.0
+        return metrics.decibels(share_of_step(self.step if self.step < float("inf") else 0.0, power))
+
     def esr(self) -> tuple[float, float]:
-        from neural_filter import metrics
+        from neural_filter import metrics  # noqa: PLC0415 - SciPy's signal, 1 s: only gen.py --reference pays it
 
         ratio = self.error_energy / self.target_energy if self.target_energy else float("inf")
         return ratio, metrics.decibels(ratio)

@@ -10,6 +10,8 @@ bytes whoever renders it.
 
 import numpy as np
 
+from neural_filter.errors import ArgumentError
+
 QUALITY = "VHQ"  # soxr's very high quality: passband to 95% of the lower Nyquist, stopband below -175 dB
 
 
@@ -18,15 +20,13 @@ def refusal(song, song_rate: int, other: str, rate: int):
 
     `other` says whose rate that is, as "train_x.raw is at" or "model.keras was trained at".
     """
-    from neural_filter.errors import ArgumentError
-
     return ArgumentError("no_resample", None, f"{song} is at {song_rate} Hz but {other} {rate} Hz",
                          f"drop {{no_resample}} to render it through a {rate} Hz copy, or give a song at {rate} Hz")
 
 
 def resample_blocks(blocks, from_rate: int, to_rate: int):
     """Mono float32 blocks at `from_rate` in, the same signal at `to_rate` out (about len * to / from samples)."""
-    import soxr
+    import soxr  # noqa: PLC0415 - libsoxr, 0.2 s: only a song at another rate than the model's loads it
 
     stream = soxr.ResampleStream(from_rate, to_rate, 1, dtype="float32", quality=QUALITY)
     for block in blocks:

@@ -24,10 +24,13 @@ import dataclasses
 import fcntl
 import math
 import shlex
+import time
 import warnings
 import zlib
 from pathlib import Path
 
+# Optuna and its database drivers (0.3 s and more) are imported where a study is used: sweep.py's --help and
+# report.py's plain table load this module without them (tests/test_sweep.py checks).
 from neural_filter import kinds
 from neural_filter.errors import ArgumentError, NeuralFilterError, TrainingDivergedError
 
@@ -91,7 +94,7 @@ class Values:
 
     def distribution(self):
         """Optuna's distribution of what `suggest` asks for (None when fixed: Optuna is not asked)."""
-        from optuna import distributions
+        from optuna import distributions  # noqa: PLC0415 - Optuna: see the note at the imports
 
         if self.fixed is not None:
             return None
@@ -149,7 +152,7 @@ class Space:
 
     def check(self) -> None:
         """Refuse an activation or optimiser that Keras or fit.py does not know (imports Keras)."""
-        from neural_filter import model
+        from neural_filter import model  # noqa: PLC0415 - Keras, 6-8 s: only when a sweep checks its activations
 
         for name, check in (("activator", model.check_activation), ("optimiser", model.check_optimiser)):
             for mode in WORDS["mode"]:
@@ -170,7 +173,7 @@ class Space:
         A range may change between runs (Optuna draws from the new one); a choice's values may not,
         nor may a hyperparameter switch between a range and a choice.
         """
-        from optuna.distributions import check_distribution_compatibility
+        from optuna.distributions import check_distribution_compatibility  # noqa: PLC0415 - Optuna: see the note at the imports
 
         searched = {}
         for trial in study.get_trials(deepcopy=False):
@@ -213,7 +216,7 @@ def default_storage(models) -> str:
 
 def open_study(storage_url: str, study_name: str, create: bool = True):
     """The Optuna study `study_name` in `storage_url` (made when `create`); a URL that fails is an ArgumentError."""
-    import optuna
+    import optuna  # noqa: PLC0415 - Optuna: see the note at the imports
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the sweep prints its own line a trial
     # run_worker does what Study.optimize does around a trial (stale trials failed, a heartbeat),
@@ -245,9 +248,7 @@ def _storage(storage_url: str, tries: int = 10):
     The loser of that race sees "already exists" (the tables, or the version row) and tries
     again, finding them made.
     """
-    import time
-
-    import optuna
+    import optuna  # noqa: PLC0415 - Optuna: see the note at the imports
 
     for attempt in range(tries):
         try:
@@ -263,7 +264,7 @@ def _storage(storage_url: str, tries: int = 10):
 
 def _only_study(storage, storage_url: str) -> str:
     """The study a database holds, when no name is given: its only one, or the default name."""
-    import optuna
+    import optuna  # noqa: PLC0415 - Optuna: see the note at the imports
 
     names = optuna.get_all_study_names(storage)
     if len(names) == 1 or DEFAULT_STUDY in names:
@@ -288,7 +289,7 @@ def claim_lock(study):
     engine = getattr(getattr(storage, "_backend", storage), "engine", None)
     dialect = engine.dialect.name if engine is not None else ""
     if dialect == "postgresql":
-        import sqlalchemy
+        import sqlalchemy  # noqa: PLC0415 - Optuna: see the note at the imports
 
         key = zlib.crc32(f"neural_filter sweep {study.study_name}".encode())
         with engine.begin() as connection:
@@ -337,10 +338,10 @@ def run_worker(study, space: Space, trials: int, options: list[str], request_fro
     diverges is marked failed and the worker goes on; after `trials` such failures in a row it
     stops. Ctrl-C marks the running trial failed and raises SweepInterrupted.
     """
-    import optuna
-    from optuna.storages._heartbeat import get_heartbeat_thread  # what study.optimize runs around a trial
+    import optuna  # noqa: PLC0415 - Optuna: see the note at the imports
+    from optuna.storages._heartbeat import get_heartbeat_thread  # noqa: PLC0415 - what study.optimize runs around a trial
 
-    from neural_filter import trials as trial_runs
+    from neural_filter import trials as trial_runs  # noqa: PLC0415 - Keras, 6-8 s: only a sweep's worker trains
 
     space.check_study(study)
     ran, failures_in_a_row = [], 0
@@ -397,7 +398,7 @@ def run_worker(study, space: Space, trials: int, options: list[str], request_fro
 def _check_drawn(request) -> None:
     """Prune a drawn combination that its kind cannot make (a tcn window its layers do not reach): the
     sweep goes on, where a typed one is refused."""
-    import optuna
+    import optuna  # noqa: PLC0415 - Optuna: see the note at the imports
 
     try:
         request.kind().check_request(request)
@@ -407,7 +408,7 @@ def _check_drawn(request) -> None:
 
 def _duplicate(study, trial):
     """(value, model) of a finished trial with the same fit.py command: the same seed gives the same model."""
-    from optuna.trial import TrialState
+    from optuna.trial import TrialState  # noqa: PLC0415 - Optuna: see the note at the imports
 
     command = trial.user_attrs["fit_command"]
     for done in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):

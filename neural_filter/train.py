@@ -14,10 +14,11 @@ import time
 import keras
 import numpy as np
 
-from neural_filter import dataset, kinds, metrics
+from neural_filter import console, dataset, kinds, metrics
 from neural_filter.errors import TrainingDivergedError
 from neural_filter.fir import fir_network, least_squares_fir
 from neural_filter.interrupt import CtrlC
+from neural_filter.knob_segments import KnobSegments
 from neural_filter.model import make_optimiser
 from neural_filter.render import render
 from neural_filter.settings import TrainSettings
@@ -36,10 +37,18 @@ class TrainResult:
     metrics: dict  # metrics.summary on validation data (training data when there is none)
     scored: dict  # full-scale 1-D "input", "target", "prediction" the metrics were computed on
     start_metrics: dict | None = None  # metrics.summary of the starting weights on the same data
+    skipped: bool = False  # the start was already at the pair's floor: no epoch was run (see AT_FLOOR_MARGIN_DB)
+
+
+# A new model whose start scores within this of the pair's floor (metrics.floor_db) is not trained:
+# a linear filter's least-squares FIR is already as good as the pair can tell, and epochs only
+# spend minutes to hand the start back ("best epoch 0", issue 23). A nonlinear pair's start is
+# several dB above its floor and trains its full course.
+AT_FLOOR_MARGIN_DB = 0.5
 
 
 def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings, model=None,
-          callbacks=(), ctrl_c: CtrlC | None = None) -> TrainResult:
+          callbacks=(), ctrl_c: CtrlC | None = None, progress: bool = True) -> TrainResult:
     """Fit `model` (a new one of `spec`'s kind, at its start, by default); Ctrl-C ends training early but
     keeps the best weights.
 
@@ -49,7 +58,8 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
     """
     _seed(settings.seed)
     kind = spec.kind
-    if model is None:
+    new = model is None
+    if new:
         model = kind.build(spec, settings)
         kind.start(model, prepared, spec, settings)
     train_x, train_y = kind.model_arrays(prepared.train_x, prepared.train_y, spec, settings.segment)
@@ -59,15 +69,19 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
         # sliding mode: the validation tail follows the training signal, whose last samples are its past
         validation = kind.model_arrays(prepared.validation_x, prepared.validation_y, spec, segment=None,
                                        past=prepared.train_x)
+    # the floor is read off the pair as read (the network's levels and back are not exact in float32)
+    floor = metrics.floor_db(prepared.validation_y if len(prepared.validation_x) else prepared.train_y)
     start = _scored(model, validation or (train_x, train_y), spec)
-    keep_best, stop_on_ctrl_c, seconds = _fit(model, (train_x, train_y), validation, settings, callbacks, ctrl_c)
+    start_metrics = metrics.summary(start["prediction"], start["target"], start["input"], floor)
+    if new and start_metrics["esr_db"] - floor <= AT_FLOOR_MARGIN_DB:
+        return TrainResult(model, {}, 0, 0.0, False, start_metrics, start, start_metrics, skipped=True)
+    keep_best, stop_on_ctrl_c, seconds = _fit(model, (train_x, train_y), validation, settings, callbacks, ctrl_c,
+                                              progress)
 
     scored = _scored(model, validation or (train_x, train_y), spec)
-    history = keep_best.history
-    best_epoch = keep_best.best_epoch
-    return TrainResult(model, history, best_epoch, seconds, stop_on_ctrl_c.interrupted,
-                       metrics.summary(scored["prediction"], scored["target"], scored["input"]), scored,
-                       metrics.summary(start["prediction"], start["target"], start["input"]))
+    return TrainResult(model, keep_best.history, keep_best.best_epoch, seconds, stop_on_ctrl_c.interrupted,
+                       metrics.summary(scored["prediction"], scored["target"], scored["input"], floor), scored,
+                       start_metrics)
 
 
 def _compile(model, spec: FilterSpec, settings: TrainSettings, examples: int) -> None:
@@ -79,7 +93,7 @@ def _compile(model, spec: FilterSpec, settings: TrainSettings, examples: int) ->
 
 
 def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, callbacks=(), firs=None,
-               ctrl_c: CtrlC | None = None) -> TrainResult:
+               ctrl_c: CtrlC | None = None, progress: bool = True) -> TrainResult:
     """One model for every value of `knob` (knob.Knob): `pairs[k]` (dataset.Prepared) is the pair at knot k.
 
     Each knot's linear path starts, and stays, at the least-squares FIR of its pair (`firs`, when
@@ -94,31 +108,26 @@ def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, cal
     firs = firs or [least_squares_fir(pair.train_x, pair.train_y, spec.window, spec.padding[0]) for pair in pairs]
     kinds.KNOB.start_bank(full, firs)
     features = knob.features(knob.knots)  # (knots, knots): each pair's knob input
-    # one segment length for every pair (the arrays are joined), no longer than the shortest part
+    # one segment length for every pair (the batches mix them), no longer than the shortest part
     segments = [min([settings.segment] + [len(getattr(pair, part)) for pair in pairs]) for part in ("train_y", "validation_y")]
-    training, validation, linear_outputs = [], [], []
-    for pair, (taps, bias), feature in zip(pairs, firs, features):
-        linear = _linear_outputs(fir_network(taps, bias), spec, pair)
-        linear_outputs.append(linear)
-        x, y = kinds.KNOB.model_arrays(pair.train_x, pair.train_y - linear[0], spec, segments[0])
-        training.append((x, np.repeat(feature[None], len(x), axis=0), linear[0][: y.size].reshape(y.shape), y))
-        if segments[1]:
-            x, y = kinds.KNOB.model_arrays(pair.validation_x, pair.validation_y - linear[1], spec, segments[1],
-                                           past=pair.train_x)
-            validation.append((x, np.repeat(feature[None], len(x), axis=0), linear[1][: y.size].reshape(y.shape), y))
-    *train_inputs, train_y = (np.concatenate(part) for part in zip(*training))
-    validation_data = None
-    if validation:
-        *validation_inputs, validation_y = (np.concatenate(part) for part in zip(*validation))
-        validation_data = (validation_inputs, validation_y)
-    _compile(stack, spec, settings, len(train_y))
-    keep_best, stop_on_ctrl_c, seconds = _fit(stack, (train_inputs, train_y), validation_data, settings, callbacks,
-                                              ctrl_c)
+    before, after = spec.padding
+    training = KnobSegments([(pair.train_x, pair.train_y, None, taps, bias, feature)
+                             for pair, (taps, bias), feature in zip(pairs, firs, features)],
+                            segments[0], before, after, settings.batch_size, seed=settings.seed)
+    validation = None
+    if segments[1]:
+        validation = KnobSegments([(pair.validation_x, pair.validation_y, pair.train_x, taps, bias, feature)
+                                   for pair, (taps, bias), feature in zip(pairs, firs, features)],
+                                  segments[1], before, after, settings.batch_size)
+    _compile(stack, spec, settings, training.count)
+    keep_best, stop_on_ctrl_c, seconds = _fit(stack, (training,), validation, settings, callbacks, ctrl_c, progress)
 
-    scored, start, by_knob = _scored_knob(full, spec, pairs, features, linear_outputs, knob)
-    summary = metrics.summary(scored["prediction"], scored["target"], scored["input"])
+    scored, start, by_knob = _scored_knob(full, spec, pairs, features, firs, knob, progress)
+    floor = metrics.floor_db(np.concatenate([pair.validation_y if len(pair.validation_x) else pair.train_y
+                                             for pair in pairs]))
+    summary = metrics.summary(scored["prediction"], scored["target"], scored["input"], floor)
     return TrainResult(full, keep_best.history, keep_best.best_epoch, seconds, stop_on_ctrl_c.interrupted, {**summary, "by_knob": by_knob},
-                       scored, metrics.summary(start["prediction"], start["target"], start["input"]))
+                       scored, metrics.summary(start["prediction"], start["target"], start["input"], floor))
 
 
 def _linear_outputs(linear, spec: FilterSpec, pair) -> tuple[np.ndarray, np.ndarray]:
@@ -128,19 +137,21 @@ def _linear_outputs(linear, spec: FilterSpec, pair) -> tuple[np.ndarray, np.ndar
     return render(linear, spec, pair.train_x), render(linear, spec, np.concatenate([past, pair.validation_x]))[before:]
 
 
-def _scored_knob(full, spec: FilterSpec, pairs, features, linear_outputs, knob):
+def _scored_knob(full, spec: FilterSpec, pairs, features, firs, knob, progress: bool = True):
     """Every pair's held-out part (its training part when none is held out) through the whole model, joined;
     the same through the FIRs alone (the start); and each knot's ESR."""
     parts, starts, by_knob = [], [], []
-    for pair, feature, linear, knot in zip(pairs, features, linear_outputs, knob.knots):
-        held_out = len(pair.validation_x) > 0
-        x, y = (pair.validation_x, pair.validation_y) if held_out else (pair.train_x, pair.train_y)
-        inputs, _ = kinds.KNOB.model_arrays(x, y, spec, segment=None, past=pair.train_x if held_out else None)
-        prediction = np.asarray(full.predict([inputs, feature[None]], verbose=0)).ravel()
-        parts.append((x, y, prediction))
-        starts.append((x, y, linear[1] if held_out else linear[0]))
-        by_knob.append({"cutoff": knot, "esr_db": metrics.decibels(metrics.esr(prediction, y)),
-                        "start_esr_db": metrics.decibels(metrics.esr(starts[-1][2], y))})
+    with console.progress_bar(len(pairs), progress, "pairs scored") as bar:
+        for pair, feature, (taps, bias), knot in zip(pairs, features, firs, knob.knots):
+            held_out = len(pair.validation_x) > 0
+            x, y = (pair.validation_x, pair.validation_y) if held_out else (pair.train_x, pair.train_y)
+            inputs, _ = kinds.KNOB.model_arrays(x, y, spec, segment=None, past=pair.train_x if held_out else None)
+            prediction = np.asarray(full.predict([inputs, feature[None]], verbose=0)).ravel()
+            parts.append((x, y, prediction))
+            starts.append((x, y, _linear_outputs(fir_network(taps, bias), spec, pair)[held_out]))
+            by_knob.append({"cutoff": knot, "esr_db": metrics.decibels(metrics.esr(prediction, y)),
+                            "start_esr_db": metrics.decibels(metrics.esr(starts[-1][2], y))})
+            bar.update(1)
 
     def joined(triples):
         return {name: np.concatenate(arrays) for name, arrays in zip(("input", "target", "prediction"), zip(*triples))}
@@ -151,27 +162,32 @@ def _scored_knob(full, spec: FilterSpec, pairs, features, linear_outputs, knob):
 def _seed(seed: int) -> None:
     keras.utils.set_random_seed(seed)
     if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
+        import tensorflow as tf  # noqa: PLC0415 - this backend's only: JAX and PyTorch runs never import it
 
         tf.config.experimental.enable_op_determinism()
 
 
 def _fit(model, arrays, validation, settings: TrainSettings, callbacks,
-         ctrl_c: CtrlC | None = None) -> tuple["KeepBest", "StopOnCtrlC", float]:
+         ctrl_c: CtrlC | None = None, progress: bool = True) -> tuple["KeepBest", "StopOnCtrlC", float]:
     """model.fit with our callbacks (the best weights kept, NaN refused, Ctrl-C stopping cleanly) before the caller's.
 
     Ctrl-C: the caller's handler where it has one (installed already), else fit.py's, installed around training.
     """
     handler = ctrl_c or CtrlC(KEEP_BEST)
-    keep_best, stop_on_ctrl_c = KeepBest(validation, training=arrays), StopOnCtrlC(handler)
+    as_arguments = (validation,) if isinstance(validation, keras.utils.PyDataset) else validation  # evaluate(*...)
+    keep_best, stop_on_ctrl_c = KeepBest(as_arguments, training=arrays), StopOnCtrlC(handler)
     ours = [keras.callbacks.TerminateOnNaN(), keep_best, stop_on_ctrl_c]
+    if progress and not sys.stdout.isatty():  # a log: Keras writes one line an epoch, at its end
+        ours.append(EpochProgress())
     if settings.patience:
         ours.append(keras.callbacks.EarlyStopping("val_loss" if validation else "loss", patience=settings.patience))
     started = time.perf_counter()
     with contextlib.nullcontext() if ctrl_c is not None else handler:
-        model.fit(*arrays, batch_size=settings.batch_size, epochs=settings.epochs,
-                  validation_data=validation, shuffle=True, callbacks=[*ours, *callbacks],
-                  verbose=1 if sys.stdout.isatty() else 2)  # a live bar on a terminal, a line per epoch in a log
+        batches = {} if isinstance(arrays[0], keras.utils.PyDataset) else {"batch_size": settings.batch_size,
+                                                                            "shuffle": True}  # a dataset batches itself
+        # a live bar on a terminal, a line an epoch in a log
+        model.fit(*arrays, epochs=settings.epochs, validation_data=validation, callbacks=[*ours, *callbacks],
+                  verbose=1 if sys.stdout.isatty() else 2, **batches)
     seconds = time.perf_counter() - started
     _refuse_divergence(keep_best)
     return keep_best, stop_on_ctrl_c, seconds
@@ -191,6 +207,18 @@ def _scored(model, arrays, spec: FilterSpec) -> dict:
     prediction = np.asarray(model.predict(inputs, batch_size=4096, verbose=0))
     return {name: spec.from_network(array).ravel()
             for name, array in (("input", spec.kind.dry(inputs, spec)), ("target", targets), ("prediction", prediction))}
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """In a log (Keras's verbose=2 writes an epoch's line at its end): a line within a long epoch at least
+    every console.PROGRESS_LINE_SECONDS, saying which batch it has reached."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        what = f"epoch {epoch + 1}/{self.params.get('epochs')}: batches"
+        self.lines = console.ProgressLines(self.params.get("steps") or 0, what)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.lines.update(1)
 
 
 class StopOnCtrlC(keras.callbacks.Callback):

@@ -28,6 +28,14 @@ def make_training_files(directory: Path, samples: int = TRAIN_SAMPLES, song_samp
     audio.write_audio(directory / "song.raw", synth.white_noise(song_samples / RATE, RATE, rng), "u8", RATE)
 
 
+@pytest.fixture(autouse=True)
+def no_progress_lines(monkeypatch):
+    """A slow machine must not add a log's progress line to output a test compares (test_progress.py tests them)."""
+    from neural_filter import console
+
+    monkeypatch.setattr(console, "PROGRESS_LINE_SECONDS", float("inf"))
+
+
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
     """A fresh current directory with train_x.raw, train_y.raw and song.raw in it."""

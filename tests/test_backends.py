@@ -35,7 +35,7 @@ def test_fit_and_gen_work_unchanged_on_another_backend(tmp_path, backend):
     models = tmp_path / "models"
     (model,) = models.glob("*.keras")
     record = json.loads(model.with_suffix(".json").read_text())
-    assert model.name == f"tanh_adam_2_8_64_16_2_sliding_a{record['metrics']['score']:04.1f}.keras"
+    assert model.name == f"tanh_adam_2_8_64_16_2_sliding_a{record['metrics']['score']:+.1f}.keras"
     assert record["versions"]["backend"] == backend
     assert record["metrics"]["esr"] < record["metrics"]["dry_esr"]  # it learned something
     assert sorted(path.suffix for path in models.iterdir()) == [".csv", ".json", ".keras", ".raw"]
@@ -68,7 +68,7 @@ def test_a_tcn_model_trains_and_renders_on_another_backend(tmp_path, backend):
     assert fitted.returncode == 0, fitted.stderr
     (model,) = (tmp_path / "models").glob("*.keras")
     record = json.loads(model.with_suffix(".json").read_text())
-    assert model.name == f"tanh_adam_4_8_64_16_2_tcn_a{record['metrics']['score']:04.1f}.keras"
+    assert model.name == f"tanh_adam_4_8_64_16_2_tcn_a{record['metrics']['score']:+.1f}.keras"
     assert record["versions"]["backend"] == backend
     assert record["metrics"]["esr"] < record["metrics"]["dry_esr"]  # it learned something
     rendered = run("gen.py", [str(model), "song.raw"], tmp_path, backend)

@@ -5,6 +5,7 @@ holds exactly the recipe applied to the song as gen.py reads it, and is never wr
 itself; make_data.py prints the gen.py command that scores a model on it, and that command works.
 """
 
+import re
 import shlex
 
 import numpy as np
@@ -163,7 +164,10 @@ def test_the_printed_command_scores_the_shipped_model_at_its_floor(cwd, capsys):
     assert gen.run([str(model), *command[3:], "--quiet"]) == 0
     esr_line = capsys.readouterr().out.splitlines()[-1]
     assert esr_line.startswith("ESR against my song_filtered.wav: ")
-    assert float(esr_line.split("(")[1].split(" dB")[0]) < -40  # -47.5 dB: the model is the filter
+    score, verdict = esr_line.split(": ")[1:3]
+    assert float(score.split(" dB")[0]) < -40  # -47.5 dB: the model is the filter
+    # ... as far as its u8 training pair can tell: the 16-bit reference's floor is far lower
+    assert re.fullmatch(r"\d+\.\d dB above the floor \(its floor -\d+\.\d dB; lower is better\)", verdict)
 
 
 def test_a_filtered_song_that_cannot_be_written_leaves_the_pair_unwritten(cwd, capsys):

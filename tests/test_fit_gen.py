@@ -29,8 +29,8 @@ from neural_filter import cli, model_file
 
 DEFAULTS = {"layers": "6", "units": "32", "batches": "999", "activator": "gelu", "optimiser": "adam",
             "cpu_only": "0", "samples": "9", "epoches": "64"}
-FIT_ARGS = ["2", "8", "64", "tanh", "adam", "0", "9", "2", "--learning-rate", "0.01", "--no-plot"]  # lr: a score above 0
-NAME = re.compile(r"tanh_adam_2_8_64_9_2_a(\d\d\.\d)")
+FIT_ARGS = ["2", "8", "64", "tanh", "adam", "0", "9", "2", "--learning-rate", "0.01", "--no-plot"]  # lr: below 0 dB
+NAME = re.compile(r"tanh_adam_2_8_64_9_2_a([-+]\d+\.\d)")
 
 
 def run(script, argv, capsys):
@@ -222,8 +222,8 @@ def test_fit_writes_model_record_and_render_named_after_arguments_and_score(fitt
     match = NAME.fullmatch(stem)
     assert match, stem
     record = json.loads((fitted.directory / "models" / f"{stem}.json").read_text())
-    assert match.group(1) == f"{record['metrics']['score']:04.1f}"
-    assert record["metrics"]["score"] > 0  # the name is tested on a real score, not 0.00
+    assert match.group(1) == f"{record['metrics']['score']:+.1f}"  # the ESR in dB, as fit.py prints it
+    assert record["metrics"]["score"] < 0  # the name is tested on a real score, not +0.0
     assert fitted.stem(1) == f"{stem}_2"  # never overwrites: the second run gets a number
     names = sorted(path.name for path in (fitted.directory / "models").iterdir())
     assert names == sorted(["results.csv"] + [f"{s}{suffix}" for s in (stem, f"{stem}_2")

@@ -35,7 +35,7 @@ def test_fit_returns_what_it_saved_and_a_callback_sees_every_epoch(workdir):
     outcome = fitting.fit(request(), callbacks=[log])
     assert len(log.val_losses) == 3 == outcome.record["epochs_run"]
     assert log.val_losses == pytest.approx(outcome.result.history["val_loss"])  # the same epochs, in order
-    assert outcome.path.name == f"tanh_adam_1_4_8_8_3_sliding_a{outcome.record['metrics']['score']:04.1f}.keras"
+    assert outcome.path.name == f"tanh_adam_1_4_8_8_3_sliding_a{outcome.record['metrics']['score']:+.1f}.keras"
     assert json.loads(outcome.path.with_suffix(".json").read_text()) == model_file.read_record(outcome.path)
     assert model_file.read_record(outcome.path) == json.loads(json.dumps(outcome.record))
     with open(workdir / "models" / "results.csv") as file:
@@ -82,3 +82,29 @@ def test_a_window_too_short_for_the_filter_is_said_before_training(workdir, cuto
     assert lines == said
     # the record keeps the start's score beside the model's, and training never hands back worse than its start
     assert outcome.record["metrics"]["esr"] <= outcome.record["start"]["esr"] * (1 + 1e-6)
+
+
+@pytest.mark.parametrize("recipe, skipped", [
+    (["--cutoff", "600"], True),  # a linear u8 pair: the least-squares start is at its floor, no epoch runs
+    (["--cutoff", "2000", "--rolloff", "24", "--drive", "10", "--noise", "pink"], False),  # driven: the full course
+])
+def test_training_is_skipped_when_the_start_is_at_the_pairs_floor(tmp_path, monkeypatch, capsys, recipe, skipped):
+    import fit
+    import make_data
+
+    monkeypatch.chdir(tmp_path)
+    assert make_data.run(["--seconds", "3", "--song-seconds", "1", *recipe]) == 0
+    capsys.readouterr()
+    assert fit.run(["1", "8", "32", "tanh", "adam", "0", "64", "3", "--mode", "sliding", "--no-plot"]) == 0
+    out = capsys.readouterr().out
+    (record,) = (json.loads(path.read_text()) for path in (tmp_path / "models").glob("*.json"))
+    lines = out.splitlines()
+    summary = lines[lines.index(fit.SCORES):]  # said once, at the top of the summary
+    assert lines.count(fit.SCORES) == 1 and summary[1 + skipped].startswith("saved models/")
+    assert (fit.SKIPPED in lines) is skipped
+    assert record["epochs_run"] == (0 if skipped else 3)
+    assert record["metrics"]["esr_db"] - record["metrics"]["floor_db"] <= (0.5 if skipped else float("inf"))
+    assert not skipped or record["metrics"]["verdict"] == "at the floor"
+    models = tmp_path / "models"
+    assert (models / "results.csv").is_file() and list(models.glob("*.raw"))  # saved and rendered as ever
+    assert ("no response table: the target" in out) is not skipped  # the driven pair says why it has none

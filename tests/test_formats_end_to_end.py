@@ -9,18 +9,17 @@ import contextlib
 import io
 import json
 import re
-import sys
 
 import numpy as np
 import pytest
 from scipy.io import wavfile
 
-from conftest import ROOT, leftovers, make_training_files, one_line
+from conftest import leftovers, make_training_files, one_line
 
 import fit
 import gen
 
-from neural_filter import audio, cli, model_file
+from neural_filter import audio, model_file
 
 TRAIN_SAMPLES = 11025  # a quarter of a second: enough for two quick epochs
 SONG_SAMPLES = 1001  # not a multiple of the window (9)

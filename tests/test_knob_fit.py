@@ -43,7 +43,7 @@ def knob_fitted(tmp_path_factory):
 
 def test_a_knob_model_is_named_after_its_range_and_records_its_knob(knob_fitted):
     directory, model, out = knob_fitted
-    assert re.fullmatch(r"tanh_adam_1_8_16_64_2_sliding_cutoff300-3000_a\d\d\.\d\.keras", model.name)
+    assert re.fullmatch(r"tanh_adam_1_8_16_64_2_sliding_cutoff300-3000_a[-+]\d+\.\d\.keras", model.name)
     record = json.loads(model.with_suffix(".json").read_text())
     inside = json.loads(zipfile.ZipFile(model).read("neural_filter.json"))
     assert record["knob"] == inside["knob"]

@@ -124,7 +124,6 @@ def test_missing_variables(saved, tmp_path):
 
 def test_gen_renders_an_original_model_directory(saved, tmp_path, monkeypatch, capsys):
     import gen
-    from neural_filter import cli
 
     song = np.random.default_rng(4).integers(0, 256, 50, dtype=np.uint8)  # 50: not a multiple of 9
     song.tofile(tmp_path / "song.raw")
@@ -141,7 +140,6 @@ def test_gen_renders_an_original_model_directory(saved, tmp_path, monkeypatch, c
 
 def test_gen_refuses_a_window_the_original_model_does_not_have(saved, tmp_path, monkeypatch, capsys):
     import gen
-    from neural_filter import cli
 
     np.zeros(20, np.uint8).tofile(tmp_path / "song.raw")
     monkeypatch.chdir(tmp_path)

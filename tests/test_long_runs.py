@@ -28,7 +28,7 @@ from conftest import ROOT, SONG_SAMPLES, leftovers, make_training_files, one_lin
 import fit
 import gen
 
-from neural_filter import audio, cli, metrics, model_file, render
+from neural_filter import audio, metrics, model_file, render
 
 TRAIN_SAMPLES = 11025  # a quarter of a second: 1225 chunks of 9, 18 steps an epoch at batch 64
 BASE = ["1", "8", "64", "tanh", "adam", "0", "9", "2", "--learning-rate", "0.01", "--no-plot"]
@@ -200,7 +200,7 @@ def test_ctrl_c_saves_the_best_model_so_far(tmp_path):
     assert out.rstrip().endswith("training was interrupted: the model above is the best one reached before Ctrl-C")
 
     (model,) = (tmp_path / "models").glob("*.keras")
-    assert re.fullmatch(r"tanh_adam_1_8_64_9_200_a\d\d\.\d", model.stem)  # the normal name
+    assert re.fullmatch(r"tanh_adam_1_8_64_9_200_a[-+]\d+\.\d", model.stem)  # the normal name
     stack, spec, _ = model_file.load_network(model)
     assert spec.window == 9 and [layer.kernel.shape for layer in stack.layers] == [(9, 8), (8, 8), (8, 9)]
     record = record_of(model)
@@ -274,7 +274,7 @@ def test_reference_against_its_own_render_is_0(runs, tmp_path, capsys):
     status, out, err = gen_run(tmp_path, [str(base), str(directory / "song.raw"), "--reference", str(reference)],
                                capsys)
     assert (status, err) == (0, "")
-    assert out.splitlines()[1] == f"ESR against {reference}: 0.00000 (-inf dB)"
+    assert out.splitlines()[1].startswith(f"ESR against {reference}: -inf dB: at the floor (its floor ")
     assert (tmp_path / "outputs" / "song.raw").read_bytes() == reference.read_bytes()
 
 
@@ -288,7 +288,12 @@ def test_reference_against_another_file_is_the_esr_of_the_decoded_bytes(runs, tm
     assert (status, err) == (0, "")
     expected = metrics.esr(u8(tmp_path / "outputs" / "song.raw"), u8(tmp_path / "wanted.raw"))
     assert 0.1 < expected < 100  # finite, and not 0: a real comparison
-    assert out.splitlines()[1] == f"ESR against wanted.raw: {expected:.5f} ({metrics.decibels(expected):.1f} dB)"
+    floor = metrics.floor_db(u8(tmp_path / "wanted.raw"))  # the reference's own rounding: a u8 file's
+    trained = model_file.read_record(base)["metrics"]["floor_db"]  # the model's own pair's, for comparison
+    assert out.splitlines()[1] == (f"ESR against wanted.raw: {metrics.signed_db(metrics.decibels(expected))}: "
+                                   f"{metrics.verdict(metrics.decibels(expected), floor)} "
+                                   f"(its floor {metrics.signed_db(floor)}; the model's training pair could show "
+                                   f"{metrics.signed_db(trained)}; lower is better)")
     stats = render.render_file(base, directory / "song.raw", tmp_path / "again.raw", reference=tmp_path / "wanted.raw")
     assert stats["reference_esr"] == pytest.approx(expected, rel=1e-9)  # the unrounded figure too
 

@@ -42,38 +42,55 @@ def test_decibels(ratio, expected):
     assert metrics.decibels(ratio) == pytest.approx(expected, abs=1e-4)
 
 
-@pytest.mark.parametrize("ratio, expected", [
-    (0.0, "great"),
-    (0.0099, "great"),
-    (0.01, "good"),       # the bounds are strict: exactly 0.01 is not great
-    (0.0349, "good"),
-    (0.035, "fair"),
-    (0.0999, "fair"),
-    (0.1, "poor"),
-    (1.0, "poor"),
-    (float("inf"), "poor"),  # a silent target
+@pytest.mark.parametrize("esr_db, floor, expected", [
+    (-32.3, -32.6, "at the floor"),       # the shipped 600 Hz model on its u8 pair
+    (-33.0, -32.6, "at the floor"),       # below the floor (its rounding noise met half way) is at it too
+    (-31.6, -32.6, "at the floor"),       # exactly 1 dB above: still at it
+    (-31.5, -32.6, "near the floor"),
+    (-29.6, -32.6, "near the floor"),     # 3 dB above
+    (-3.2, -32.6, "29.4 dB above the floor"),  # the original's chunk example
+    (-47.5, -80.0, "32.5 dB above the floor"),  # a u8-trained model against a 16-bit reference
+    (-20.0, float("-inf"), "no floor to measure against"),  # a silent or constant target
 ])
-def test_verdict(ratio, expected):
-    assert metrics.verdict(ratio) == expected
+def test_verdict_is_measured_against_the_floor(esr_db, floor, expected):
+    assert metrics.verdict(esr_db, floor) == expected
+
+
+@pytest.mark.parametrize("value, text", [
+    (-32.34, "-32.3 dB"),
+    (13.06, "+13.1 dB"),   # worse than silence reads with its sign: positive is worse
+    (-0.04, "+0.0 dB"),    # never "-0.0"
+    (float("-inf"), "-inf dB"),  # perfect
+])
+def test_signed_db(value, text):
+    assert metrics.signed_db(value) == text
 
 
 def test_summary_against_a_silent_dry_baseline():
-    result = metrics.summary(0.9 * TARGET, TARGET, np.zeros(3))
+    result = metrics.summary(0.9 * TARGET, TARGET, np.zeros(3), floor=-25.0)
     assert result["mse"] == pytest.approx(2.0)  # error energy 6 over 3 samples
     assert result["esr"] == pytest.approx(0.01, abs=1e-15)
     assert result["esr_db"] == pytest.approx(-20.0)
-    assert result["verdict"] == "good"
+    assert result["floor_db"] == -25.0
+    assert result["verdict"] == "5.0 dB above the floor"
     assert result["dry_esr"] == pytest.approx(1.0)
     assert result["dry_esr_db"] == pytest.approx(0.0)
     assert result["improvement_db"] == pytest.approx(20.0)
-    assert result["score"] == pytest.approx(20.0)
+    assert result["score"] == pytest.approx(-20.0)  # the name's figure: the ESR in dB
+
+
+def test_summary_reads_the_floor_off_the_target():
+    target = np.array([0.0, 0.5, -0.5, 0.25])  # steps of 0.25: rounding noise 0.25^2 / 12
+    result = metrics.summary(target, target, np.zeros(4))
+    power = np.mean((target - target.mean()) ** 2)
+    assert result["floor_db"] == pytest.approx(10 * np.log10(0.25**2 / 12 / power))
 
 
 def test_summary_of_a_model_worse_than_doing_nothing():
-    result = metrics.summary(np.zeros(3), TARGET, 0.5 * TARGET)
+    result = metrics.summary(np.zeros(3), TARGET, 0.5 * TARGET, floor=-30.0)
     assert result["dry_esr"] == pytest.approx(0.25)
     assert result["improvement_db"] == pytest.approx(10 * np.log10(0.25))  # negative: about -6 dB
-    assert result["verdict"] == "poor"
+    assert result["verdict"] == "30.0 dB above the floor"
 
 
 def noise(seconds=2.0, seed=0):
@@ -148,17 +165,17 @@ def test_magnitude_response_refuses(output, frequencies, message):
 
 
 @pytest.mark.parametrize("ratio, figure, name_part", [
-    (1e-4, 40.0, "40.0"),  # -40 dB
-    (10 ** -3.65, 36.5, "36.5"),
-    (10 ** -3.60, 36.0, "36.0"),  # half a dB worse: another name
-    (0.16, 7.96, "08.0"),  # zero-padded, so that names sort by quality
-    (1.0, 0.0, "00.0"),  # as bad as silence
-    (5.0, 0.0, "00.0"),  # worse than silence: clipped
-    (0.0, 99.9, "99.9"),  # perfect: the top of the range
-    (1e-12, 99.9, "99.9"),
-    (float("nan"), 0.0, "00.0"),
-    (float("inf"), 0.0, "00.0"),
+    (1e-4, -40.0, "-40.0"),  # -40 dB
+    (10 ** -3.65, -36.5, "-36.5"),
+    (10 ** -3.60, -36.0, "-36.0"),  # half a dB worse: another name
+    (0.16, -8.0, "-8.0"),  # as the console prints it, not zero-padded
+    (1.0, 0.0, "+0.0"),  # as bad as silence
+    (5.0, 7.0, "+7.0"),  # worse than silence: positive
+    (0.0, -99.9, "-99.9"),  # perfect: the bottom of the range
+    (1e-12, -99.9, "-99.9"),
+    (float("nan"), 99.9, "+99.9"),
+    (float("inf"), 99.9, "+99.9"),
 ])
-def test_score_is_decibels_below_the_target(ratio, figure, name_part):
+def test_score_is_the_esr_in_decibels(ratio, figure, name_part):
     assert metrics.score(ratio) == pytest.approx(figure, abs=0.01)
-    assert f"{metrics.score(ratio):04.1f}" == name_part
+    assert f"{metrics.score(ratio):+.1f}" == name_part

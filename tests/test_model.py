@@ -11,7 +11,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 import fit
-from neural_filter import model, model_file, network, render, train
+from neural_filter import model, model_file, network, render
 from neural_filter.errors import ArgumentError, DataError
 from neural_filter.spec import FilterSpec
 

@@ -120,7 +120,7 @@ def test_a_short_render_never_imports_numba(tmp_path):
     import sys
 
     from conftest import ROOT
-    from neural_filter import audio, model_file
+    from neural_filter import audio
 
     model = tmp_path / "m.keras"
     code = f"""

@@ -9,6 +9,7 @@ that each player reports its file's duration, and that a screenshot is not blank
 import csv
 import html.parser
 import io
+import json
 import shutil
 import urllib.parse
 import wave
@@ -23,7 +24,7 @@ import make_data
 import report
 import sweep
 
-from neural_filter import audio, synth
+from neural_filter import audio, model_file, synth
 
 optuna = pytest.importorskip("optuna")
 
@@ -162,3 +163,55 @@ def test_the_page_in_headless_chromium(swept):
     assert pixels.shape[0] > 500 and pixels.shape[1] > 500
     assert pixels.std() > 0.05  # not one colour: text, tables and pictures were drawn
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50
+
+
+def card_sounds(text: str) -> dict:
+    """Each card's model name -> the sounds its players play, in order."""
+    import re
+
+    cards = {}
+    for section in text.split("<section class=model")[1:]:
+        name = re.search(r"<h3>#\d+ ([^<]+)</h3>", section).group(1)
+        cards[name] = re.findall(r'<audio controls preload=metadata src="([^"]+)"', section)
+    return cards
+
+
+def test_each_card_plays_its_render_beside_its_own_songs_dry_and_reference(swept, tmp_path, monkeypatch):
+    models = tmp_path / "models"
+    shutil.copytree(swept, models, ignore=shutil.ignore_patterns("study.db*", "report*"))
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(swept.parent / "song.raw", tmp_path / "song.raw")
+    records = sorted(models.glob("*.json"))
+    assert len(records) >= 3
+    ranked = [record.stem for record in records]
+    # the first model rendered another song (still as it was); the second one a song since replaced;
+    # the third one the given song (its record names the swept folder's song.raw: the same bytes)
+    other = tmp_path / "other.wav"
+    audio.write_audio(other, np.sin(np.arange(22050) / 10).astype(np.float32) * 0.5, "s16le", 44100)
+    edits = {ranked[0]: model_file.song_record(other), ranked[1]: {"path": str(tmp_path / "gone.raw"), "sha256": "0"}}
+    for stem, song in edits.items():
+        record = json.loads((models / f"{stem}.json").read_text())
+        record["data"]["song"] = song
+        (models / f"{stem}.json").write_text(json.dumps(record))
+    assert report.run(["--html", "--song", "song.raw"]) == 0
+    text = (models / "report.html").read_text()
+    cards = card_sounds(text)
+    label = edits[ranked[0]]["sha256"][:12]
+    assert cards[ranked[0]] == [f"report/song_{label}.wav", f"report/reference_{label}_8000hz_6db.wav",
+                                f"report/{ranked[0]}.wav"]  # its own song's dry and reference, never song.raw
+    assert audio.read_audio(models / "report" / f"song_{label}.wav").seconds == pytest.approx(0.5)
+    assert cards[ranked[1]] == [f"report/{ranked[1]}.wav"]  # its song is gone: its render alone, and why
+    assert "gone.raw, which is not the song given and is no longer as it was rendered" in text
+    assert cards[ranked[2]] == ["report/song.wav", "report/reference_8000hz_6db.wav", f"report/{ranked[2]}.wav"]
+
+
+def test_a_replaced_song_is_not_played_beside_renders_of_the_old_one(swept, tmp_path, monkeypatch):
+    # make_data.py --force wrote a new song.raw after the models rendered the old one
+    models = tmp_path / "models"
+    shutil.copytree(swept, models, ignore=shutil.ignore_patterns("study.db*", "report*"))
+    monkeypatch.chdir(tmp_path)
+    audio.write_audio(tmp_path / "song.raw", np.zeros(44100, np.float32), "u8", 44100)
+    assert report.run(["--html", "--song", "song.raw"]) == 0
+    label = model_file.song_record(swept.parent / "song.raw")["sha256"][:12]  # the old song, where fit.py found it
+    for model, sounds in card_sounds((models / "report.html").read_text()).items():
+        assert sounds == [f"report/song_{label}.wav", f"report/reference_{label}_8000hz_6db.wav", f"report/{model}.wav"]

@@ -6,11 +6,11 @@ import multiprocessing
 import pytest
 
 import report
-from neural_filter import cli, results
+from neural_filter import results
 from neural_filter.errors import DataError
 
 # One run as fit.py would record it; the tests vary what they need.
-RUN = {"model": "gelu_adam_6_32_999_9_64_a20.0", "mode": "chunk", "window": 9, "align": "causal", "layers": 6,
+RUN = {"model": "gelu_adam_6_32_999_9_64_a-20.0", "mode": "chunk", "window": 9, "align": "causal", "layers": 6,
        "units": 32, "batch_size": 999, "activation": "gelu", "optimiser": "adam", "epochs": 64, "epochs_run": 64,
        "seed": 1234, "val_mse": 1.234567891e-05, "esr": 0.0123456789, "esr_db": -19.0848, "training_seconds": 12.3456}
 

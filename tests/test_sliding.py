@@ -7,19 +7,18 @@ The rendering tests need NumPy only; the training tests run fit.py and gen.py in
 
 import json
 import re
-import sys
 import time
 
 import numpy as np
 import pytest
 from scipy import signal
 
-from conftest import ROOT, one_line
+from conftest import one_line
 
 import fit
 import gen
 
-from neural_filter import audio, cli, fir, metrics, model_file, render, synth
+from neural_filter import audio, fir, metrics, model_file, render, synth
 from neural_filter.network import Dense, DenseStack
 from neural_filter.spec import FilterSpec
 
@@ -290,7 +289,7 @@ def fit_in(directory, argv, monkeypatch, capsys):
 def test_fit_on_a_fir_target_reaches_the_u8_floor(fir_pair, monkeypatch, capsys, tmp_path, align, suffix):
     directory, floor = fir_pair
     record, path, out = fit_in(directory, [*FIT, "--align", align], monkeypatch, capsys)
-    assert path.stem == f"tanh_adam_1_8_16_16_3{suffix}_a{-record['metrics']['esr_db']:04.1f}"  # -ESR in dB
+    assert path.stem == f"tanh_adam_1_8_16_16_3{suffix}_a{record['metrics']['score']:+.1f}"  # the ESR in dB, as printed
     assert 1e-4 < floor < 1.2e-4  # u8 rounding: (1/128)^2 / 12 over the target's power
     # the least-squares FIR start is (nearly) the target; training keeps it unless it finds better
     esr = record["metrics"]["esr"]

@@ -184,7 +184,7 @@ def test_fit_trains_names_records_and_renders_a_tcn_model_gen_renders_the_same(w
     assert err == ""
     path = workdir / re.search(r"^saved (\S+\.keras)$", out, re.MULTILINE).group(1)
     record = json.loads(path.with_suffix(".json").read_text())
-    assert path.name == f"tanh_adam_2_8_16_4_2_tcn_a{record['metrics']['score']:04.1f}.keras"
+    assert path.name == f"tanh_adam_2_8_16_4_2_tcn_a{record['metrics']['score']:+.1f}.keras"
     assert record["spec"]["mode"] == "tcn" and record["settings"]["linear_path"] is True
     assert record["metrics"]["esr"] < record["metrics"]["dry_esr"]  # it learned something
     with open(workdir / "models" / "results.csv", newline="") as file:

@@ -50,9 +50,9 @@ class KnobKind(SlidingKind):
         path's output into the first hidden layer); `network_of` reads them so. The stack alone
         takes the linear path's output as a third input, so that training need not compute the bank.
         """
-        import keras  # when a model is built, not when a kind is imported (gen.py)
+        import keras  # noqa: PLC0415 - 6-8 s: when a model is built, never when gen.py imports the kind
 
-        from neural_filter.model import check_activation
+        from neural_filter.model import check_activation  # noqa: PLC0415 - imports Keras, as above
 
         check_activation(settings.activation)
         units = settings.units

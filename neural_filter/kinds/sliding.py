@@ -71,9 +71,9 @@ class SlidingKind(Kind):
         return settings.cosine
 
     def build(self, spec, settings: TrainSettings):
-        import keras  # when a model is built, not when a kind is imported (gen.py)
+        import keras  # noqa: PLC0415 - 6-8 s: when a model is built, never when gen.py imports the kind
 
-        from neural_filter.model import check_activation
+        from neural_filter.model import check_activation  # noqa: PLC0415 - imports Keras, as above
 
         check_activation(settings.activation)
         inputs = keras.Input(shape=(None, 1))  # (batch, samples + window - 1, 1)
@@ -103,7 +103,7 @@ class SlidingKind(Kind):
         if not settings.fir_start:
             path.set_weights([np.zeros_like(weight) for weight in path.get_weights()])
             return False
-        from neural_filter.fir import least_squares_fir  # SciPy: when training, never when rendering (gen.py)
+        from neural_filter.fir import least_squares_fir  # noqa: PLC0415 - SciPy: when training, never gen.py
 
         taps, bias = least_squares_fir(spec.to_network(prepared.train_x), spec.to_network(prepared.train_y),
                                        spec.window, spec.padding[0])

@@ -36,6 +36,7 @@ import threading
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from neural_filter import numpy_activations
 from neural_filter.errors import ArgumentError
 from neural_filter.kinds.base import bias_initializer, hidden_names
 from neural_filter.kinds.sliding import SlidingKind
@@ -137,9 +138,9 @@ class TcnKind(SlidingKind):
     def build(self, spec, settings: TrainSettings):
         """rechannel, then per layer hidden_<n> (dilated), mix_<n> (the residual) and skip_<n>; the sum of
         the skips and the linear path is the output."""
-        import keras  # when a model is built, not when a kind is imported (gen.py)
+        import keras  # noqa: PLC0415 - 6-8 s: when a model is built, never when gen.py imports the kind
 
-        from neural_filter.model import check_activation
+        from neural_filter.model import check_activation  # noqa: PLC0415 - imports Keras, as above
 
         check_activation(settings.activation)
         chosen = dilations(spec.window, settings.layers)
@@ -296,9 +297,8 @@ class TcnStack:
 
     @property
     def numpy_ready(self) -> bool:
-        from neural_filter.numpy_activations import ACTIVATIONS  # not the compiled engine: llvmlite only when used
-
-        return all(layer.activation in ACTIVATIONS for layer in self.hidden)
+        """Whether every activation is one we compute (both engines know the same names); else Keras renders."""
+        return all(layer.activation in numpy_activations.ACTIVATIONS for layer in self.hidden)
 
 
 @dataclasses.dataclass
