@@ -23,7 +23,8 @@ evenly in log frequency, the filter moving every sample.
 import sys
 from pathlib import Path
 
-from neural_filter import audio, cli, render
+from neural_filter import audio, cli, files, render
+from neural_filter.errors import DataError
 
 
 def parse_arguments(argv=None):
@@ -56,6 +57,8 @@ def main(argv=None) -> None:
     out = Path(args.out) if args.out else Path("outputs") / (song.stem + audio.KINDS[kind].extensions[0])
     if args.reference:
         audio.check_readable(args.reference)
+    _refuse_writing_over_inputs(out, ("song", song), ("reference", args.reference))
+    files.check_name_lengths(out, "out")
     stats = render.render_file(args.model, song, out, args.format, args.rate, window=args.samples,
                                reference=args.reference, progress=not args.quiet, resample=not args.no_resample,
                                knob=args.cutoff)
@@ -72,6 +75,14 @@ def main(argv=None) -> None:
         trained = "" if trained is None else f"; the model's training pair could show {signed_db(trained)}"
         print(f"ESR against {args.reference}: {signed_db(stats['reference_esr_db'])}: {stats['reference_verdict']} "
               f"(its floor {signed_db(stats['reference_floor_db'])}{trained}; lower is better)")
+
+
+def _refuse_writing_over_inputs(out: Path, *inputs: tuple[str, str | None]) -> None:
+    """An output that is an input, however spelt, would destroy it: refused before any work."""
+    for role, given in inputs:
+        if given is not None and files.same_file(out, given):
+            raise DataError(out, f"is the {role} itself (the same file), which the render would replace",
+                            "give {out} another file name")
 
 
 SPELLING = {"window": "samples"}  # the package's names -> gen.py's words, in error messages

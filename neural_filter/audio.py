@@ -15,13 +15,14 @@ import contextlib
 import dataclasses
 import os
 import re
+import stat
 import weakref
 from pathlib import Path
 
 import numpy as np
 
 from neural_filter.console import stderr_silenced
-from neural_filter.errors import ArgumentError, DataError
+from neural_filter.errors import ArgumentError, DataError, notice
 from neural_filter.files import atomic_output
 
 DEFAULT_RATE = 44100  # raw files carry no rate; the seed's Audacity project rate
@@ -235,11 +236,15 @@ def _a(name: str) -> str:
 def check_readable(path, what: str = "file") -> Path:
     """Fail early, with a plain message, for a path that cannot be an input file."""
     path = Path(path)
-    if not path.exists():
-        raise DataError(path, f"no such {what}", "check the path, or create it first")
-    if path.is_dir():
+    try:
+        status = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise DataError(path, f"no such {what}", "check the path, or create it first") from None
+    except OSError as error:  # a name too long for the file system, a loop of links, no permission
+        raise DataError(path, f"cannot be read ({error.strerror})", "check the path") from None
+    if stat.S_ISDIR(status.st_mode):
         raise DataError(path, f"is a directory, not an audio {what}", "give the path of a file")
-    if path.stat().st_size == 0:
+    if status.st_size == 0:
         raise DataError(path, "is empty", "give a file with audio in it")
     return path
 
@@ -269,6 +274,23 @@ class AudioSource:
         for start in range(0, len(self), size):
             yield self.samples(start, size)
 
+    def check_finite(self, stored: np.ndarray, start: int) -> None:
+        """Refuse a block of stored samples (from sample `start`) with a NaN or an infinity in it.
+
+        Such a sample is no sound: rendered, it spreads through the network's window (ten NaNs in
+        gave seventy out), and in a training pair it makes the loss NaN. Integer samples are always finite.
+        """
+        if stored.dtype.kind != "f":
+            return
+        finite = np.isfinite(stored)
+        if finite.all():
+            return
+        bad = int(np.flatnonzero(~finite.all(axis=1) if finite.ndim == 2 else ~finite)[0])
+        value = stored[bad][~finite[bad]][0] if finite.ndim == 2 else stored[bad]
+        what, at = ("a NaN" if np.isnan(value) else "an infinite"), start + bad
+        raise DataError(self.path, f"has {what} sample at {at / self.rate:.6f} s (sample {at}), which is no sound",
+                        "re-export it from your editor, or replace such samples with silence")
+
     def read(self, progress=None) -> np.ndarray:
         """All samples; `progress` (a tqdm bar, say) is told of each block read."""
         blocks = []
@@ -295,16 +317,18 @@ class RawSource(AudioSource):
         super().__init__(path, rate, format, "raw", len(self.stored))
 
     def samples(self, start: int, count: int) -> np.ndarray:
-        return decode(np.asarray(self.stored[start : start + count]), self.format)
+        stored = np.asarray(self.stored[start : start + count])
+        self.check_finite(stored, start)
+        return decode(stored, self.format)
 
 
 class SoundFileSource(AudioSource):
     """A file libsndfile reads (WAV, AIFF, FLAC, Ogg, MP3, ...), read block by block."""
 
-    def __init__(self, path: Path, file, container: str, format: str):
+    def __init__(self, path: Path, file, container: str, format: str, length: int | None = None):
         self.file, self.position = file, 0
         weakref.finalize(self, os.close, file.name)  # the descriptor it reads (libsndfile leaves it open)
-        super().__init__(path, int(file.samplerate), format, container, int(file.frames))
+        super().__init__(path, int(file.samplerate), format, container, int(file.frames) if length is None else length)
 
     def samples(self, start: int, count: int) -> np.ndarray:
         count = max(0, min(count, len(self) - start))
@@ -318,6 +342,7 @@ class SoundFileSource(AudioSource):
             raise DataError(self.path, f"is damaged: reading failed at sample {start} of {len(self)}",
                             "re-export it, or convert it to WAV or FLAC") from None
         self.position = start + len(stored)
+        self.check_finite(stored, start)
         if len(stored) < count:
             raise DataError(self.path, f"ends after {self.position} samples, but its header promises {len(self)}",
                             "re-export it, or convert it to WAV or FLAC")
@@ -393,9 +418,40 @@ def _open_soundfile(path: Path, container: str, rate: int | None) -> SoundFileSo
     if rate and rate != file.samplerate:
         raise ArgumentError("rate", rate, f"{path} says its rate is {file.samplerate} Hz",
                             f"drop {{rate}} for {kind.name} files")
-    if file.frames <= 0 or file.channels < 1:
+    if container == "mp3":
+        source.length = _decoded_length(source)
+    if source.length <= 0 or file.channels < 1:
         raise DataError(path, "holds no samples", "give a file with audio in it")
     return source
+
+
+MP3_FRAME = 1152  # samples in an MPEG-1 Layer III frame (MPEG-2's hold half as many)
+
+
+def _decoded_length(source: SoundFileSource) -> int:
+    """An MP3's length, decoded to its end: its header's (file.frames) is only an estimate.
+
+    An encoder's delay and padding, or a header without a frame count, make the estimate miss by
+    up to thousands of samples, and players play what decodes; so do we, with a notice when the
+    two differ by more than a frame. The samples are only counted here (a second decode costs
+    milliseconds a minute of audio), so memory stays flat.
+    """
+    file, decoded = source.file, 0
+    try:
+        with _quiet_decoder("mp3"):
+            while True:
+                counted = len(file.read(1 << 18, dtype="int16", always_2d=True))
+                if not counted:
+                    break
+                decoded += counted
+            file.seek(0)
+    except Exception:  # libmpg123's words are not ours
+        raise DataError(source.path, f"is damaged: decoding failed after sample {decoded}",
+                        "re-export it, or convert it to WAV or FLAC") from None
+    if abs(decoded - file.frames) > MP3_FRAME:
+        notice(f"{source.path}: decodes to {decoded} samples, not the {file.frames} its header estimates; "
+               "the decoded samples are used")
+    return decoded
 
 
 def _refuse_cut_short(path: Path, file) -> None:
@@ -480,16 +536,62 @@ def _sound_file(path, temporary, container: str, format: str, rate: int, count: 
     if container == "wav" and count * SAMPLE_FORMATS[format][0].itemsize + 58 >= 2**32:
         raise DataError(path, f"cannot hold {count} samples: a WAV file ends at 4 GiB", "write an RF64 or FLAC file")
     subtype = LOSSY_SUBTYPES.get(container) or SUBTYPES[format]
-    try:
-        file = soundfile.SoundFile(temporary, "w", rate, 1, subtype, format=KINDS[container].major)
-    except Exception:
-        raise DataError(path, f"cannot be written as {_a(KINDS[container].name)} file at {rate} Hz",
-                        "give another output name or kind") from None
-    with file:
-        if SUBTYPES.get(format) == "FLOAT":  # no PEAK chunk: it holds the time of writing, and the same audio
-            # must give the same bytes (soundfile has no call for this: libsndfile's own, through soundfile's handle)
-            soundfile._snd.sf_command(file._file, _SET_ADD_PEAK_CHUNK, soundfile._ffi.NULL, 0)
-        yield file
+    with open(temporary, "w+b", buffering=WRITE_BUFFER) as stream:
+        target = _KeepsWriteErrors(stream)
+        try:
+            file = soundfile.SoundFile(target, "w", rate, 1, subtype, format=KINDS[container].major)
+        except Exception:
+            target.raise_kept()
+            raise DataError(path, f"cannot be written as {_a(KINDS[container].name)} file at {rate} Hz",
+                            "give another output name or kind") from None
+        try:
+            with file:
+                if SUBTYPES.get(format) == "FLOAT":  # no PEAK chunk: it holds the time of writing, and the same audio
+                    # must give the same bytes (soundfile has no call for this: libsndfile's own, through its handle)
+                    soundfile._snd.sf_command(file._file, _SET_ADD_PEAK_CHUNK, soundfile._ffi.NULL, 0)
+                yield file
+        except Exception:
+            target.raise_kept()  # the cause, when a write failed: libsndfile's "System error" says none
+            raise
+        target.raise_kept()  # (the Ogg and MP3 encoders go on after a failed write, as if it had worked)
+
+
+WRITE_BUFFER = 1 << 20  # bytes: libsndfile writes a few kB at a time, each a call back into Python
+
+
+class _KeepsWriteErrors:
+    """A file for libsndfile's virtual I/O that keeps the OSError a call met (no space, read-only, ...).
+
+    libsndfile reports any failed write as "System error", and an exception cannot cross its C
+    callbacks (cffi would print it and go on); so each call here catches its OSError, answers
+    libsndfile with a failure, and `raise_kept` raises the first one once libsndfile has given up.
+    """
+
+    def __init__(self, stream):
+        self.stream, self.error = stream, None
+
+    def _kept(self, call, failed, *arguments):
+        try:
+            return call(*arguments)
+        except OSError as error:
+            self.error = self.error or error
+            return failed
+
+    def write(self, data) -> int:
+        return self._kept(self.stream.write, 0, data)
+
+    def read(self, count: int) -> bytes:
+        return self._kept(self.stream.read, b"", count)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._kept(self.stream.seek, -1, offset, whence)
+
+    def tell(self) -> int:
+        return self._kept(self.stream.tell, -1)
+
+    def raise_kept(self) -> None:
+        if self.error is not None:
+            raise self.error
 
 
 _SET_ADD_PEAK_CHUNK = 0x1050  # libsndfile's SFC_SET_ADD_PEAK_CHUNK (sndfile.h), which soundfile does not name

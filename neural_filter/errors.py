@@ -7,7 +7,16 @@ flag: an option is named as the package knows it ("window", "format"), and the c
 raised it words the line (`worded`, with its own spelling: fit.py calls the window "samples", and
 "format" "--format"). A remedy may mention another option as "{name}", spelled the same way.
 The scripts print the line on stderr and exit with status 2; anything else escaping is a bug.
+What is done on the user's behalf and is no error (a stale temporary removed, an MP3 longer than
+its header said) is a one-line `notice` on stderr, and the run goes on.
 """
+
+import sys
+
+
+def notice(message: str) -> None:
+    """Print a one-line notice on stderr: something done on the user's behalf that is no error."""
+    print(message, file=sys.stderr)
 
 
 def flag_spelling(option: str) -> str:

@@ -2,8 +2,8 @@
 
 `fit` takes a `FitRequest` (what fit.py's command line says, as data) and does what a run does,
 in this order: check every input that can be checked without Keras (a mistake costs no start-up),
-read the pair, train (or resume), name the model, save it with its record, append the results
-row, write the plots and render the song. It returns a `FitOutcome`; printing is the caller's.
+read the pair, train (or resume), name the model, save it with its record, write the plots,
+render the song and, last, append the results row. It returns a `FitOutcome`; printing is the caller's.
 A caller may pass Keras callbacks, which see every epoch (an Optuna trial reports through one).
 """
 
@@ -112,9 +112,10 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print, ctrl_c=Non
     if recipe and recipe.linear:  # a saturated target has no one gain per frequency
         record["metrics"]["response"] = _response(result, recipe, spec.rate)
     path = model_file.save_model(result.model, path, record)  # the name taken: never one a model has
-    results.append_result(models / "results.csv", results.results_row(path, record))
     plots = _plots(path, result, spec.rate) if request.plot else []
     rendered, render_stats = _render_song(path, request, knob) if request.song else (None, None)
+    # last: a row stands for a run whose files are all written (a run killed before has none)
+    results.append_result(models / "results.csv", results.results_row(path, record))
     return FitOutcome(path, record, result, plots, rendered, render_stats)
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from neural_filter import kinds, legacy
 from neural_filter.errors import ArgumentError, ModelFileError
-from neural_filter.files import atomic_output, new_output
+from neural_filter.files import atomic_output, new_output, read_zip_entry
 from neural_filter.network import Dense, DenseStack
 from neural_filter.settings import TrainSettings
 from neural_filter.spec import FilterSpec
@@ -104,9 +104,11 @@ def save_model(model, path: Path, record: dict) -> Path:
 
 def read_record(path) -> dict:
     """The record stored inside one of our .keras files; refused when its format is newer than this code reads."""
+    if not Path(path).is_file():  # a device (/dev/zero) or a pipe would be read without end
+        raise ModelFileError(path, "is not a regular file", "give a .keras file made by fit.py")
     try:
         with zipfile.ZipFile(path) as archive:
-            record = json.loads(archive.read(SPEC_ENTRY))
+            record = json.loads(read_zip_entry(archive, SPEC_ENTRY))
     except KeyError:
         raise ModelFileError(path, "is a Keras model but not one made by fit.py (no neural_filter.json inside)",
                              "render it with a model trained by fit.py") from None
@@ -135,8 +137,8 @@ def load_network(path) -> tuple[object, FilterSpec, dict]:
         try:
             spec = FilterSpec(**record["spec"])
             with zipfile.ZipFile(path) as archive:
-                config = json.loads(archive.read("config.json"))
-                weights = archive.read("model.weights.h5")
+                config = json.loads(read_zip_entry(archive, "config.json"))
+                weights = read_zip_entry(archive, "model.weights.h5")
             stack = kind.network_of(_layers_of_keras_file(config, weights), record)
             if stack.window != spec.window:
                 raise ValueError(f"the network reads {stack.window} samples, spec says {spec.window}")

@@ -13,7 +13,8 @@ import fcntl
 import io
 from pathlib import Path
 
-from neural_filter.errors import DataError
+from neural_filter.errors import DataError, LineError, notice
+from neural_filter.files import write_error
 
 COLUMNS = (
     "time",  # when the run finished, ISO 8601 local time with its offset, to the second
@@ -68,20 +69,61 @@ def append_result(csv_path, row: dict) -> None:
             if file.write(data) != len(data):
                 raise OSError("the disk took only part of the row")
     except OSError as error:
-        raise DataError(path, f"cannot be appended to ({error})", "check that its folder can be written to") from None
+        raise write_error(path, error, "appended to", "check that its folder can be written to") from None
 
 
-def read_results(csv_path) -> list[dict]:
-    """Every row of the CSV at `csv_path`, as dicts of text keyed by column; a missing file is a DataError."""
+NUMBERS = ("window", "layers", "units", "batch_size", "epochs", "epochs_run", "seed", "val_mse", "esr", "esr_db",
+           "training_seconds")  # the columns that hold a number, or nothing
+
+
+def read_results(csv_path, skip=None) -> list[dict]:
+    """Every sound row of the CSV at `csv_path`, as dicts of text keyed by column; a missing file is a DataError.
+
+    A damaged row (cut short by a crash or a full disk, edited by hand) is left out, and `skip`
+    (default: a notice on stderr) is given a LineError naming its line and what is wrong with it.
+    A file whose header is not ours is refused whole: its rows cannot be read as ours.
+    """
     path = Path(csv_path)
+    skip = skip or (lambda error: notice(f"{error}; skipped"))
     try:
         with open(path, newline="", encoding="utf-8") as file:
             fcntl.flock(file, fcntl.LOCK_SH)  # never read a row while it is being appended
-            return list(csv.DictReader(file))
+            reader = csv.reader(file)
+            header = next(reader, None)
+            if header is None:
+                return []
+            if header != list(COLUMNS):
+                raise DataError(path, f"has other columns than {', '.join(COLUMNS)}",
+                                "move it aside and a new one will be started")
+            rows = []
+            for values in reader:
+                if not values:
+                    continue  # a blank line
+                problem = _damage(values)
+                if problem:
+                    skip(LineError(path, reader.line_num, problem))
+                else:
+                    rows.append(dict(zip(COLUMNS, values)))
+            return rows
     except FileNotFoundError:
         raise DataError(path, "does not exist", "train a model with fit.py first; each run adds a row") from None
-    except (OSError, UnicodeDecodeError) as error:
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise DataError(path, f"cannot be read ({error})") from None
+
+
+def _damage(values: list[str]) -> str | None:
+    """What is wrong with one row's values, or None for a sound row."""
+    if len(values) != len(COLUMNS):
+        return f"has {len(values)} values, not one for each of the {len(COLUMNS)} columns (a row cut short?)"
+    row = dict(zip(COLUMNS, values))
+    if not row["model"]:
+        return "names no model"
+    for column in NUMBERS:
+        try:
+            float(row[column] or 0)
+        except ValueError:
+            return f"its {column}, {row[column]!r}, is not a number"
+    return None
 
 
 def results_row(path, record: dict) -> dict:

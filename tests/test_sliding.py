@@ -5,9 +5,11 @@ fit.py trained on a pure FIR target reaches the 8-bit floor, with gen.py reprodu
 The rendering tests need NumPy only; the training tests run fit.py and gen.py in this process.
 """
 
+import concurrent.futures
 import json
+import os
 import re
-import time
+import threading
 
 import numpy as np
 import pytest
@@ -129,20 +131,42 @@ def test_streaming_emits_output_as_rows_fill_up():
     assert events == ["in", "in", ROWS, "in", ROWS, ROWS, 3000]
 
 
-def test_a_caller_that_stops_reading_leaves_no_queued_work_behind():
-    """gen.py failing to write, or a Ctrl-C, must not wait for every queued row group to finish."""
-    calls = []
+def test_a_caller_that_stops_reading_leaves_no_queued_work_behind(monkeypatch):
+    """gen.py failing to write, or a Ctrl-C, must not wait for every queued row group to finish.
 
-    def slow_network(rows, first_row=0):  # a rows function; render passes where the rows are
-        calls.append(len(rows))
-        time.sleep(0.02)
+    The second block's groups wait at a gate that opens only once the render has cancelled what
+    was queued, so that only the groups a worker had taken by then run at all: what the test counts
+    does not depend on how fast the machine is, or how loaded.
+    """
+    groups = 30 + 2 * (os.cpu_count() or 1)  # a block's groups: more than twice the workers, on any machine
+    second_block = groups * ROWS
+    gate, lock, calls, workers = threading.Event(), threading.Lock(), {"first": 0, "second": 0}, []
+
+    class GatedPool(concurrent.futures.ThreadPoolExecutor):
+        def __init__(self, max_workers=None, **options):
+            workers.append(max_workers)
+            super().__init__(max_workers, **options)
+
+        def shutdown(self, wait=True, *, cancel_futures=False):
+            super().shutdown(wait=False, cancel_futures=cancel_futures)
+            gate.set()  # what was queued is cancelled: the groups held at the gate may finish
+            super().shutdown(wait=wait)
+
+    def gated_network(rows, first_row=0):  # a rows function; render passes where the rows are
+        block = "first" if first_row < second_block else "second"
+        with lock:
+            calls[block] += 1
+        if block == "second":
+            gate.wait()
         return rows
 
+    monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor", GatedPool)
     spec = FilterSpec(mode="chunk", window=1, levels="signed")
-    blocks = render.render_blocks(slow_network, spec, split(noise(60 * ROWS), [30 * ROWS]))
-    assert len(next(blocks)) == 30 * ROWS  # the first block out; the second's 30 groups queued behind it
+    blocks = render.render_blocks(gated_network, spec, split(noise(2 * second_block), [second_block]))
+    assert len(next(blocks)) == second_block  # the first block out; the second's groups queued behind it
     blocks.close()
-    assert len(calls) < 40  # measured: 32 or 33 of the 60 groups, not all of them
+    assert calls["first"] == groups
+    assert calls["second"] <= workers[0] < groups  # at most one a worker: those it held when the caller stopped
 
 
 # --- alignment: a pure delay shifts exactly as FilterSpec.padding says -------------------------
