@@ -7,6 +7,7 @@ made of the arguments and its score, and renders `song.raw` through it beside th
     python3 fit.py                               # every default: 6 32 999 gelu adam 0 9 64
     python3 fit.py 6 32 999 tanh adam 1 9 32     # the original README's example
     python3 fit.py 6 32 32 tanh adam 1 64 40 --mode sliding
+    python3 fit.py 6 32 32 tanh adam 1 64 40 --mode tcn     # a curve before or between filters too
     python3 fit.py 6 32 32 tanh adam 1 1024 2 --pairs pairs.csv   # one model for every cutoff (a knob)
 
 All arguments are positional and optional, in the original's order; anything new is an option.
@@ -22,7 +23,7 @@ from neural_filter.settings import DEFAULTS, TrainSettings
 from neural_filter.spec import FilterSpec
 
 POSITIONALS = (  # name, default, help: the original's order and defaults
-    ("layers", DEFAULTS.layers, "hidden Dense layers after the first one"),
+    ("layers", DEFAULTS.layers, "hidden Dense layers after the first one (tcn mode: dilated convolution layers)"),
     ("units", DEFAULTS.units, "units in every hidden layer"),
     ("batches", DEFAULTS.batch_size, "batch size: chunks per batch (sliding mode: segments per batch)"),
     ("activator", DEFAULTS.activation, "activation of every hidden layer: any Keras activation name"),
@@ -46,8 +47,11 @@ def parse_arguments(argv=None):
         parser.add_argument(name, nargs="?", default=str(default), type=NUMERIC.get(name, str),
                             help=f"{help} (default {default})")
     parser.add_argument("--mode", choices=tuple(kinds.MODES), default=None,
-                        help="chunk: the original's non-overlapping chunks; sliding: one output per window "
-                             "(default chunk; sliding with --pairs)")
+                        help="chunk: the original's non-overlapping chunks; sliding: one output per window; "
+                             "tcn: LAYERS causal dilated convolutions of UNITS channels (2 taps each, residual sums, "
+                             "the skips summed to the output) whose receptive field is the window: the dilations "
+                             "double from 1 while every sample stays reachable and the last layer takes the rest "
+                             "(6 layers: windows 7 to 64; 64 is 1,2,4,8,16,32) (default chunk; sliding with --pairs)")
     parser.add_argument("--pairs", default=None, metavar="CSV",
                         help="train one sliding model for every cutoff, a knob, on the pairs this list names "
                              "(make_data.py --cutoff LO:HI writes one), instead of train_x.raw and train_y.raw")

@@ -2,7 +2,7 @@
 
 Prints markdown tables (medians of --runs runs) for:
 - render: gen.py on a 3-minute 44.1 kHz u8 song, whole process (wall time, peak memory) and
-  render only (in this process), for chunk and sliding 6x32 models; the compute floor is the
+  render only (in this process), for chunk, sliding and tcn 6x32 models; the compute floor is the
   model's floating-point operations per sample over this machine's float32 matrix-multiply rate,
   measured in the same run, and "of floor" is our render-only throughput as a share of it;
 - a 1-hour song through gen.py (streaming: peak memory must stay flat);
@@ -14,6 +14,7 @@ Prints markdown tables (medians of --runs runs) for:
 
     python3 bench/speed.py             # about 3 minutes on 2 cores
     python3 bench/speed.py --runs 5 --skip-hour
+    python3 bench/speed.py --tcn       # the song's render by the sliding and tcn models alone
 """
 
 import argparse
@@ -40,7 +41,10 @@ MODELS = {  # name -> (spec, layers, units, activation, linear path)
     "chunk 6x32 tanh, window 9": (FilterSpec(window=9), 6, 32, "tanh", False),
     "chunk 6x32 gelu, window 9": (FilterSpec(window=9), 6, 32, "gelu", False),
     "sliding 6x32 tanh, window 64": (FilterSpec(mode="sliding", window=64, levels="signed"), 6, 32, "tanh", True),
+    # 6 dilated layers of 32 channels, dilations 1..32: the sliding model's shape as a convolution stack
+    "tcn 6x32 tanh, window 64": (FilterSpec(mode="tcn", window=64, levels="signed"), 6, 32, "tanh", True),
 }
+ONLY_TCN = ("sliding 6x32 tanh, window 64", "tcn 6x32 tanh, window 64")  # --tcn: these rows alone
 ORIGINAL_GEN_SECONDS = 140.0  # the original gen.py on a 3-minute song, measured on these machines (shared/NOTES.md)
 
 
@@ -78,11 +82,12 @@ def matmul_rate(runs: int) -> float:
     return 2 * 2048**3 / statistics.median(timings) / 1e9
 
 
-def flops_per_sample(spec: FilterSpec, layers: int, units: int, linear: bool) -> float:
-    """Multiply-adds x 2 of the dense stack per output sample (a chunk's work is shared by its samples)."""
-    outputs = spec.kind.outputs_per_row(spec.window)
-    per_row = 2 * (spec.window * units + layers * units * units + units * outputs + (spec.window if linear else 0))
-    return per_row / outputs
+def flops_per_sample(network, spec: FilterSpec, samples: int) -> float:
+    """Multiply-adds x 2 per output sample: every layer's kernel once a row, as many rows as the kind cuts
+    (a chunk's work is shared by its samples; a tcn model's layers run once an output)."""
+    per_row = sum(layer.kernel.size for layer in network.layers)
+    linear = network.linear_path.kernel.size if network.linear_path is not None else 0
+    return 2 * (per_row * spec.kind.row_count(samples, spec.window) / samples + linear)
 
 
 def make_model(folder: Path, name: str, definition) -> Path:
@@ -101,7 +106,7 @@ model_file.save_model(keras_model, Path({str(folder / name)!r}), {{"spec": datac
     return folder / name
 
 
-def bench_render(folder: Path, runs: int, rate: float) -> None:
+def bench_render(folder: Path, runs: int, rate: float, names=tuple(MODELS)) -> None:
     song = folder / "song.raw"
     audio.write_audio(song, synth.synthetic_song(180, RATE, np.random.default_rng(1)).astype(np.float32), "u8", RATE)
     samples = audio.read_audio(song).samples
@@ -109,7 +114,8 @@ def bench_render(folder: Path, runs: int, rate: float) -> None:
     print("| model | engine | gen.py whole process | peak memory | vs original 140 s | render only | samples/s | "
           "real-time factor | compute floor | of floor |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for index, (name, definition) in enumerate(MODELS.items()):
+    for index, name in enumerate(names):
+        definition = MODELS[name]
         path = make_model(folder, f"model{index}.keras", definition)
         whole = [run_process([sys.executable, ROOT / "gen.py", path, song, "--out", folder / "out.raw", "--quiet"],
                              folder) for _ in range(runs)]
@@ -126,7 +132,7 @@ def bench_render(folder: Path, runs: int, rate: float) -> None:
             timings.append(time.perf_counter() - started)
         render_seconds = statistics.median(timings)
         throughput = len(samples) / render_seconds
-        floor = rate * 1e9 / flops_per_sample(definition[0], *definition[1:3], definition[4])
+        floor = rate * 1e9 / flops_per_sample(network, spec, len(samples))
         print(f"| {name} | {engine} | {seconds:.2f} s | {memory:.0f} MB | {ORIGINAL_GEN_SECONDS / seconds:.0f}x faster | "
               f"{render_seconds:.2f} s | {throughput / 1e6:.1f} M | {throughput / RATE:.0f}x | "
               f"{floor / 1e6:.0f} M/s | {100 * throughput / floor:.0f}% |", flush=True)
@@ -295,11 +301,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per figure; the median is shown (default 3)")
     parser.add_argument("--skip-hour", action="store_true", help="leave out the 1-hour song")
     parser.add_argument("--knob", action="store_true", help="only the knob models' rows")
+    parser.add_argument("--tcn", action="store_true", help="only the sliding and tcn rows of the song's render")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         if args.knob:
             bench_knob(folder, args.runs)
+            return
+        if args.tcn:
+            bench_render(folder, args.runs, matmul_rate(args.runs), ONLY_TCN)
             return
         bench_render(folder, args.runs, matmul_rate(args.runs))
         if not args.skip_hour:

@@ -137,6 +137,10 @@ class KnobStack:
                           first.activation)
         return DenseStack(hidden + self.layers[len(self.offsets):], Dense(taps[:, None], np.array([bias])), self.engine)
 
+    @property
+    def window(self) -> int:
+        return self.layers[0].kernel.shape[0]
+
     def sweep(self, start: float, end: float, rows: int) -> "Sweep":
         """The model with its knob moving from `start` at row 0 to `end` at row `rows` - 1, evenly in log frequency."""
         return Sweep(self, self.knob.check(start), self.knob.check(end), rows)

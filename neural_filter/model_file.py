@@ -152,9 +152,8 @@ def load_network(path) -> tuple[object, FilterSpec, dict]:
                     layers["linear_path"] = linear_path.LinearPath.from_entry(
                         read_zip_entry(archive, linear_path.ENTRY), record["linear_path"])
             stack = kind.network_of(layers, record)
-            first = stack.layers[0] if stack.layers else stack.linear_path  # (a network may be its linear path alone)
-            if first.kernel.shape[0] != spec.window:
-                raise ValueError(f"first layer takes {first.kernel.shape[0]} samples, spec says {spec.window}")
+            if stack.window != spec.window:
+                raise ValueError(f"the network reads {stack.window} samples, spec says {spec.window}")
         except (KeyError, TypeError, ValueError, OSError, zipfile.BadZipFile) as error:
             raise ModelFileError(path, f"has unreadable weights ({error})", "retrain it with fit.py") from None
     if stack.layers and stack.layers[-1].activation != "linear":  # both projects' models end in a linear layer

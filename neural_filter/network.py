@@ -93,6 +93,11 @@ class DenseStack:
             cached.rows = rows
         return cached.arrays
 
+    @property
+    def window(self) -> int:
+        """The samples a row holds: what the first layer reads (a network may be its linear path alone)."""
+        return (self.layers[0] if self.layers else self.linear_path).kernel.shape[0]
+
     def on_full_scale(self, spec) -> "DenseStack":
         """The same network taking and giving full-scale samples: its levels folded into its weights.
 

@@ -51,13 +51,14 @@ def _rows_rendered(network, spec: FilterSpec, blocks):
     """The network's rows' outputs, as render_blocks gives them (without a long linear path)."""
     network = on_full_scale(network, spec)
     outputs_per_row = spec.kind.outputs_per_row(spec.window)
+    step = spec.kind.rows_per_call(spec.window, BLOCK_ROWS)
     with _worker_pool() as pool:
 
         def start(frame):
             rows, keep, position = frame
             outputs = np.empty((len(rows), outputs_per_row), np.float32)
-            futures = [pool.submit(_apply, network, rows, outputs, first, position)
-                       for first in range(0, len(rows), BLOCK_ROWS)]
+            futures = [pool.submit(_apply, network, rows, outputs, first, first + step, position)
+                       for first in range(0, len(rows), step)]
             return outputs, keep, futures
 
         def finish(started) -> np.ndarray:
@@ -66,7 +67,7 @@ def _rows_rendered(network, spec: FilterSpec, blocks):
                 future.result()
             return outputs.reshape(-1)[:keep]
 
-        yield from one_ahead(_numbered(frames(spec, blocks)), start, finish)
+        yield from one_ahead(_numbered(frames(spec, blocks, step)), start, finish)
 
 
 def _numbered(frames):
@@ -116,10 +117,10 @@ def one_ahead(items, start, finish):
         yield finish(previous)
 
 
-def _apply(network, rows: np.ndarray, outputs: np.ndarray, first: int, position: int) -> None:
-    """One group of rows (the frame's from `first`; the frame starts at row `position` of the signal), on a thread."""
-    outputs[first : first + BLOCK_ROWS] = network(np.ascontiguousarray(rows[first : first + BLOCK_ROWS]),
-                                                  position + first)
+def _apply(network, rows: np.ndarray, outputs: np.ndarray, first: int, end: int, position: int) -> None:
+    """One group of rows (the frame's from `first` to `end`; the frame starts at row `position` of the signal), on a
+    worker thread."""
+    outputs[first:end] = network(np.ascontiguousarray(rows[first:end]), position + first)
 
 
 @contextlib.contextmanager

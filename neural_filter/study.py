@@ -363,8 +363,9 @@ def run_worker(study, space: Space, trials: int, options: list[str], request_fro
                 params = space.suggest(trial)
                 arguments = fit_arguments(params, options)
                 trial.set_user_attr("fit_command", shlex.join(["python3", "fit.py", *arguments]))
-                value, model = _duplicate(study, trial) or trial_runs.run_trial(
-                    trial, request_from_arguments(arguments), ctrl_c)
+                request = request_from_arguments(arguments)
+                _check_drawn(request)
+                value, model = _duplicate(study, trial) or trial_runs.run_trial(trial, request, ctrl_c)
                 trial.set_user_attr("model", model)
             except optuna.TrialPruned as pruned:
                 study.tell(trial, state=optuna.trial.TrialState.PRUNED)
@@ -395,6 +396,17 @@ def run_worker(study, space: Space, trials: int, options: list[str], request_fro
     tally = counts(study)
     best = study.best_trial if tally.get("COMPLETE") else None
     return WorkerSummary(ran, tally, best)
+
+
+def _check_drawn(request) -> None:
+    """Prune a drawn combination that its kind cannot make (a tcn window its layers do not reach): the
+    sweep goes on, where a typed one is refused."""
+    import optuna  # noqa: PLC0415 - Optuna: see the note at the imports
+
+    try:
+        request.kind().check_request(request)
+    except ArgumentError as error:
+        raise optuna.TrialPruned(error.worded(lambda option: option)) from None
 
 
 def _duplicate(study, trial):

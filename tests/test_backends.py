@@ -58,3 +58,19 @@ def test_a_knob_model_trains_and_renders_on_another_backend(tmp_path, backend):
     rendered = run("gen.py", [str(model), "song.raw", "--cutoff", "949"], tmp_path, backend)
     assert rendered.returncode == 0, rendered.stderr
     assert (tmp_path / "outputs" / "song.raw").read_bytes() == model.with_suffix(".raw").read_bytes()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_tcn_model_trains_and_renders_on_another_backend(tmp_path, backend):
+    make_training_files(tmp_path)
+    fitted = run("fit.py", ["4", "8", "64", "tanh", "adam", "1", "16", "2", "--mode", "tcn", "--no-plot"],
+                 tmp_path, backend)
+    assert fitted.returncode == 0, fitted.stderr
+    (model,) = (tmp_path / "models").glob("*.keras")
+    record = json.loads(model.with_suffix(".json").read_text())
+    assert model.name == f"tanh_adam_4_8_64_16_2_tcn_a{record['metrics']['score']:+.1f}.keras"
+    assert record["versions"]["backend"] == backend
+    assert record["metrics"]["esr"] < record["metrics"]["dry_esr"]  # it learned something
+    rendered = run("gen.py", [str(model), "song.raw"], tmp_path, backend)
+    assert rendered.returncode == 0, rendered.stderr
+    assert (tmp_path / "outputs" / "song.raw").read_bytes() == model.with_suffix(".raw").read_bytes()

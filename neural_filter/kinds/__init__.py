@@ -9,8 +9,9 @@ from neural_filter.kinds.base import Kind
 from neural_filter.kinds.chunk import ChunkKind
 from neural_filter.kinds.knob import KnobKind
 from neural_filter.kinds.sliding import SlidingKind
+from neural_filter.kinds.tcn import TcnKind
 
-MODES = {kind.name: kind for kind in (ChunkKind(), SlidingKind())}  # fit.py's --mode word -> its kind
+MODES = {kind.name: kind for kind in (ChunkKind(), SlidingKind(), TcnKind())}  # fit.py's --mode word -> its kind
 KNOB = KnobKind()  # fit.py --pairs
 DEFAULT_MODE = ChunkKind.name  # the original's
 

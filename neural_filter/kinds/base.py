@@ -54,6 +54,10 @@ class Kind:
         """Silence added to the last `pending` samples so that they make whole rows, their future included."""
         raise NotImplementedError
 
+    def rows_per_call(self, window: int, block_rows: int) -> int:
+        """Rows per network call, and per group of rows the framing keeps whole (render's `block_rows` by default)."""
+        return block_rows
+
     def row_count(self, samples: int, window: int) -> int:
         """Rows a signal of `samples` samples makes (render.engine_for weighs the work by it)."""
         raise NotImplementedError
