@@ -193,6 +193,21 @@ class TcnKind(SlidingKind):
                 if layer.name.startswith("skip_"):
                     layer.set_weights([np.zeros_like(weight) for weight in layer.get_weights()])
 
+    @staticmethod
+    def start_linear_path(model, prepared, spec, settings: TrainSettings) -> bool:
+        """The layer linear_path at the pair's least-squares FIR (at the network's levels), and True; with
+        --no-fir-start at zero, not at Keras's random initial kernel, and False."""
+        path = model.get_layer("linear_path")
+        if not settings.fir_start:
+            path.set_weights([np.zeros_like(weight) for weight in path.get_weights()])
+            return False
+        from neural_filter.fir import least_squares_fir  # noqa: PLC0415 - SciPy: when training, never gen.py
+
+        taps, bias = least_squares_fir(spec.to_network(prepared.train_x), spec.to_network(prepared.train_y),
+                                       spec.window, spec.padding[0])
+        path.set_weights([taps.reshape(spec.window, 1, 1), np.array([bias], np.float32)])
+        return True
+
     # --- the saved model -------------------------------------------------------------------------
 
     def network_of(self, layers: dict, record: dict) -> "TcnStack":
