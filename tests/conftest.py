@@ -44,6 +44,13 @@ def workdir(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.fixture
+def cwd(tmp_path, monkeypatch):
+    """A fresh, empty current directory."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
 def one_line(text: str) -> str:
     """The single line of `text` (a script's stderr), failing unless there is exactly one."""
     lines = text.splitlines()

@@ -14,26 +14,14 @@ import soundfile
 from scipy.io import wavfile
 
 from conftest import ROOT, one_line
+from test_make_data import run  # make_data.py in this process: (exit status, stdout, stderr)
 
 import gen
-import make_data
 
 from neural_filter import audio, effect
 
 RATE = 44100
 SMALL = ["--seconds", "0.2", "--song-seconds", "0.2"]
-
-
-@pytest.fixture
-def cwd(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def run(argv, capsys):
-    status = make_data.run(argv)
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 def contents(directory):

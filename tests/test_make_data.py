@@ -27,12 +27,6 @@ SAMPLES = round(0.5 * RATE)
 OUTPUTS = ["song.raw", "train_x.raw", "train_y.json", "train_y.raw"]
 
 
-@pytest.fixture
-def cwd(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def run(argv, capsys):
     """make_data.py in this process: (exit status, stdout, stderr)."""
     status = make_data.run(argv)

@@ -232,6 +232,25 @@ def test_names_too_long_are_one_line(tmp_path, monkeypatch, capsys, script, argu
 # --- 5. every write failure is worded by its cause ----------------------------------------------
 
 
+class Refusing:
+    """A file whose every write fails with `code`, as a full, read-only or forbidden disk's would."""
+
+    def __init__(self, stream, code: int):
+        self.stream, self.code = stream, code
+
+    def write(self, data):
+        raise OSError(self.code, os.strerror(self.code))
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception):
+        self.stream.close()
+
+
 @pytest.mark.parametrize("code, words", [
     (errno.ENOSPC, "cannot be written: no space is left on its disk; free some space, or write it to another disk"),
     (errno.EROFS, "cannot be written: its file system is read-only; write it to another folder"),
@@ -244,27 +263,11 @@ def test_names_too_long_are_one_line(tmp_path, monkeypatch, capsys, script, argu
 @pytest.mark.parametrize("name", ["out.raw", "out.wav", "out.flac", "out.aiff", "out.ogg", "out.mp3", "out.rf64"])
 def test_a_failing_write_is_worded_by_its_cause(tmp_path, monkeypatch, code, words, name):
     """Each container's writer meets the failure on its first write to disk; raw through NumPy, the rest libsndfile."""
-    class Failing:  # the disk refuses the first write of the file, as a full disk would
-        def __init__(self, stream):
-            self.stream = stream
-
-        def write(self, data):
-            raise OSError(code, os.strerror(code))
-
-        def __getattr__(self, name):
-            return getattr(self.stream, name)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exception):
-            self.stream.close()
-
     real_open = open
 
     def failing_open(path, mode="r", *args, **kwargs):
         stream = real_open(path, mode, *args, **kwargs)
-        return Failing(stream) if ".partial-" in str(path) and "w" in mode else stream
+        return Refusing(stream, code) if ".partial-" in str(path) and "w" in mode else stream
 
     monkeypatch.setattr("builtins.open", failing_open)
     with pytest.raises(DataError) as caught:
@@ -378,23 +381,7 @@ def test_a_results_row_on_a_full_disk_is_worded_by_its_cause(tmp_path, monkeypat
     before = path.read_bytes()
     real_open = open
 
-    class Full:
-        def __init__(self, stream):
-            self.stream = stream
-
-        def write(self, data):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-        def __getattr__(self, name):
-            return getattr(self.stream, name)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exception):
-            self.stream.close()
-
-    monkeypatch.setattr("builtins.open", lambda *args, **kwargs: Full(real_open(*args, **kwargs)))
+    monkeypatch.setattr("builtins.open", lambda *args, **kwargs: Refusing(real_open(*args, **kwargs), errno.ENOSPC))
     with pytest.raises(DataError) as caught:
         results.append_result(path, RUN)
     assert str(caught.value) == (f"{path}: cannot be appended to: no space is left on its disk; free some space, "
