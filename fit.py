@@ -8,6 +8,7 @@ made of the arguments and its score, and renders `song.raw` through it beside th
     python3 fit.py 6 32 999 tanh adam 1 9 32     # the original README's example
     python3 fit.py 6 32 32 tanh adam 1 64 40 --mode sliding
     python3 fit.py 6 32 32 tanh adam 1 64 40 --mode tcn     # a curve before or between filters too
+    python3 fit.py 1 16 16 tanh adam 1 1024 60 --mode recurrent   # effects with memory: a driven ladder, a compressor
     python3 fit.py 6 32 32 tanh adam 1 1024 2 --pairs pairs.csv   # one model for every cutoff (a knob)
 
 All arguments are positional and optional, in the original's order; anything new is an option.
@@ -23,14 +24,16 @@ from neural_filter.settings import DEFAULTS, TrainSettings
 from neural_filter.spec import FilterSpec
 
 POSITIONALS = (  # name, default, help: the original's order and defaults
-    ("layers", DEFAULTS.layers, "hidden Dense layers after the first one (tcn mode: dilated convolution layers)"),
+    ("layers", DEFAULTS.layers, "hidden Dense layers after the first one (tcn mode: dilated convolution layers; "
+     "recurrent: GRU cells)"),
     ("units", DEFAULTS.units, "units in every hidden layer"),
     ("batches", DEFAULTS.batch_size, "batch size: chunks per batch (sliding mode: segments per batch)"),
     ("activator", DEFAULTS.activation, "activation of every hidden layer: any Keras activation name"),
     ("optimiser", DEFAULTS.optimiser,
      "adam, sgd, momentum, nesterov, nadam, adagrad, rmsprop, adadelta, adamax or ftrl"),
     ("cpu_only", 0, "1 hides every GPU from the backend"),
-    ("samples", FilterSpec.window, "window: samples in (and, in chunk mode, out of) the network"),
+    ("samples", FilterSpec.window, "window: samples in (and, in chunk mode, out of) the network; recurrent mode: "
+     "the burn-in plus one"),
     ("epoches", DEFAULTS.epochs, "training epochs"),
 )
 NUMERIC = {"layers": cli.whole_number, "units": cli.whole_number, "batches": cli.whole_number,
@@ -51,7 +54,11 @@ def parse_arguments(argv=None):
                              "tcn: LAYERS causal dilated convolutions of UNITS channels (2 taps each, residual sums, "
                              "the skips summed to the output) whose receptive field is the window: the dilations "
                              "double from 1 while every sample stays reachable and the last layer takes the rest "
-                             "(6 layers: windows 7 to 64; 64 is 1,2,4,8,16,32) (default chunk; sliding with --pairs)")
+                             "(6 layers: windows 7 to 64; 64 is 1,2,4,8,16,32); recurrent: LAYERS stacked GRU cells "
+                             "of UNITS state (the activator is the cells'), for effects with memory (a drive inside "
+                             "a filter's feedback, a compressor), trained on segments of 4096 samples, each after "
+                             "a burn-in of window - 1 samples the loss skips; it trains on JAX where installed "
+                             "(default chunk; sliding with --pairs)")
     parser.add_argument("--pairs", default=None, metavar="CSV",
                         help="train one sliding model for every cutoff, a knob, on the pairs this list names "
                              "(make_data.py --cutoff LO:HI writes one), instead of train_x.raw and train_y.raw")
@@ -97,6 +104,7 @@ def main(argv=None) -> None:
     args = parse_arguments(argv)
     cli.quiet_frameworks(args.cpu_only == "1")
     request = request_from(args)
+    cli.prefer_backend(request.kind().backend)
     _print_report(request, fitting.fit(request), scored_on="validation" if args.val else "training")
 
 

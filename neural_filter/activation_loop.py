@@ -128,14 +128,19 @@ SIGNATURE = numba.types.void(FLOAT32_POINTER, FLOAT32_POINTER, numba.types.intp,
 
 
 def machine_code(target_machine: llvm.TargetMachine) -> bytes:
-    """`_activate` compiled for `target_machine`: an object file's bytes, its one function named FUNCTION_NAME.
+    """`_activate` compiled for `target_machine`: an object file's bytes, its one function named FUNCTION_NAME."""
+    return compiled_alone(_activate, SIGNATURE, FUNCTION_NAME, target_machine)
+
+
+def compiled_alone(function, signature, name: str, target_machine: llvm.TargetMachine) -> bytes:
+    """`function` compiled for `target_machine` as an object file's bytes, its one function called `name`.
 
     Without Numba's wrappers (one for Python callers, one for C) the module holds our function
     alone, which needs nothing at run time that llvmlite cannot give it; it keeps Numba's calling
     convention (see activations.LOOP_PROTOTYPE).
     """
-    compiled = numba.njit(SIGNATURE, no_cpython_wrapper=True, no_cfunc_wrapper=True, **COMPILE)(_activate)
-    module = llvm.parse_assembly(compiled.inspect_llvm(SIGNATURE.args))
-    (function,) = (function for function in module.functions if not function.is_declaration)
-    function.name = FUNCTION_NAME
+    compiled = numba.njit(signature, no_cpython_wrapper=True, no_cfunc_wrapper=True, **COMPILE)(function)
+    module = llvm.parse_assembly(compiled.inspect_llvm(signature.args))
+    (only,) = (function for function in module.functions if not function.is_declaration)
+    only.name = name
     return target_machine.emit_object(module)

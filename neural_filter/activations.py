@@ -13,7 +13,9 @@ The rare ones, and those that take one or two cheap passes, are the NumPy engine
 
 import contextlib
 import ctypes
+import dataclasses
 import hashlib
+import importlib
 import importlib.util
 import os
 import threading
@@ -39,7 +41,8 @@ def activate(units: np.ndarray, bias: np.ndarray, kind: int) -> np.ndarray:
         units = np.ascontiguousarray(units, np.float32)
     bias = np.ascontiguousarray(bias, np.float32)
     returned = ctypes.c_void_p()  # the loop stores its return value (None: a null pointer) here
-    status = _loop()(ctypes.byref(returned), None, units.ctypes.data, bias.ctypes.data, *units.shape, kind)
+    status = ACTIVATION_LOOP.function()(ctypes.byref(returned), None, units.ctypes.data, bias.ctypes.data,
+                                        *units.shape, kind)
     if status:
         raise RuntimeError(f"the compiled activation loop failed (status {status})")
     return units
@@ -59,17 +62,30 @@ ACTIVATIONS = {
     **{alias: compiled(COMPILED.index(name)) for alias, name in ALIASES.items()},
 }
 
-_loaded = None  # (the execution engine, which owns the code; the loop), once loaded
+@dataclasses.dataclass(frozen=True)
+class CompiledLoop:
+    """One loop of ours that Numba compiles to one function: the package's module whose `machine_code(target_machine)`
+    compiles it, the function's name and ctypes prototype (Numba's calling convention), our names its code depends
+    on, and its source files (a function: read when the key is made); loaded once, on first use."""
+
+    module: str
+    function_name: str
+    prototype: object
+    names: tuple
+    sources: object  # () -> the source files the machine code is made from
+
+    def function(self):
+        with _loading:
+            if self not in _loaded:
+                target_machine = _target_machine()
+                _loaded[self] = _load(_machine_code(target_machine, self), target_machine, self)
+        return _loaded[self][1]
+
+
+ACTIVATION_LOOP = CompiledLoop("activation_loop", FUNCTION_NAME, LOOP_PROTOTYPE, (COMPILED, FUNCTION_NAME),
+                               lambda: (SOURCE,))
+_loaded = {}  # CompiledLoop -> (the execution engine, which owns the code; the function), once loaded
 _loading = threading.Lock()  # render's threads ask for the loop at once
-
-
-def _loop():
-    global _loaded
-    with _loading:
-        if _loaded is None:
-            target_machine = _target_machine()
-            _loaded = _load(_machine_code(target_machine), target_machine)
-    return _loaded[1]
 
 
 def _target_machine() -> llvm.TargetMachine:
@@ -82,36 +98,35 @@ def _target_machine() -> llvm.TargetMachine:
                                         opt=3, reloc=relocation, codemodel="jitdefault", jit=True)
 
 
-def _load(object_code: bytes, target_machine: llvm.TargetMachine):
+def _load(object_code: bytes, target_machine: llvm.TargetMachine, loop: CompiledLoop):
     engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), target_machine)
     engine.add_object_file(llvm.ObjectFileRef.from_data(object_code))
     engine.finalize_object()
-    return engine, LOOP_PROTOTYPE(engine.get_function_address(FUNCTION_NAME))
+    return engine, loop.prototype(engine.get_function_address(loop.function_name))
 
 
-def _machine_code(target_machine: llvm.TargetMachine) -> bytes:
+def _machine_code(target_machine: llvm.TargetMachine, loop: CompiledLoop = ACTIVATION_LOOP) -> bytes:
     """The loop's object code from the cache, or compiled by Numba (and cached) if it has none for this build."""
-    name = f"activation_loop.{_build_key(target_machine)}.o"
+    name = f"{loop.module}.{_build_key(target_machine, loop)}.o"
     folders = _cache_folders()
     for folder in folders:
         code = _read_checked(folder / name)
         if code is not None:
             return code
-    from neural_filter import activation_loop  # noqa: PLC0415 - Numba: a second to import, two to compile
-
-    code = activation_loop.machine_code(target_machine)
+    # Numba: a second to import, two to compile
+    code = importlib.import_module(f"neural_filter.{loop.module}").machine_code(target_machine)
     for folder in folders:
         if _write_checked(folder / name, code):
             break  # else compiled again on every run, as Numba does when no folder is writable
     return code
 
 
-def _build_key(target_machine: llvm.TargetMachine) -> str:
+def _build_key(target_machine: llvm.TargetMachine, loop: CompiledLoop = ACTIVATION_LOOP) -> str:
     """What the machine code depends on: its source (and our names for it), the compilers (Numba by its
     files' stamp: an upgrade or reinstall compiles again), the CPU."""
     numba = importlib.util.find_spec("numba")  # not imported: a second
     stamp = os.stat(numba.origin) if numba is not None and numba.origin else None
-    parts = (SOURCE.read_bytes(), COMPILED, FUNCTION_NAME, llvmlite.__version__,
+    parts = (*(source.read_bytes() for source in loop.sources()), *loop.names, llvmlite.__version__,
              stamp and (stamp.st_mtime_ns, stamp.st_size),
              target_machine.triple, llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten())
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]

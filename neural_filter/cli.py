@@ -83,6 +83,14 @@ def quiet_frameworks(cpu_only: bool) -> None:
         sys.meta_path.insert(0, _QuietImport("tensorflow"))
 
 
+def prefer_backend(backend: str | None) -> None:
+    """Before Keras is imported: train on `backend` (a kind's choice) where KERAS_BACKEND names none and it is
+    installed (once Keras is imported, in a caller's process, its backend stays)."""
+    if backend and "KERAS_BACKEND" not in os.environ and "keras" not in sys.modules \
+            and importlib.util.find_spec(backend) is not None:
+        os.environ["KERAS_BACKEND"] = backend
+
+
 class _QuietImport(importlib.abc.MetaPathFinder):
     """Finds one top-level module as usual, but runs its import with file descriptor 2 silenced; then leaves."""
 

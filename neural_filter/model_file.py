@@ -173,7 +173,8 @@ def _kind_of(path, record: dict) -> kinds.Kind:
 
 
 def _layers_of_keras_file(config: dict, weights_file: bytes) -> dict:
-    """Each named Dense or Conv1D layer as a network.Dense, and each Activation layer's activation, by layer name.
+    """Each named Dense or Conv1D layer as a network.Dense, each Activation layer's activation, and each recurrent
+    layer's CellWeights, by layer name.
 
     Keras 3 stores each layer's weights under a group named after its class, in config order.
     """
@@ -186,6 +187,10 @@ def _layers_of_keras_file(config: dict, weights_file: bytes) -> dict:
             seen[group] = count + 1
             if layer["class_name"] == "Activation":
                 layers[layer["config"]["name"]] = layer["config"]["activation"]
+            if layer["class_name"] in RECURRENT_LAYERS:  # its cell's weights, for the kind to read (kinds/recurrent.py)
+                variables = weights[f"layers/{group}{f'_{count}' if count else ''}/cell/vars"]
+                arrays = [np.asarray(variables[str(index)], dtype=np.float32) for index in range(len(variables))]
+                layers[layer["config"]["name"]] = CellWeights(arrays, layer["config"])
             if layer["class_name"] not in ("Dense", "Conv1D"):
                 continue
             variables = weights[f"layers/{group}{f'_{count}' if count else ''}/vars"]
@@ -195,6 +200,17 @@ def _layers_of_keras_file(config: dict, weights_file: bytes) -> dict:
                     else np.zeros(kernel.shape[1], np.float32))
             layers[layer["config"]["name"]] = Dense(kernel, bias, layer["config"].get("activation") or "linear")
     return layers
+
+
+RECURRENT_LAYERS = ("GRU",)  # Keras layers whose weights are their cell's
+
+
+@dataclasses.dataclass(frozen=True)
+class CellWeights:
+    """A recurrent layer as saved: its cell's variables in Keras's order, and the layer's config."""
+
+    arrays: list
+    config: dict
 
 
 def _snake_case(name: str) -> str:

@@ -41,10 +41,18 @@ def render_blocks(network, spec: FilterSpec, blocks):
     """
     long_path = getattr(network, "long_path", None)
     if long_path is None:
-        yield from _rows_rendered(network, spec, blocks)
+        yield from _stack_rendered(network, spec, blocks)
         return
     for_rows, for_path = itertools.tee(blocks)  # both read the song as it comes: tee holds a block or two
-    yield from linear_path.summed(_rows_rendered(network, spec, for_rows), long_path.stream(for_path))
+    yield from linear_path.summed(_stack_rendered(network, spec, for_rows), long_path.stream(for_path))
+
+
+def _stack_rendered(network, spec: FilterSpec, blocks):
+    """The stack's outputs: a network whose state runs from sample to sample (kinds/recurrent.py) streams the
+    blocks itself, in order; the others' rows run on every core."""
+    if hasattr(network, "stream"):
+        return network.stream(spec, blocks)
+    return _rows_rendered(network, spec, blocks)
 
 
 def _rows_rendered(network, spec: FilterSpec, blocks):
@@ -229,8 +237,9 @@ OTHER_NUMPY_EXTRA_NS = 0.7
 
 def _engine(network: DenseStack, spec: FilterSpec, model_path, samples: int):
     """The network as it will render `samples` samples: NumPy or the compiled loop, or Keras for what they lack."""
-    if network.numpy_ready:
-        return network.with_engine(engine_for(network, spec, samples))
+    if network.numpy_ready:  # a network with a rule of its own (kinds/recurrent.py) says which engine
+        engine = network.engine_for(samples) if hasattr(network, "engine_for") else engine_for(network, spec, samples)
+        return network.with_engine(engine)
     import keras  # noqa: PLC0415 - 6-8 s, for the rare activation NumPy lacks: never on gen.py's common path
 
     return KerasRows(keras.models.load_model(model_path, compile=False), spec, getattr(network, "long_path", None))

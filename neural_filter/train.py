@@ -83,6 +83,7 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
     if new and start_metrics["esr_db"] - floor <= AT_FLOOR_MARGIN_DB:
         return TrainResult(model, {}, 0, 0.0, False, start_metrics, start, start_metrics, skipped=True,
                            linear_path=long_path)
+    callbacks = [*kind.training_callbacks(settings, len(train_x), train_y.shape[1]), *callbacks]
     keep_best, stop_on_ctrl_c, seconds = _fit(model, (train_x, train_y), validation, settings, callbacks, ctrl_c,
                                               progress)
 

@@ -8,10 +8,12 @@ field. Adding a kind is its module (a `Kind`, see base.py), one line here, and i
 from neural_filter.kinds.base import Kind
 from neural_filter.kinds.chunk import ChunkKind
 from neural_filter.kinds.knob import KnobKind
+from neural_filter.kinds.recurrent import RecurrentKind
 from neural_filter.kinds.sliding import SlidingKind
 from neural_filter.kinds.tcn import TcnKind
 
-MODES = {kind.name: kind for kind in (ChunkKind(), SlidingKind(), TcnKind())}  # fit.py's --mode word -> its kind
+# fit.py's --mode word -> its kind
+MODES = {kind.name: kind for kind in (ChunkKind(), SlidingKind(), TcnKind(), RecurrentKind())}
 KNOB = KnobKind()  # fit.py --pairs
 DEFAULT_MODE = ChunkKind.name  # the original's
 

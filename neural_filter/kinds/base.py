@@ -36,6 +36,7 @@ class Kind:
     has_linear_path = False  # an FIR beside the stack, on unless fit.py --no-linear-path
     fits_a_response = False  # one output per window: fit.py says when the filter's response is longer
     sweep_defaults: dict = {}  # sweep.py: what a hyperparameter left out searches, where it depends on the kind
+    backend = None  # the Keras backend fit.py trains it on where KERAS_BACKEND names none and it is installed
 
     # --- framing: a signal as rows of `window` samples ------------------------------------------
 
@@ -98,6 +99,10 @@ class Kind:
 
     def start(self, model, prepared, spec, settings: TrainSettings) -> None:
         """Set a new model's starting weights from the training pair (dataset.Prepared), where the kind has a start."""
+
+    def training_callbacks(self, settings: TrainSettings, examples: int, samples: int) -> list:
+        """Keras callbacks of the kind's own for a run on `examples` training examples of `samples` outputs each."""
+        return []
 
     def linear_path(self, prepared, spec, settings: TrainSettings):
         """The fixed long linear path beside the stack (linear_path.LinearPath at the pair's least-squares FIR),

@@ -1,0 +1,254 @@
+"""The recurrent kind (kinds/recurrent.py): its render against Keras's predict, in blocks against one pass, its
+compiled loop against NumPy's, its training cost lines, and fit.py and gen.py with --mode recurrent end to end
+(names, results.csv, resume, refusals).
+
+The render tests need NumPy only (and the compiled loop); the Keras comparison builds models with
+random weights; the end-to-end tests run fit.py and gen.py in this process on small pairs.
+"""
+
+import csv
+import dataclasses
+import json
+import re
+
+import numpy as np
+import pytest
+
+from conftest import one_line
+
+import fit
+import gen
+
+from neural_filter import audio, model_file, render, synth
+from neural_filter.kinds import recurrent
+from neural_filter.network import Dense
+from neural_filter.spec import FilterSpec
+
+# --- the NumPy render ------------------------------------------------------------------------------
+
+
+def random_stack(window, layers, units, seed=3, activation="tanh") -> recurrent.RecurrentStack:
+    rng = np.random.default_rng(seed)
+
+    def cell(inputs):
+        return recurrent.GruCell(rng.normal(0, 1.0, (inputs, 3 * units)).astype(np.float32),
+                                 rng.normal(0, 1 / np.sqrt(units), (units, 3 * units)).astype(np.float32),
+                                 rng.normal(0, 0.3, (2, 3 * units)).astype(np.float32), activation)
+
+    cells = [cell(1 if layer == 0 else units) for layer in range(layers)]
+    return recurrent.RecurrentStack(cells, Dense(rng.normal(0, 0.5, (units, 1)).astype(np.float32),
+                                                 np.float32([0.05])), window)
+
+
+def reference(stack: recurrent.RecurrentStack, samples: np.ndarray) -> np.ndarray:
+    """The cells as the module's docstring writes them (Keras's GRU), in float64, over the silence and the signal."""
+    padded = np.concatenate([np.zeros(stack.window - 1), samples]).astype(np.float64)
+    states = [np.zeros(cell.units) for cell in stack.cells]
+    outputs = []
+    for sample in padded:
+        inputs = np.array([sample])
+        for index, cell in enumerate(stack.cells):
+            units = cell.units
+            from_input = inputs @ cell.kernel + cell.biases[0]
+            from_state = states[index] @ cell.recurrent + cell.biases[1]
+            update, reset = (1 / (1 + np.exp(-(from_input[part] + from_state[part])))
+                             for part in (slice(0, units), slice(units, 2 * units)))
+            candidate = np.tanh(from_input[2 * units :] + reset * from_state[2 * units :])
+            states[index] = update * states[index] + (1 - update) * candidate
+            inputs = states[index]
+        outputs.append(inputs @ stack.output.kernel[:, 0] + stack.output.bias[0])
+    return np.array(outputs[stack.window - 1 :])
+
+
+@pytest.mark.parametrize("engine", ["numpy", "compiled"])
+@pytest.mark.parametrize("window, layers, units", [
+    (16, 1, 16),  # the README's shape, smaller
+    (1, 2, 8),  # no burn-in; two cells, the second reading the first's state
+    (5, 3, 3),  # units fewer than a vector's lanes: the loops' remainders alone
+])
+def test_the_render_is_the_cells_at_every_sample(engine, window, layers, units):
+    stack = random_stack(window, layers, units).with_engine(engine)
+    samples = np.random.default_rng(5).uniform(-1, 1, 2000).astype(np.float32)
+    spec = FilterSpec(mode="recurrent", window=window, levels="signed")
+    rendered = render.render(stack, spec, samples)
+    assert rendered.dtype == np.float32 and rendered.shape == samples.shape
+    np.testing.assert_allclose(rendered, reference(stack, samples), rtol=0, atol=2e-5)
+
+
+def split(samples, sizes):
+    """`samples` cut into blocks of the given sizes, repeated until it is used up."""
+    blocks, start, index = [], 0, 0
+    while start < len(samples):
+        blocks.append(samples[start : start + sizes[index % len(sizes)]])
+        start, index = start + sizes[index % len(sizes)], index + 1
+    return blocks
+
+
+@pytest.mark.parametrize("engine", ["numpy", "compiled"])
+@pytest.mark.parametrize("length, sizes", [
+    (0, [1]),  # nothing
+    (1, [1]),  # one sample
+    (700, [1]),  # sample by sample
+    (3000, [1023, 0, 1025]),  # uneven blocks, an empty one among them
+])
+def test_blocks_give_the_same_bytes_as_one_pass_and_come_back_block_for_block(engine, length, sizes):
+    stack = random_stack(32, 2, 8).with_engine(engine)
+    spec = FilterSpec(mode="recurrent", window=32, levels="signed")
+    samples = np.random.default_rng(2).uniform(-1, 1, length).astype(np.float32)
+    whole = render.render(stack, spec, samples)
+    blocks = list(render.render_blocks(stack, spec, split(samples, sizes)))
+    assert [len(block) for block in blocks] == [len(block) for block in split(samples, sizes)]  # streamed
+    assert len(whole) == length
+    assert np.concatenate([np.empty(0, np.float32), *blocks]).tobytes() == whole.tobytes()
+
+
+def test_the_compiled_loop_and_numpy_agree_and_unit_levels_fold_into_the_weights():
+    stack = random_stack(8, 2, 16)
+    samples = np.random.default_rng(4).uniform(-1, 1, 3000).astype(np.float32)
+    unit = FilterSpec(mode="recurrent", window=8, levels="unit")
+    compiled, numpy = (render.render(stack.with_engine(engine), unit, samples) for engine in ("compiled", "numpy"))
+    np.testing.assert_allclose(compiled, numpy, rtol=0, atol=1e-5)
+    # the network sees sample * scale + offset, and its output is mapped back: the signed render of those levels
+    signed = FilterSpec(mode="recurrent", window=8, levels="signed")
+    silence = np.full(7, unit.to_network(np.zeros(1))[0], np.float32)  # the burn-in's silence, at the levels
+    direct = render.render(dataclasses.replace(stack, window=1, engine="numpy"), dataclasses.replace(signed, window=1),
+                           np.concatenate([silence, unit.to_network(samples)]))[7:]
+    np.testing.assert_allclose(numpy, unit.from_network(direct), rtol=0, atol=1e-5)
+
+
+def test_the_engine_is_numpy_only_where_the_compiled_start_up_costs_more():
+    stack = random_stack(8, 1, 4)
+    assert stack.engine_for(100) == "numpy"
+    assert stack.engine_for(44100) == "compiled"
+
+
+# --- against Keras ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("levels, activation", [("signed", "tanh"), ("unit", "gelu")])
+def test_a_saved_model_renders_as_keras_predicts(tmp_path, levels, activation):
+    from neural_filter.settings import TrainSettings
+
+    spec = FilterSpec(mode="recurrent", window=64, levels=levels)
+    keras_model = spec.kind.build(spec, TrainSettings(layers=2, units=8, activation=activation))
+    rng = np.random.default_rng(1)
+    keras_model.set_weights([rng.normal(0, 0.5, weight.shape).astype(np.float32)
+                             for weight in keras_model.get_weights()])
+    path = model_file.save_model(keras_model, tmp_path / "recurrent.keras",
+                                 {"spec": {"mode": "recurrent", "window": 64, "align": "causal", "levels": levels,
+                                           "rate": 44100}})
+    network, loaded_spec, _ = model_file.load_network(path)
+    assert (loaded_spec, network.window, len(network.cells), network.units) == (spec, 64, 2, 8)
+    samples = rng.uniform(-1, 1, 6000).astype(np.float32)
+    predicted = spec.from_network(np.asarray(keras_model.predict(spec.to_network(spec.pad(samples))[None, :, None],
+                                                                 verbose=0)).ravel())
+    for engine in ("numpy", "compiled"):
+        rendered = render.render(network.with_engine(engine), spec, samples)
+        np.testing.assert_allclose(rendered, predicted, rtol=0, atol=1e-5 * np.abs(predicted).max())
+
+
+# --- training cost ---------------------------------------------------------------------------------
+
+
+def test_a_run_longer_than_the_readme_says_so_with_what_to_change():
+    from neural_filter.training_cost import TrainingCost
+
+    cost = TrainingCost(examples=300, samples=4096, batch_size=16, epochs=100)  # 19 batches an epoch
+    assert cost.estimate_line(600) == "training: about 10.0 min for 100 epochs of 19 batches"
+    assert cost.estimate_line(3600) == ("training: about 60.0 min for 100 epochs of 19 batches, more than the "
+                                        "README's 15 min on this machine: give fewer epochs (25 fit), fewer units or "
+                                        "layers, or a shorter pair")
+
+
+# --- fit.py and gen.py -----------------------------------------------------------------------------
+
+
+def driven_pair(directory, seconds=1.0, rate=44100, seed=11):
+    """A drive whose level follows the last 10 ms (a crude compressor's gain), then a low-pass: an effect with
+    memory, which no FIR makes. Writes train_x.raw, train_y.raw and song.raw (s16le)."""
+    rng = np.random.default_rng(seed)
+    dry = synth.pink_noise(seconds, rate, rng)
+    envelope = np.sqrt(np.convolve(dry**2, np.ones(441) / 441)[: len(dry)]) + 0.05
+    wet = synth.audacity_lowpass(np.tanh(4 * dry) / (1 + 4 * envelope), 3000, 12, rate)
+    audio.write_audio(directory / "train_x.raw", dry.astype(np.float32), "s16le", rate)
+    audio.write_audio(directory / "train_y.raw", (0.5 * wet / np.abs(wet).max()).astype(np.float32), "s16le", rate)
+    audio.write_audio(directory / "song.raw", synth.pink_noise(0.2, rate, rng).astype(np.float32), "s16le", rate)
+
+
+@pytest.fixture
+def keras_backend(monkeypatch):
+    """fit.py in this process trains on the backend Keras has here (it would choose JAX in a process of its own)."""
+    import keras
+
+    monkeypatch.setenv("KERAS_BACKEND", keras.backend.backend())
+
+
+FIT = ["1", "8", "4", "tanh", "adam", "1", "64", "3", "--mode", "recurrent", "--no-plot", "--format", "s16le"]
+
+
+def test_fit_trains_names_records_and_renders_a_recurrent_model_gen_renders_the_same(tmp_path, monkeypatch, capsys,
+                                                                                     keras_backend):
+    driven_pair(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert fit.run(FIT) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert re.search(r"^epoch 3: [\d.]+ s, [\d,]+ samples/s \(training and validation\)$", out, re.MULTILINE), out
+    path = tmp_path / re.search(r"^saved (\S+\.keras)$", out, re.MULTILINE).group(1)
+    record = json.loads(path.with_suffix(".json").read_text())
+    assert path.name == f"tanh_adam_1_8_4_64_3_recurrent_a{record['metrics']['score']:+.1f}.keras"
+    assert record["spec"]["mode"] == "recurrent" and "linear_path" in record
+    losses = record["history"]["loss"]
+    assert losses[-1] < losses[0]  # it learned something beside the linear path
+    assert record["metrics"]["esr"] < record["start"]["esr"]
+    with open(tmp_path / "models" / "results.csv", newline="") as file:
+        assert [row["model"] for row in csv.DictReader(file)] == [path.stem]
+
+    assert gen.run([str(path), "song.raw", "--out", "again.raw", "--format", "s16le"]) == 0
+    assert capsys.readouterr().err == ""
+    assert (tmp_path / "again.raw").read_bytes() == path.with_suffix(".raw").read_bytes()
+    assert gen.run([str(path), "song.raw", "--out", "knob.raw", "--cutoff", "500", "--format", "s16le"]) == 2
+    assert one_line(capsys.readouterr().err) == (f"gen.py: --cutoff: {path} has no knob: it was trained on one pair, "
+                                                 "one filter; drop --cutoff, or give a model trained with fit.py "
+                                                 "--pairs")
+
+    # resumed: the same kind, and what was typed must describe it
+    assert fit.run([*FIT[:7], "1", *FIT[8:], "--resume", str(path)]) == 0
+    assert "saved" in capsys.readouterr().out
+    assert fit.run([*FIT[:7], "1", "--mode", "sliding", *FIT[10:], "--resume", str(path)]) == 2
+    assert one_line(capsys.readouterr().err) == (f"fit.py: --mode sliding: the model to resume, {path}, has "
+                                                 "recurrent; give the arguments it was trained with")
+
+
+@pytest.mark.parametrize("argv, line", [
+    (["1", "8", "16", "elu", "adam", "1", "64", "1", "--mode", "recurrent"],
+     "fit.py: activator elu: is not a cell activation gen.py renders; give one of tanh, sigmoid, silu, gelu, relu"),
+    (["1", "8", "16", "tanh", "adam", "1", "64", "1", "--mode", "recurrent", "--align", "centre"],
+     "fit.py: --align centre: is not for a recurrent model: its cells never read the future; drop it"),
+    (["1", "8", "16", "tanh", "adam", "1", "64", "1", "--mode", "recurrent", "--no-fir-start"],
+     "fit.py: --no-fir-start: is not for a recurrent model: its linear path is the long least-squares FIR; drop it"),
+    (["1", "8", "16", "tanh", "adam", "1", "64", "1", "--mode", "recurrent", "--pairs", "pairs.csv"],
+     "fit.py: --mode recurrent: is not for a knob model (--pairs): one is a sliding model at signed levels whose "
+     "linear path starts at each pair's least-squares FIR, trained anew; drop it, or train on one pair"),
+])
+def test_what_a_recurrent_model_is_not_is_one_line_and_exit_status_2_with_nothing_written(workdir, capsys, argv,
+                                                                                          line):
+    before = sorted(path.name for path in workdir.iterdir())
+    assert fit.run(argv) == 2
+    assert one_line(capsys.readouterr().err) == line
+    assert sorted(path.name for path in workdir.iterdir()) == before
+
+
+def test_a_sweep_over_sliding_tcn_and_recurrent_names_each_kind(workdir, capsys):
+    import sweep
+    from neural_filter import study
+
+    status = sweep.run(["--trials", "3", "--mode", "sliding,tcn,recurrent", "--layers", "2", "--units", "4",
+                        "--batches", "8", "--samples", "4", "--activator", "tanh", "--optimiser", "adam",
+                        "--epoches", "1", "--no-plot"])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    the_study = study.open_study(study.default_storage("models"), study.DEFAULT_STUDY, create=False)
+    for trial in the_study.trials:
+        assert trial.state.name == "COMPLETE", (trial.params, out)
+        assert f"_{trial.params['mode']}_a" in trial.user_attrs["model"]
