@@ -2,7 +2,8 @@
 
 Prints markdown tables (medians of --runs runs) for:
 - render: gen.py on a 3-minute 44.1 kHz u8 song, whole process (wall time, peak memory) and
-  render only (in this process), for chunk, sliding and tcn 6x32 models; the compute floor is the
+  render only (in this process), for chunk, sliding and tcn 6x32 models and recurrent GRU cells of 16 and 32
+  units (one core: the state runs sample by sample); the compute floor is the
   model's floating-point operations per sample over this machine's float32 matrix-multiply rate,
   measured in the same run, and "of floor" is our render-only throughput as a share of it;
 - a 1-hour song through gen.py (streaming: peak memory must stay flat);
@@ -15,6 +16,7 @@ Prints markdown tables (medians of --runs runs) for:
     python3 bench/speed.py             # about 3 minutes on 2 cores
     python3 bench/speed.py --runs 5 --skip-hour
     python3 bench/speed.py --tcn       # the song's render by the sliding and tcn models alone
+    python3 bench/speed.py --recurrent # the same for the sliding and recurrent (one GRU cell) models
 """
 
 import argparse
@@ -43,8 +45,15 @@ MODELS = {  # name -> (spec, layers, units, activation, linear path)
     "sliding 6x32 tanh, window 64": (FilterSpec(mode="sliding", window=64, levels="signed"), 6, 32, "tanh", True),
     # 6 dilated layers of 32 channels, dilations 1..32: the sliding model's shape as a convolution stack
     "tcn 6x32 tanh, window 64": (FilterSpec(mode="tcn", window=64, levels="signed"), 6, 32, "tanh", True),
+    # one GRU cell (its state runs sample by sample, on one core), the README's 16 units and 32
+    "recurrent 1x16 tanh, window 1024": (FilterSpec(mode="recurrent", window=1024, levels="signed"), 1, 16, "tanh",
+                                         False),
+    "recurrent 1x32 tanh, window 1024": (FilterSpec(mode="recurrent", window=1024, levels="signed"), 1, 32, "tanh",
+                                         False),
 }
 ONLY_TCN = ("sliding 6x32 tanh, window 64", "tcn 6x32 tanh, window 64")  # --tcn: these rows alone
+ONLY_RECURRENT = ("sliding 6x32 tanh, window 64", "recurrent 1x16 tanh, window 1024",
+                  "recurrent 1x32 tanh, window 1024")  # --recurrent: these rows alone
 ORIGINAL_GEN_SECONDS = 140.0  # the original gen.py on a 3-minute song, measured on these machines (shared/NOTES.md)
 
 
@@ -84,9 +93,11 @@ def matmul_rate(runs: int) -> float:
 
 def flops_per_sample(network, spec: FilterSpec, samples: int) -> float:
     """Multiply-adds x 2 per output sample: every layer's kernel once a row, as many rows as the kind cuts
-    (a chunk's work is shared by its samples; a tcn model's layers run once an output)."""
+    (a chunk's work is shared by its samples; a tcn model's layers run once an output; a recurrent model's
+    cells, every weight once a sample)."""
     per_row = sum(layer.kernel.size for layer in network.layers)
-    linear = network.linear_path.kernel.size if network.linear_path is not None else 0
+    per_row += sum(cell.kernel.size + cell.recurrent.size for cell in getattr(network, "cells", []))
+    linear = network.linear_path.kernel.size if getattr(network, "linear_path", None) is not None else 0
     return 2 * (per_row * spec.kind.row_count(samples, spec.window) / samples + linear)
 
 
@@ -122,7 +133,7 @@ def bench_render(folder: Path, runs: int, rate: float, names=tuple(MODELS)) -> N
         seconds = statistics.median(run[0] for run in whole)
         memory = max(run[1] for run in whole)
         network, spec, _ = load_network(path)
-        engine = render.engine_for(network, spec, len(samples))  # gen.py's choice for this song
+        engine = render.engine_of(network, spec, len(samples))  # gen.py's choice for this song
         network = network.with_engine(engine)
         render.render(network, spec, samples[:RATE])  # the engine's start-up is the whole-process column's
         timings = []
@@ -302,14 +313,16 @@ def main() -> None:
     parser.add_argument("--skip-hour", action="store_true", help="leave out the 1-hour song")
     parser.add_argument("--knob", action="store_true", help="only the knob models' rows")
     parser.add_argument("--tcn", action="store_true", help="only the sliding and tcn rows of the song's render")
+    parser.add_argument("--recurrent", action="store_true",
+                        help="only the sliding and recurrent rows of the song's render")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         if args.knob:
             bench_knob(folder, args.runs)
             return
-        if args.tcn:
-            bench_render(folder, args.runs, matmul_rate(args.runs), ONLY_TCN)
+        if args.tcn or args.recurrent:
+            bench_render(folder, args.runs, matmul_rate(args.runs), ONLY_TCN if args.tcn else ONLY_RECURRENT)
             return
         bench_render(folder, args.runs, matmul_rate(args.runs))
         if not args.skip_hour:

@@ -237,12 +237,17 @@ OTHER_NUMPY_EXTRA_NS = 0.7
 
 def _engine(network: DenseStack, spec: FilterSpec, model_path, samples: int):
     """The network as it will render `samples` samples: NumPy or the compiled loop, or Keras for what they lack."""
-    if network.numpy_ready:  # a network with a rule of its own (kinds/recurrent.py) says which engine
-        engine = network.engine_for(samples) if hasattr(network, "engine_for") else engine_for(network, spec, samples)
-        return network.with_engine(engine)
+    if network.numpy_ready:
+        return network.with_engine(engine_of(network, spec, samples))
     import keras  # noqa: PLC0415 - 6-8 s, for the rare activation NumPy lacks: never on gen.py's common path
 
     return KerasRows(keras.models.load_model(model_path, compile=False), spec, getattr(network, "long_path", None))
+
+
+def engine_of(network, spec: FilterSpec, samples: int) -> str:
+    """gen.py's engine for `samples` samples: a network's own rule where it has one (kinds/recurrent.py), else
+    `engine_for`'s."""
+    return network.engine_for(samples) if hasattr(network, "engine_for") else engine_for(network, spec, samples)
 
 
 def engine_for(network: DenseStack, spec: FilterSpec, samples: int) -> str:

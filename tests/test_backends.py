@@ -26,7 +26,8 @@ def run(script, arguments, cwd, backend):
                           capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.parametrize("mode, layers", [("sliding", "2"), ("tcn", "4")])  # tcn: 4 layers make a window of 16
+# tcn: 4 layers make a window of 16; recurrent: one cell
+@pytest.mark.parametrize("mode, layers", [("sliding", "2"), ("tcn", "4"), ("recurrent", "1")])
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_fit_and_gen_work_unchanged_on_another_backend(tmp_path, backend, mode, layers):
     make_training_files(tmp_path)
