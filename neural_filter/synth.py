@@ -88,10 +88,55 @@ def check_noise(kind: str, amplitude: float = 0.8) -> None:
 
 
 def noise(kind: str, seconds: float, rate: int, rng: np.random.Generator,
-          amplitude: float = 0.8) -> np.ndarray:
-    """Generate>Noise of that kind: white (uniform), pink or brownian, within +-amplitude."""
+          amplitude: float = 0.8, envelope: str = "steady") -> np.ndarray:
+    """Generate>Noise of that kind: white (uniform), pink or brownian, within +-amplitude; at one level
+    throughout (`envelope` "steady", Audacity's) or in bursts of many levels ("bursts": see `bursts`)."""
     check_noise(kind, amplitude)
-    return {"white": white_noise, "pink": pink_noise, "brownian": brownian_noise}[kind](seconds, rate, rng, amplitude)
+    check_envelope(envelope)
+    samples = {"white": white_noise, "pink": pink_noise, "brownian": brownian_noise}[kind](seconds, rate, rng,
+                                                                                          amplitude)
+    if envelope == "steady":
+        return samples
+    shaped = samples * bursts(len(samples), rate, rng)  # (not centred again: a silent burst stays silent)
+    peak = np.max(np.abs(shaped)) if shaped.size else 0.0
+    return shaped * (amplitude / peak) if peak > 0 else shaped
+
+
+ENVELOPES = ("steady", "bursts")
+# Bursts: lengths log-uniform from 10 ms to 1 s, levels uniform in dB over the range a recording spans
+# (its loud passages to its quiet tails), one in ten silent; each change of level is a ramp of
+# 0.1-30 ms, log-uniform, so a compressor sees fast and slow attacks and releases.
+BURST_SECONDS = (0.01, 1.0)
+BURST_LEVELS_DB = (-50.0, 0.0)
+SILENT_BURSTS = 0.1
+RAMP_SECONDS = (0.0001, 0.03)
+
+
+def check_envelope(envelope: str) -> None:
+    if envelope not in ENVELOPES:
+        raise ArgumentError("envelope", repr(envelope), "unknown", f"use one of {', '.join(ENVELOPES)}")
+
+
+def bursts(samples: int, rate: int, rng: np.random.Generator) -> np.ndarray:
+    """A gain per sample that holds a level for each burst and ramps to the next: noise times it shows a
+    model the levels, and the changes of level, that music has and steady noise lacks.
+
+    The level a nonlinear effect is driven at decides its curve, and a compressor's gain follows the
+    level of the last tenth of a second: a pair at one level teaches neither (issue 20, 21).
+    """
+    shortest, longest = (seconds * rate for seconds in BURST_SECONDS)
+    count = int(np.ceil(samples / shortest)) + 1  # enough bursts to fill the signal, at worst all shortest
+    lengths = np.exp(rng.uniform(np.log(shortest), np.log(longest), count))
+    starts = np.concatenate([[0.0], np.cumsum(lengths)])
+    starts = starts[: np.searchsorted(starts, samples) + 1]
+    levels = 10 ** (rng.uniform(*BURST_LEVELS_DB, len(starts)) / 20)
+    levels[rng.uniform(size=len(starts)) < SILENT_BURSTS] = 0.0
+    ramps = np.exp(rng.uniform(*np.log(np.array(RAMP_SECONDS) * rate), len(starts)))
+    ramps = np.minimum(ramps, np.diff(starts, append=starts[-1] + longest))  # a ramp ends within its burst
+    # the knots: at each burst's start the level before it (silence before the first), after its ramp its own
+    times = np.stack([starts, starts + ramps], axis=1).ravel()
+    gains = np.stack([np.concatenate([[0.0], levels[:-1]]), levels], axis=1).ravel()
+    return np.interp(np.arange(samples), times, gains)
 
 
 def check_lowpass(cutoff: float, rolloff: int, rate: int) -> None:
