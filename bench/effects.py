@@ -17,9 +17,9 @@ shown. Rows per effect:
   trained on the same pair for the same CPU time as our slowest kind took, whole process.
 
 One thread each: fit.py runs with TF_NUM_INTRAOP_THREADS=TF_NUM_INTEROP_THREADS=OMP_NUM_THREADS=1
-(its CPU seconds are the child's user + system time), neural-amp-modeler with torch held to one
-thread and stopped by a callback when its process's CPU time reaches ours; the two NAM models
-train side by side (one core each), after ours.
+and XLA held to one thread (the recurrent kind trains on JAX; its CPU seconds are the child's user +
+system time), neural-amp-modeler with torch held to one thread and stopped by a callback when its
+process's CPU time reaches ours; the two NAM models train side by side (one core each), after ours.
 
 Set-up (Debian packages, then two virtual environments beside the project's .venv):
 
@@ -71,10 +71,12 @@ NAM_ARCHITECTURES = ("wavenet", "lstm")
 COMMANDS = {  # kind -> fit.py's command line for it, as the README gives it
     "sliding": ["6", "32", "32", "tanh", "adam", "1", "64", "40", "--mode", "sliding"],
     "tcn": ["6", "16", "8", "tanh", "adam", "1", "64", "15", "--mode", "tcn"],
+    "recurrent": ["1", "16", "8", "tanh", "adam", "1", "2048", "60", "--mode", "recurrent", "--learning-rate", "0.01"],
 }
 EPOCHS_ARGUMENT = 7  # the positional index of epoches in every command above
 ONE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1",
-              "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+              "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+              "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}  # JAX (recurrent)
 
 
 def _effects() -> dict:

@@ -9,6 +9,9 @@ imported only to compile it, on the first render after installing (or after edit
 Each function takes a layer's fresh product (float32, one row per unit and one column per input
 row; it may overwrite it) and the layer's bias (one per unit), and returns the activated sum.
 The rare ones, and those that take one or two cheap passes, are the NumPy engine's own.
+
+`CompiledLoop` is that loading for any loop of ours: the recurrent kind's per-sample loop
+(recurrent_loop.py) is cached and loaded the same way.
 """
 
 import contextlib

@@ -10,7 +10,8 @@ registry which kind a command line or a saved record means. A kind answers for:
 - its training: the Keras model (`build`), its start (`start`: the least-squares FIR where it has
   one), the arrays Keras trains on (`model_arrays`, `dry`), whether the rate decays;
 - its NumPy forward pass: the network read from a saved file's layers (`network_of`), and what a
-  knob does to it (`turned`);
+  knob does to it (`turned`); a network whose state runs from sample to sample (recurrent.py) has
+  a `stream` of its own, which render.py runs instead of the rows, and its own `engine_for`;
 - its file: the name's suffix and the record's fields; and the arguments it refuses.
 
 Importing a kind costs NumPy only: gen.py imports every kind and must load neither Keras nor
