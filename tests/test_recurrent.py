@@ -163,7 +163,7 @@ def test_a_run_longer_than_the_readme_says_so_with_what_to_change():
 # --- fit.py and gen.py -----------------------------------------------------------------------------
 
 
-def driven_pair(directory, seconds=1.0, rate=44100, seed=11):
+def driven_pair(directory, seconds=0.6, rate=44100, seed=11):
     """A drive whose level follows the last 10 ms (a crude compressor's gain), then a low-pass: an effect with
     memory, which no FIR makes. Writes train_x.raw, train_y.raw and song.raw (s16le)."""
     rng = np.random.default_rng(seed)
@@ -172,7 +172,7 @@ def driven_pair(directory, seconds=1.0, rate=44100, seed=11):
     wet = synth.audacity_lowpass(np.tanh(4 * dry) / (1 + 4 * envelope), 3000, 12, rate)
     audio.write_audio(directory / "train_x.raw", dry.astype(np.float32), "s16le", rate)
     audio.write_audio(directory / "train_y.raw", (0.5 * wet / np.abs(wet).max()).astype(np.float32), "s16le", rate)
-    audio.write_audio(directory / "song.raw", synth.pink_noise(0.2, rate, rng).astype(np.float32), "s16le", rate)
+    audio.write_audio(directory / "song.raw", synth.pink_noise(0.1, rate, rng).astype(np.float32), "s16le", rate)
 
 
 @pytest.fixture
@@ -243,7 +243,7 @@ def test_a_sweep_over_sliding_tcn_and_recurrent_names_each_kind(workdir, capsys)
     import sweep
     from neural_filter import study
 
-    status = sweep.run(["--trials", "3", "--mode", "sliding,tcn,recurrent", "--layers", "2", "--units", "4",
+    status = sweep.run(["--trials", "2", "--mode", "sliding,tcn,recurrent", "--layers", "2", "--units", "4",
                         "--batches", "8", "--samples", "4", "--activator", "tanh", "--optimiser", "adam",
                         "--epoches", "1", "--no-plot"])
     out = capsys.readouterr().out

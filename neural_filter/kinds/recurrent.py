@@ -58,9 +58,9 @@ class RecurrentKind(SlidingKind):
         return window - 1, 0  # the burn-in; the cells never read the future
 
     def model_arrays(self, x: np.ndarray, y: np.ndarray, spec, segment: int | None, past=None) -> tuple:
-        """Segments of SEGMENT outputs, each with its window - 1 samples of burn-in (sliding's framing); `segment`
-        None: the whole signal as one sequence."""
-        return super().model_arrays(x, y, spec, None if segment is None else SEGMENT, past)
+        """Segments of SEGMENT outputs (one segment of the whole part where it is shorter), each with its window - 1
+        samples of burn-in (sliding's framing); `segment` None: the whole signal as one sequence."""
+        return super().model_arrays(x, y, spec, None if segment is None else min(SEGMENT, len(y)), past)
 
     def check_request(self, request) -> None:
         """Refuse what a recurrent model is not: centred, trained from zero, or a cell's activation we cannot render."""
