@@ -32,8 +32,8 @@ POSITIONALS = (  # name, default, help: the original's order and defaults
     ("optimiser", DEFAULTS.optimiser,
      "adam, sgd, momentum, nesterov, nadam, adagrad, rmsprop, adadelta, adamax or ftrl"),
     ("cpu_only", 0, "1 hides every GPU from the backend"),
-    ("samples", FilterSpec.window, "window: samples in (and, in chunk mode, out of) the network; recurrent mode: "
-     "the burn-in plus one"),
+    ("samples", FilterSpec.window, "window: samples in (and, in chunk mode, out of) the network; recurrent: "
+     "burn-in + 1"),
     ("epoches", DEFAULTS.epochs, "training epochs"),
 )
 NUMERIC = {"layers": cli.whole_number, "units": cli.whole_number, "batches": cli.whole_number,
