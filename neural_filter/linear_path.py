@@ -111,13 +111,22 @@ def fft_size(length: int) -> int:
 
 def summed(first, second):
     """Two streams of float32 blocks of equal total length, added sample by sample, in the first's blocks."""
-    carried = np.empty(0, np.float32)
-    second = iter(second)
+    second = Taker(second)
     for block in first:
-        while len(carried) < len(block):
-            carried = np.concatenate([carried, next(second)])
-        yield block + carried[: len(block)]
-        carried = carried[len(block) :]
+        yield block + second.take(len(block))
+
+
+class Taker:
+    """A stream of float32 blocks read in counts of its reader's choosing: `take(count)` gives the next `count`."""
+
+    def __init__(self, blocks):
+        self.blocks, self.carried = iter(blocks), np.empty(0, np.float32)
+
+    def take(self, count: int) -> np.ndarray:
+        while len(self.carried) < count:
+            self.carried = np.concatenate([self.carried, next(self.blocks)])
+        taken, self.carried = self.carried[:count], self.carried[count:]
+        return taken
 
 
 # --- fitting: the length read off the pair, and the taps by least squares --------------------------
