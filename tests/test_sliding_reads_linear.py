@@ -1,5 +1,5 @@
 """A sliding stack that reads its long linear path's output (format 4): its NumPy render against Keras's, in blocks
-and in one pass, through Keras's fallback, and trained on a filter then a strong curve."""
+and in one pass, through Keras's fallback; and the path's length and the window notice judged after a curve of it."""
 
 import dataclasses
 
@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from neural_filter import activations, audio, kinds, model_file, numpy_activations, render
+from neural_filter import activations, audio, kinds, linear_path, model_file, numpy_activations, render, synth
 from neural_filter.linear_path import LinearPath, taps_before
 from neural_filter.settings import TrainSettings
 from neural_filter.spec import FilterSpec
@@ -87,3 +87,21 @@ def test_the_old_window_long_path_reads_nothing():
                                                     fir_start=False))
     assert len(built.inputs) == 1 and "from_linear" not in [layer.name for layer in built.layers]
     assert isinstance(built.get_layer("hidden_0"), keras.layers.Conv1D)
+
+
+def test_a_curve_after_a_slow_filter_gets_a_long_path_and_no_window_notice():
+    """tanh after a 200 Hz 24 dB/octave low-pass: a stack that reads the path's output makes the curve at its own
+    sample, so what counts is the filter's length. Judged against the curve (curve blind), the path stopped at 512
+    taps, and its truncation read as a window of 1024 (fit.py's notice); judged after the best curve of its output,
+    the path is 1024 long and the window of 64 holds what is left."""
+    x = synth.white_noise(6.0, RATE, np.random.default_rng(1))
+    x, y = (audio.decode(audio.encode(part.astype(np.float32), "s16le"), "s16le")
+            for part in (x, np.tanh(3 * synth.audacity_lowpass(x, 200, 24, RATE))))
+    blind = linear_path.fit(x, y, RATE, causal)
+    assert blind.length == 512 and linear_path.stack_window(x, y, blind, RATE, 64, causal).length == 1024
+    path = linear_path.fit(x, y, RATE, causal, curve=True)
+    assert path.length == 1024 and linear_path.stack_window(x, y, path, RATE, 64, causal).length == 64
+
+
+def causal(length):
+    return length - 1
