@@ -326,8 +326,8 @@ def test_fit_on_a_fir_target_reaches_the_u8_floor(fir_pair, monkeypatch, capsys,
     assert (spec.mode, spec.window, spec.align, spec.levels) == ("sliding", 16, align, "signed")
     assert len(stack.layers) == 3  # hidden_0, hidden_1, output
     # the linear path is the long one, read off the pair: this FIR fits in the shortest tried; the stack reads its
-    # output (format 4)
-    assert stack.linear_path is None and stack.long_path.length == 64 == record["linear_path"]["taps"]
+    # output, and a window-long correction trains beside it (format 4)
+    assert stack.long_path.length == 64 == record["linear_path"]["taps"] and stack.linear_path.kernel.shape == (16, 1)
     assert stack.reads_linear and stack.from_linear.shape == (8,) and stack.layers[0].activation == "tanh"
     assert record["linear_path"]["before"] == (63 if align == "causal" else 31) and record["format"] == 4
     monkeypatch.chdir(tmp_path)
