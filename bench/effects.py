@@ -63,6 +63,8 @@ except ImportError:  # one line, not a traceback: the bench needs its own enviro
 RATE = recordings.RATE
 FORMAT = "s16le"
 PAIR_SECONDS = 30
+TONES = False  # every other second of the pair tone bursts (synth.tone_bursts, make_data.py --tones)
+ENVELOPE = "steady"  # the pair's noise: pink, at one level or in bursts (synth.bursts, make_data.py --envelope)
 FIR_TAPS = 1024
 GAP_SECONDS = 0.5  # silence between the recordings in the one song every model renders
 NAM_PYTHON = ROOT / ".venv-nam" / "bin" / "python"
@@ -178,9 +180,9 @@ def run_nam(folder: Path, cpu_seconds: float) -> dict[str, tuple[np.ndarray, dic
 
 
 def bench_effect(chain: list, song: Song, modes: list[str], epochs: int | None, nam_seconds: float | None,
-                 rng: np.random.Generator) -> list[dict]:
+                 rng: np.random.Generator, envelope: str, tones: bool) -> list[dict]:
     """The rows of one effect: FIR and floor first, then each model."""
-    x = sixteen_bits(synth.pink_noise(PAIR_SECONDS, RATE, rng, 1.0))
+    x = sixteen_bits(synth.noise("pink", PAIR_SECONDS, RATE, rng, 1.0, envelope, tones))
     y = sixteen_bits(apply(chain, x))
     target = apply(chain, song.samples)
     rows = [{"kind": "best FIR (1024 taps)", "scores": song.scores(sixteen_bits(best_fir(x, y, song.samples)), target)},
@@ -250,6 +252,10 @@ def parse_arguments(argv=None):
     parser.add_argument("--nam-seconds", type=float, default=0.0,
                         help="NAM's CPU seconds (default 0: the CPU time our slowest kind took)")
     parser.add_argument("--no-nam", action="store_true", help="leave neural-amp-modeler out")
+    parser.add_argument("--envelope", choices=synth.ENVELOPES, default=ENVELOPE,
+                        help=f"the pair's noise: make_data.py --envelope (default {ENVELOPE})")
+    parser.add_argument("--tones", action=argparse.BooleanOptionalAction, default=TONES,
+                        help=f"every other second of the pair tone bursts: make_data.py --tones (default {TONES})")
     parser.add_argument("--note", default="", help="a line on how the run was made (the machine, its load)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "EFFECTS.md"), help="where the table goes")
     return parser.parse_args(argv)
@@ -285,7 +291,8 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     for name, (settings, chain) in effects.items():
         results[name] = bench_effect(chain, song, modes, args.epochs, None if args.no_nam else args.nam_seconds,
-                                     np.random.default_rng(0))
+                                     np.random.default_rng(0), args.envelope,
+                                     args.tones)
         print(f"{name}: done after {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
         write_document(Path(args.out), command, args.note, {name: effects[name][0] for name in results}, song,
                        results)
