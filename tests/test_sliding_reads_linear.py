@@ -105,3 +105,23 @@ def test_a_curve_after_a_slow_filter_gets_a_long_path_and_no_window_notice():
 
 def causal(length):
     return length - 1
+
+
+@pytest.mark.parametrize("recipe, level_said", [
+    (["--cutoff", "600"], False),  # a linear filter: a song louder than the pair meets nothing the pair did not show
+    (["--cutoff", "2000", "--rolloff", "24", "--drive", "10", "--noise", "pink"], True),  # a curve: it drives it further
+])
+def test_a_song_louder_than_the_pair_is_said_only_where_levels_matter(cwd, recipe, level_said):
+    import make_data
+
+    from neural_filter import fitting
+
+    assert make_data.run(["--seconds", "3", "--song-seconds", "1", *recipe]) == 0
+    tone = 0.99 * np.sin(2 * np.pi * 440 * np.arange(RATE) / RATE)  # held at -3 dB RMS: louder than any noise's 100 ms
+    audio.write_audio("song.raw", tone, "u8", RATE)
+    lines = []
+    settings = TrainSettings(layers=1, units=4, batch_size=8, activation="tanh", epochs=1, linear_path=True)
+    fitting.fit(fitting.FitRequest(settings=settings, mode="sliding", window=64, plot=False, song="song.raw"),
+                inform=lines.append)
+    said = [line for line in lines if line.startswith("the validation score is the pair's")]
+    assert len(said) == level_said and (not said or "RMS over 100 ms" in said[0])
