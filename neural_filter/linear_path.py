@@ -123,9 +123,13 @@ class Taker:
         self.blocks, self.carried = iter(blocks), np.empty(0, np.float32)
 
     def take(self, count: int) -> np.ndarray:
-        while len(self.carried) < count:
-            self.carried = np.concatenate([self.carried, next(self.blocks)])
-        taken, self.carried = self.carried[:count], self.carried[count:]
+        # joined once: a frame of a million rows takes hundreds of hops, and joining hop by hop copied it each time
+        pieces, held = [self.carried], len(self.carried)
+        while held < count:
+            pieces.append(next(self.blocks))
+            held += len(pieces[-1])
+        joined = np.concatenate(pieces) if len(pieces) > 1 else self.carried
+        taken, self.carried = joined[:count], joined[count:]
         return taken
 
 
