@@ -36,7 +36,9 @@ SPEC_ENTRY = "neural_filter.json"  # the record, stored inside the .keras zip
 # The record's "format": 2 from issue 19 on. Files saved before have none and are format 1, which
 # differs in nothing but that: both read the same way. 3 (issue 20): a sliding model's linear path
 # is long, outside the Keras model (linear_path.ENTRY); formats 1 and 2 have it window-long inside.
-FORMAT = 3
+# 4: a sliding stack beside a long path also reads its output (a second Keras input, the layers
+# from_linear and activation_0: kinds/sliding.py); a reader of format 3 would render it without that.
+FORMAT = 4
 
 
 def model_name(typed: list[str], spec: FilterSpec, score: float, knob=None) -> str:

@@ -88,18 +88,55 @@ def check_noise(kind: str, amplitude: float = 0.8) -> None:
 
 
 def noise(kind: str, seconds: float, rate: int, rng: np.random.Generator,
-          amplitude: float = 0.8, envelope: str = "steady") -> np.ndarray:
+          amplitude: float = 0.8, envelope: str = "steady", tones: bool = False) -> np.ndarray:
     """Generate>Noise of that kind: white (uniform), pink or brownian, within +-amplitude; at one level
-    throughout (`envelope` "steady", Audacity's) or in bursts of many levels ("bursts": see `bursts`)."""
+    throughout (`envelope` "steady", Audacity's) or in bursts of many levels ("bursts": see `bursts`);
+    with `tones`, every other second is tone bursts instead (see `tone_bursts`)."""
     check_noise(kind, amplitude)
     check_envelope(envelope)
     samples = {"white": white_noise, "pink": pink_noise, "brownian": brownian_noise}[kind](seconds, rate, rng,
                                                                                           amplitude)
-    if envelope == "steady":
+    if envelope == "steady" and not tones:
         return samples
-    shaped = samples * bursts(len(samples), rate, rng)  # (not centred again: a silent burst stays silent)
-    peak = np.max(np.abs(shaped)) if shaped.size else 0.0
-    return shaped * (amplitude / peak) if peak > 0 else shaped
+    if tones:
+        odd_seconds = (np.arange(len(samples)) // rate) % 2 == 1
+        samples = np.where(odd_seconds, tone_bursts(len(samples), rate, rng), samples / amplitude)
+    if envelope == "bursts":
+        samples = samples * bursts(len(samples), rate, rng)  # (not centred again: a silent burst stays silent)
+    peak = np.max(np.abs(samples)) if samples.size else 0.0
+    return samples * (amplitude / peak) if peak > 0 else samples
+
+
+# Tone bursts: 50 ms to 1 s each, log-uniform, of 1 to 4 sines at log-uniform frequencies from 40 Hz to
+# 10 kHz (or near Nyquist), at random amplitudes and phases, faded in and out over 10 ms.
+TONE_SECONDS = (0.05, 1.0)
+TONE_FREQUENCIES = (40.0, 10000.0)
+MOST_TONES = 4
+TONE_FADE_SECONDS = 0.01
+
+
+def tone_bursts(samples: int, rate: int, rng: np.random.Generator) -> np.ndarray:
+    """Chords of a few sines, one after another, each peaking at 1: what music holds and noise does not.
+
+    Noise of a given peak holds 9-12 dB less level over a tenth of a second than a tone of that peak,
+    and never a steady pitch: a model trained on noise alone meets a chime or a held chord out of
+    everything it knows (bench/effects.py: the recordings that score worst are chimes and speech).
+    """
+    output, start = np.zeros(samples), 0
+    top = min(TONE_FREQUENCIES[1], 0.45 * rate)
+    while start < samples:
+        length = int(np.exp(rng.uniform(*np.log(np.array(TONE_SECONDS) * rate))))
+        end = min(samples, start + max(length, 1))
+        times = np.arange(end - start) / rate
+        count = int(rng.integers(1, MOST_TONES + 1))
+        frequencies = np.exp(rng.uniform(np.log(TONE_FREQUENCIES[0]), np.log(top), count))
+        gains, phases = rng.uniform(0.2, 1.0, count), rng.uniform(0, 2 * np.pi, count)
+        chord = (gains[:, None] * np.sin(2 * np.pi * frequencies[:, None] * times + phases[:, None])).sum(axis=0)
+        fade = np.minimum(1.0, np.minimum(times, times[::-1]) / TONE_FADE_SECONDS)
+        peak = np.max(np.abs(chord))
+        output[start:end] = chord * fade / (peak if peak > 0 else 1.0)  # each chord at full scale: a held peak
+        start = end
+    return output
 
 
 ENVELOPES = ("steady", "bursts")

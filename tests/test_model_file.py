@@ -25,8 +25,9 @@ KNOB_MODEL = expected_renders.MODELS["knob"]
 
 
 def test_files_saved_before_the_format_version_render_as_they_did():
-    """The shipped models and a knob model saved by the code before issue 19, at fixed settings and sweeps,
-    with both engines: the SHA-256 of every float32 render is the one recorded then."""
+    """The shipped models and a knob model saved by the code before issue 19, at fixed settings and sweeps, and a
+    sliding model with a long linear path (format 3), with both engines: the SHA-256 of every float32 render is the
+    one recorded when each was saved."""
     expected = json.loads((FIXTURES / "expected_renders.json").read_text())
     assert expected_renders.renders() == expected
 
@@ -46,7 +47,7 @@ def test_a_new_record_carries_the_format_first():
     result = types.SimpleNamespace(start_metrics=None, metrics={}, history={"loss": [1.0]}, best_epoch=1,
                                    interrupted=False, seconds=1.0)
     record = model_file.run_record(result, FilterSpec(mode="sliding", window=8), TrainSettings(), data={})
-    assert list(record)[:2] == ["format", "spec"] and record["format"] == model_file.FORMAT == 3
+    assert list(record)[:2] == ["format", "spec"] and record["format"] == model_file.FORMAT == 4
     assert "linear_path" not in record  # a model without a long linear path (test_sliding: one with it)
 
 

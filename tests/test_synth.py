@@ -253,3 +253,30 @@ def test_an_unknown_envelope_is_refused():
     with pytest.raises(ArgumentError) as caught:
         synth.noise("pink", 1.0, RATE, np.random.default_rng(0), 1.0, "loud")
     assert str(caught.value) == "--envelope 'loud': unknown; use one of steady, bursts"
+
+
+def test_tones_take_every_other_second_with_steady_pitches_and_keep_the_peak():
+    rate = 8000
+    x = synth.noise("pink", 4.0, rate, np.random.default_rng(2), 0.9, "steady", tones=True)
+    pink = synth.noise("pink", 4.0, rate, np.random.default_rng(2), 0.9)
+    assert x.shape == pink.shape and np.max(np.abs(x)) == pytest.approx(0.9)
+    # even seconds: the same noise (scaled to the mix's peak); odd seconds: something else
+    ratio = x[:rate] / pink[:rate]
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-12)
+    assert not np.allclose(x[rate : 2 * rate] / pink[rate : 2 * rate], ratio[0])
+    # a tone second is a few sines: 16 past samples predict the next almost exactly, as they cannot noise's
+    def unpredicted(samples, order=16):
+        past = np.lib.stride_tricks.sliding_window_view(samples[:-1], order)
+        taps = np.linalg.lstsq(past, samples[order:], rcond=None)[0]
+        return np.sum((past @ taps - samples[order:]) ** 2) / np.sum(samples[order:] ** 2)
+
+    assert unpredicted(x[rate : 2 * rate]) < 1e-3 and unpredicted(x[:rate]) > 0.05
+
+
+def test_tone_bursts_hold_louder_than_noise_of_their_peak():
+    from neural_filter import coverage
+
+    tones = synth.tone_bursts(5 * RATE, RATE, np.random.default_rng(1))
+    noise = synth.pink_noise(5, RATE, np.random.default_rng(1), 1.0)
+    assert np.max(np.abs(tones)) == pytest.approx(1.0)
+    assert coverage.loudest_held(tones, RATE) > coverage.loudest_held(noise, RATE) + 3

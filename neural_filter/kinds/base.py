@@ -35,6 +35,7 @@ class Kind:
     mode = ""  # the spec's mode word in a model file of this kind (FilterSpec.mode)
     default_levels = "signed"  # fit.py's --levels when none is given (see spec.LEVELS)
     has_linear_path = False  # an FIR beside the stack, on unless fit.py --no-linear-path
+    stack_reads_path = False  # the stack reads the long path's output (its length is judged after a curve of it)
     fits_a_response = False  # one output per window: fit.py says when the filter's response is longer
     sweep_defaults: dict = {}  # sweep.py: what a hyperparameter left out searches, where it depends on the kind
     backend = None  # the Keras backend fit.py trains it on where KERAS_BACKEND names none and it is installed
@@ -115,7 +116,8 @@ class Kind:
         def before(length):
             return linear_path.taps_before(length, spec.align)
 
-        return linear_path.fit(prepared.train_x, prepared.train_y, prepared.rate, before, settings.linear_taps)
+        return linear_path.fit(prepared.train_x, prepared.train_y, prepared.rate, before, settings.linear_taps,
+                               curve=self.stack_reads_path)
 
     def check_request(self, request) -> None:
         """Refuse what a fitting.FitRequest asks that this kind is not (an ArgumentError naming the option)."""

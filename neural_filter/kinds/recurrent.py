@@ -50,6 +50,7 @@ COMPILED_START_UP_NS = 50e6
 class RecurrentKind(SlidingKind):
     name = mode = "recurrent"
     has_linear_path = True
+    stack_reads_path = False  # the cells read the audio alone
     fits_a_response = False  # the window is a burn-in, not a response fit.py could check against the pair
     backend = "jax"  # fit.py's backend where KERAS_BACKEND names none: Keras's GRU trains 7x faster on it (CPU)
     sweep_defaults = {"batches": "8:32", "samples": "64:2048"}  # segments of SEGMENT samples per batch; the burn-in
@@ -57,10 +58,10 @@ class RecurrentKind(SlidingKind):
     def padding(self, window: int, align: str) -> tuple[int, int]:
         return window - 1, 0  # the burn-in; the cells never read the future
 
-    def model_arrays(self, x: np.ndarray, y: np.ndarray, spec, segment: int | None, past=None) -> tuple:
+    def model_arrays(self, x: np.ndarray, y: np.ndarray, spec, segment: int | None, past=None, linear=None) -> tuple:
         """Segments of SEGMENT outputs (one segment of the whole part where it is shorter), each with its window - 1
         samples of burn-in (sliding's framing); `segment` None: the whole signal as one sequence."""
-        return super().model_arrays(x, y, spec, None if segment is None else min(SEGMENT, len(y)), past)
+        return super().model_arrays(x, y, spec, None if segment is None else min(SEGMENT, len(y)), past, linear)
 
     def check_request(self, request) -> None:
         """Refuse what a recurrent model is not: centred, trained from zero, or a cell's activation we cannot render."""
