@@ -41,8 +41,10 @@ from neural_filter.settings import TrainSettings
 # 16 units, batch 16): 2048 to 4096 samples train at the same speed per sample; a longer segment
 # spends less of each batch on its burn-in.
 SEGMENT = 4096
-# The NumPy loop's cost per sample and layer, against the compiled engine's fixed start-up
-# (render.COMPILED_START_UP_NS): below it, a short render needs no llvmlite.
+# The NumPy loop's cost per sample and cell, against the compiled engine's fixed start-up
+# (render.COMPILED_START_UP_NS): below it, a short render needs no llvmlite. Measured 2026-12-05 on
+# the loaded 2-core machine: 35 us a sample for two cells of 8 units; counted high, so that the NumPy
+# loop takes only renders of about a thousand samples.
 NUMPY_NS_PER_SAMPLE = 40e3
 COMPILED_START_UP_NS = 50e6
 
