@@ -37,9 +37,10 @@ from neural_filter.kinds.sliding import SlidingKind
 from neural_filter.network import Dense
 from neural_filter.settings import TrainSettings
 
-# Outputs per training segment, after its burn-in. Measured 2026-12-05 (JAX, 2-core machine, GRU of
-# 16 units, batch 16): 2048 to 4096 samples train at the same speed per sample; a longer segment
-# spends less of each batch on its burn-in.
+# Outputs per training segment, after its burn-in. Measured 2026-12-05 (Keras on JAX, the 2-core machine
+# under load, GRU of 16 units, batch 32): segments of 2048 and 4096 train at about the same speed per
+# sample (0.45 and 0.38 M samples/s), and a longer one spends less of each batch on its burn-in. (No
+# comparison of the quality each reaches was made.)
 SEGMENT = 4096
 # The NumPy loop's cost per sample and cell, against the compiled engine's fixed start-up
 # (render.COMPILED_START_UP_NS): below it, a short render needs no llvmlite. Measured 2026-12-05 on
