@@ -150,6 +150,15 @@ def test_unit_levels_render_through_the_levels_map():
     np.testing.assert_allclose(render.render(stack, spec, samples), direct, rtol=0, atol=1e-5)
 
 
+def test_a_tcn_model_saved_in_format_3_renders_as_it_did():
+    """A model saved before the curve branch and the long linear path (its linear path window-long, inside the
+    Keras model, read by its last layer): the SHA-256 of its float32 render with each engine, recorded then."""
+    from tests.fixtures.tcn_format_3 import expected_renders
+
+    assert model_file.read_record(expected_renders.MODEL)["format"] == 3
+    assert expected_renders.renders() == json.loads((expected_renders.HERE / "expected_renders.json").read_text())
+
+
 # --- against Keras ---------------------------------------------------------------------------------
 
 
