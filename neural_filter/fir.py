@@ -105,6 +105,39 @@ def exact_least_squares_fir(x: np.ndarray, y: np.ndarray, length: int, before: i
     return taps.astype(np.float32), float(y_mean - taps.sum() * x_mean)
 
 
+def least_squares_bank(inputs: np.ndarray, y: np.ndarray, window: int, before: int) -> tuple[np.ndarray, float]:
+    """Taps h (channels, window) and bias c minimising sum_t (y[t] - c - sum_c,k h[c, k] inputs[c, t - before + k])^2:
+    one FIR per channel, their outputs summed (least_squares_fir's, for several inputs at once).
+
+    The normal equations are block Toeplitz: block (c, d) is the cross-correlation of channels c and
+    d at lags -(window - 1) .. window - 1, one FFT product each, so the data is read once per channel
+    (and a channel pair per product), never as a design matrix of window columns per channel. The
+    system, channels x window unknowns, is solved densely (a thousand unknowns: milliseconds).
+    """
+    inputs = np.asarray(inputs, np.float64)
+    channels, samples = inputs.shape
+    means, y_mean = inputs.mean(axis=1), float(np.mean(y))
+    size = fft.next_fast_len(samples + window, real=True)
+    spectra = fft.rfft(inputs - means[:, None], size, axis=1)
+    target = fft.rfft(np.asarray(y, np.float64) - y_mean, size)
+    taps = np.arange(window)
+    lag_of = taps[None, :] - taps[:, None]  # block[k, l] = the correlation at lag l - k
+    normal = np.empty((channels * window, channels * window))
+    cross = np.empty(channels * window)
+    for first in range(channels):
+        rows = slice(first * window, (first + 1) * window)
+        # lag[s] = sum_t inputs[first, t] y[t + s]: tap k reads the input `before - k` samples before the output
+        cross[rows] = fft.irfft(spectra[first].conj() * target, size)[(before - taps) % size]
+        for second in range(first, channels):
+            lags = fft.irfft(spectra[first].conj() * spectra[second], size)
+            block = lags[lag_of % size]
+            normal[rows, second * window : (second + 1) * window] = block
+            normal[second * window : (second + 1) * window, rows] = block.T
+    normal[np.diag_indices_from(normal)] *= 1 + 1e-9  # the ridge least_squares_fir's autocorrelation has
+    solved = linalg.solve(normal, cross, assume_a="pos").reshape(channels, window)
+    return solved.astype(np.float32), float(y_mean - solved.sum(axis=1) @ means)
+
+
 def correlations(x: np.ndarray, y: np.ndarray, window: int, before: int):
     """The normal equations' data: the centred input's autocorrelation (lags 0..window-1), its
     cross-correlation with the centred target for each tap, and both means.

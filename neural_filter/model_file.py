@@ -35,8 +35,9 @@ from neural_filter.spec import FilterSpec
 SPEC_ENTRY = "neural_filter.json"  # the record, stored inside the .keras zip
 # The record's "format": 2 from issue 19 on. Files saved before have none and are format 1, which
 # differs in nothing but that: both read the same way. 3 (issue 20): a sliding model's linear path
-# is long, outside the Keras model (linear_path.ENTRY); formats 1 and 2 have it window-long inside.
-FORMAT = 3
+# is long, outside the Keras model (linear_path.ENTRY); formats 1 and 2 have it window-long inside. 4: a tcn
+# model has a curve branch (curve, curve_fir) and the long path too, where format 3's had it window-long inside.
+FORMAT = 4
 
 
 def model_name(typed: list[str], spec: FilterSpec, score: float, knob=None) -> str:

@@ -40,6 +40,7 @@ from neural_filter import numpy_activations
 from neural_filter.errors import ArgumentError
 from neural_filter.kinds.base import bias_initializer, hidden_names
 from neural_filter.kinds.sliding import SlidingKind
+from neural_filter.linear_path import LinearPath
 from neural_filter.network import Dense, activations_of
 from neural_filter.settings import TrainSettings
 
@@ -49,6 +50,15 @@ from neural_filter.settings import TrainSettings
 # than 2 taps in 6 layers (window 64), in a fifth less time: a case for 3 where a window may be odd.
 KERNEL = 2
 SEGMENT = 4096  # outputs per rendered segment, at least (see segment_length)
+# The curve branch: each input sample through CURVES tanh curves and HINGES relu hinges (saturations, and clips
+# or rectifiers), each curve through an FIR of the window, summed: any curve before a filter, fitted by least
+# squares. Measured 2026-12-05 (window 64, least squares alone, bench/effects.py's 16-bit tanh-drive and
+# hard-clip pairs, worst real recording): 16 tanh curves -78.7 and -40.5 dB, 16 hinges -53.5 and -62.0 dB,
+# both -77.2 and -64.0 dB (8 of each: -66.8 and -41.3; 32 tanh: -77.2 and -41.6).
+CURVES = 16
+HINGES = 16
+BRANCH = {"curve": "tanh", "hinge": "relu"}  # the branch's curve layers, in the order their FIR reads them
+BRANCH_TRAINS = False  # see build
 
 
 def dilations(window: int, layers: int, kernel: int = KERNEL) -> list[int]:
@@ -138,19 +148,12 @@ class TcnKind(SlidingKind):
             dilations(request.window, request.settings.layers)
         except Unmakeable as error:
             raise ArgumentError(*error.parts) from None
-        if request.settings.linear_taps is not None:
-            raise ArgumentError("linear_taps", request.settings.linear_taps,
-                                "is not for a tcn model yet: its linear path is the window's, inside the network",
-                                "drop {linear_taps}, or train with --mode sliding")
-
-    def linear_path(self, prepared, spec, settings: TrainSettings):
-        """None: a tcn model's linear path is the window-long FIR inside its Keras model, started at the
-        least-squares FIR (`start`); the long fixed path beside the stack is sliding's for now."""
-        return None
+        self.check_linear_taps(request)
 
     def build(self, spec, settings: TrainSettings):
-        """rechannel, then per layer hidden_<n> (dilated), mix_<n> (the residual) and skip_<n>; the sum of
-        the skips and the linear path is the output."""
+        """rechannel, then per layer hidden_<n> (dilated), mix_<n> (the residual) and skip_<n>; beside them the
+        curve branch (curve, curve_fir) and, with --no-fir-start, the window-long linear path (linear_path, read
+        by the last layer through from_linear); the sum of the skips and the branches is the output."""
         import keras  # noqa: PLC0415 - 6-8 s: when a model is built, never when gen.py imports the kind
 
         from neural_filter.model import check_activation  # noqa: PLC0415 - imports Keras, as above
@@ -159,8 +162,9 @@ class TcnKind(SlidingKind):
         chosen = dilations(spec.window, settings.layers)
         inputs = keras.Input(shape=(None, 1))  # (batch, samples + window - 1, 1)
         signal = keras.layers.Conv1D(settings.units, 1, name="rechannel")(inputs)  # (batch, time, units)
-        # (batch, samples, 1): the FIR beside the stack
-        linear = keras.layers.Conv1D(1, spec.window, name="linear_path")(inputs) if settings.linear_path else None
+        # (batch, samples, 1): the window-long FIR beside the stack (a new model's long one is outside it: train.py)
+        inner = settings.linear_path and not settings.fir_start
+        linear = keras.layers.Conv1D(1, spec.window, name="linear_path")(inputs) if inner else None
         skips, reached = [], 0  # reached: samples of the past the layers so far have used up
         for index, dilation in enumerate(chosen):
             reads_linear = linear is not None and index == len(chosen) - 1  # the last layer's samples are the outputs
@@ -183,30 +187,28 @@ class TcnKind(SlidingKind):
         outputs = [keras.layers.Cropping1D((reached - at, 0))(skip) if at < reached else skip for skip, at in skips]
         if linear is not None:
             outputs.append(linear)
-        output = keras.layers.Add(name="sum")(outputs) if len(outputs) > 1 else outputs[0]
+        # (batch, time, CURVES + HINGES): curves of each sample, each through an FIR of the window (BRANCH_TRAINS)
+        curves = keras.layers.Concatenate(name="curves")([
+            keras.layers.Conv1D(count, 1, activation=BRANCH[name], name=name, trainable=BRANCH_TRAINS)(inputs)
+            for name, count in (("curve", CURVES), ("hinge", HINGES))])
+        outputs.append(keras.layers.Conv1D(1, spec.window, name="curve_fir", trainable=BRANCH_TRAINS)(curves))
+        output = keras.layers.Add(name="sum")(outputs)
         return keras.Model(inputs, output, name="tcn_filter")
 
     def start(self, model, prepared, spec, settings: TrainSettings) -> None:
-        """The linear path at the pair's least-squares FIR, the skips at zero: the stack adds nothing yet."""
-        if settings.linear_path and self.start_linear_path(model, prepared, spec, settings):
-            for layer in model.layers:
-                if layer.name.startswith("skip_"):
-                    layer.set_weights([np.zeros_like(weight) for weight in layer.get_weights()])
-
-    @staticmethod
-    def start_linear_path(model, prepared, spec, settings: TrainSettings) -> bool:
-        """The layer linear_path at the pair's least-squares FIR (at the network's levels), and True; with
-        --no-fir-start at zero, not at Keras's random initial kernel, and False."""
-        path = model.get_layer("linear_path")
+        """The skips at zero and the curve branch at its least-squares start (`start_curves`): training starts from
+        the best curve-then-filter the starting curves allow, beside the long linear path (`prepared`'s targets
+        are what it leaves). With --no-fir-start, the window-long linear path and the branch's FIRs at zero."""
         if not settings.fir_start:
-            path.set_weights([np.zeros_like(weight) for weight in path.get_weights()])
-            return False
-        from neural_filter.fir import least_squares_fir  # noqa: PLC0415 - SciPy: when training, never gen.py
-
-        taps, bias = least_squares_fir(spec.to_network(prepared.train_x), spec.to_network(prepared.train_y),
-                                       spec.window, spec.padding[0])
-        path.set_weights([taps.reshape(spec.window, 1, 1), np.array([bias], np.float32)])
-        return True
+            zeroed = [model.get_layer("curve_fir")] + ([model.get_layer("linear_path")] if settings.linear_path else [])
+            for layer in zeroed:
+                layer.set_weights([np.zeros_like(weight) for weight in layer.get_weights()])
+            return
+        for layer in model.layers:
+            if layer.name.startswith("skip_"):
+                layer.set_weights([np.zeros_like(weight) for weight in layer.get_weights()])
+        start_curves(model, spec.to_network(prepared.train_x), spec.to_network(prepared.train_y), spec.window,
+                     silence=float(spec.to_network(np.zeros(1))[0]))
 
     # --- the saved model -------------------------------------------------------------------------
 
@@ -219,11 +221,47 @@ class TcnKind(SlidingKind):
             hidden[-1] = Dense(hidden[-1].kernel, hidden[-1].bias, layers["activation"])
         mixes = [layers[f"mix_{index}"] for index in range(len(names) - 1)]
         skips = [layers[f"skip_{index}"] for index in range(len(names))]
-        return TcnStack(layers["rechannel"], hidden, chosen, mixes, skips, layers.get("linear_path"),
-                        None if from_linear is None else from_linear.kernel[0])
+        path = layers.get("linear_path")  # format 3 and before: window-long, in the network; from 4: long, beside it
+        long_path = path if isinstance(path, LinearPath) else None
+        return TcnStack(layers["rechannel"], hidden, chosen, mixes, skips, None if long_path else path,
+                        None if from_linear is None else from_linear.kernel[0],
+                        [layers[name] for name in BRANCH if name in layers], layers.get("curve_fir"),
+                        long_path=long_path)
 
     def name_suffix(self, spec, knob=None) -> str:
         return "_tcn"
+
+
+def start_curves(model, x: np.ndarray, y: np.ndarray, window: int, silence: float = 0.0) -> None:
+    """The curve branch's start: its curves spread over the input's levels (`odd_curves`, `hinges`), their FIRs
+    the least-squares ones from those curves of `x` to `y` (network levels, `silence` the level of silence
+    there): the best curve-then-filter the curves allow."""
+    import keras  # noqa: PLC0415 - 6-8 s: when a model is built, never when gen.py imports the kind
+
+    from neural_filter.fir import least_squares_bank  # noqa: PLC0415 - SciPy: when training, never gen.py
+
+    level = float(np.std(x)) or 1.0
+    curves = []
+    for name, (slopes, biases) in (("curve", odd_curves(level, CURVES, silence)), ("hinge", hinges(x, level, HINGES))):
+        layer = model.get_layer(name)
+        layer.set_weights([slopes.reshape(1, 1, -1).astype(np.float32), biases.astype(np.float32)])
+        curves.append(keras.ops.convert_to_numpy(layer(np.asarray(x, np.float32)[None, :, None]))[0].T)
+    taps, bias = least_squares_bank(np.concatenate(curves), y, window, window - 1)
+    model.get_layer("curve_fir").set_weights([taps.T[:, :, None], np.array([bias], np.float32)])
+
+
+def odd_curves(level: float, count: int, silence: float) -> tuple[np.ndarray, np.ndarray]:
+    """Slopes and biases of `count` tanh curves odd about silence, of every steepness from nearly straight to
+    nearly a step over an input of standard deviation `level`. (Centred on a 16-bit pair's median instead,
+    0.001 off silence, the tanh drive's start scored -49 dB where these score -94 on noise: odd matters.)"""
+    slopes = np.geomspace(0.1, 12, count) / level
+    return slopes, -slopes * silence
+
+
+def hinges(x: np.ndarray, level: float, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Slopes and biases of `count` relu hinges at the quantiles of the input `x`, turned either way."""
+    slopes = np.where(np.arange(count) % 2, 1.0, -1.0) / level
+    return slopes, -slopes * np.quantile(x, np.linspace(0.02, 0.98, count))
 
 
 def segment_length(window: int) -> int:
@@ -245,9 +283,12 @@ class TcnStack:
     dilations: list
     mixes: list  # Dense (units, units): a layer's channels into the next layer's input
     skips: list  # Dense (units, 1): a layer's channels into the output
-    linear_path: Dense | None = None  # (window, 1): the FIR beside the stack
+    linear_path: Dense | None = None  # (window, 1): the window-long FIR beside the stack (format 3 and before)
     from_linear: np.ndarray | None = None  # (units,): the linear path's output into the last layer
+    curves: list = dataclasses.field(default_factory=list)  # Dense (1, count) each: the curve branch (format 4 on)
+    curve_fir: Dense | None = None  # (window * curves, 1): their FIRs, tap k's in rows k * curves .. (k + 1) * curves
     engine: str = "compiled"  # see network.ENGINES
+    long_path: object = None  # a linear_path.LinearPath, full scale: render.py adds its output to the segments'
     # each thread's reused arrays (see network.DenseStack._workspace: fresh ones cost page faults)
     _workspaces: threading.local = dataclasses.field(default_factory=threading.local, init=False, repr=False,
                                                      compare=False)
@@ -264,7 +305,8 @@ class TcnStack:
     def layers(self) -> list:
         """Every layer that runs at each output, the last one linear (what render.engine_for weighs, and
         model_file checks)."""
-        return [self.rechannel, *self.hidden, *self.mixes, *self.skips]
+        branch = [*self.curves, self.curve_fir] if self.curves else []
+        return [self.rechannel, *self.hidden, *branch, *self.mixes, *self.skips]
 
     def __call__(self, rows: np.ndarray, first_row: int = 0) -> np.ndarray:
         """(segments, length + window - 1) -> (segments, length): each segment through the stack alone."""
@@ -275,7 +317,7 @@ class TcnStack:
         folded, activations = self.folded, activations_of(self.engine)
         samples = np.asarray(samples, np.float32)
         length = len(samples) - self.window + 1
-        product, other, mixed, stream_space, next_space = self._workspace(len(samples))
+        product, other, mixed, stream_space, next_space, curve_space = self._workspace(len(samples))
         linear = np.correlate(samples, folded.linear_taps, "valid") if self.linear_path is not None else None
         output = np.zeros(length, np.float32)
         stream = None  # (units, width): the residual stream the layer reads; the first reads the audio
@@ -306,17 +348,38 @@ class TcnStack:
                 else:
                     np.add(stream[:, shift:], mix[:-1], out=following)
                 stream, stream_space, next_space = following, next_space, stream_space
+        if folded.curve_taps is not None:  # the curve branch: each curve of the samples through its FIR
+            output += self._curve_branch(samples, length, curve_space, activations)
         output += folded.constant
         if linear is not None:
             output += linear
         return output
 
+    def _curve_branch(self, samples: np.ndarray, length: int, space: np.ndarray, activations: dict) -> np.ndarray:
+        """The curve branch's `length` outputs: the curves of every sample (curves, samples), then their FIRs as one
+        matrix product, taps by curves (every tap's sum over the curves at every sample), each tap's row shifted."""
+        folded = self.folded
+        curves = space[: len(folded.curve_slopes) * len(samples)].reshape(-1, len(samples))
+        np.multiply(folded.curve_slopes[:, None], samples[None, :], out=curves)
+        first = 0
+        for activation, count in folded.curve_activations:  # (an activation may work in place, or not)
+            curves[first : first + count] = activations[activation](curves[first : first + count],
+                                                                    folded.curve_biases[first : first + count])
+            first += count
+        by_tap = folded.curve_taps @ curves  # (window, samples): row k, tap k's sum over the curves
+        output = by_tap[0, :length].copy()
+        for tap in range(1, len(by_tap)):
+            output += by_tap[tap, tap : tap + length]
+        return output
+
     def _workspace(self, samples: int) -> list:
-        """This thread's flat arrays, each a layer's widest: product, its second tap, the mix and skip, two streams."""
+        """This thread's flat arrays, each a layer's widest: product, its second tap, the mix and skip, two streams,
+        the curves."""
         cached = self._workspaces
         if getattr(cached, "samples", None) != samples:
-            units = len(self.folded.rechannel)
-            cached.arrays = [np.empty(size * samples, np.float32) for size in (units, units, units + 1, units, units)]
+            units, curves = len(self.folded.rechannel), len(self.folded.curve_slopes)
+            cached.arrays = [np.empty(size * samples, np.float32)
+                             for size in (units, units, units + 1, units, units, curves)]
             cached.samples = samples
         return cached.arrays
 
@@ -326,7 +389,7 @@ class TcnStack:
     @property
     def numpy_ready(self) -> bool:
         """Whether every activation is one we compute (both engines know the same names); else Keras renders."""
-        return all(layer.activation in numpy_activations.ACTIVATIONS for layer in self.hidden)
+        return all(layer.activation in numpy_activations.ACTIVATIONS for layer in self.layers)
 
 
 @dataclasses.dataclass
@@ -347,6 +410,10 @@ class Folded:
     constant: np.float32  # the skips' and the linear path's biases
     linear_taps: np.ndarray | None
     from_linear: np.ndarray | None  # (units,)
+    curve_slopes: np.ndarray  # (curves,), none without the branch
+    curve_biases: np.ndarray  # (curves,)
+    curve_activations: list  # (activation, count) of each curve layer, in order
+    curve_taps: np.ndarray | None  # (window, curves): tap k of each curve's FIR in row k, tap 0 the oldest
 
     @classmethod
     def of(cls, stack: TcnStack) -> "Folded":
@@ -371,5 +438,12 @@ class Folded:
                 from_linear = stack.from_linear.astype(np.float32)
                 biases[-1] = (biases[-1] + stack.linear_path.bias[0] * stack.from_linear).astype(np.float32)
             constant += float(stack.linear_path.bias[0])
+        slopes = np.concatenate([np.empty(0, np.float32)] + [layer.kernel[0] for layer in stack.curves])
+        curve_biases = np.concatenate([np.empty(0, np.float32)] + [layer.bias for layer in stack.curves])
+        curve_taps = None
+        if stack.curves:
+            curve_taps = np.ascontiguousarray(stack.curve_fir.kernel[:, 0].reshape(-1, len(slopes)), np.float32)
+            constant += float(stack.curve_fir.bias[0])
         return cls(rechannel, taps, biases, [layer.activation for layer in stack.hidden], outs, np.float32(constant),
-                   linear_taps, from_linear)
+                   linear_taps, from_linear, slopes.astype(np.float32), curve_biases.astype(np.float32),
+                   [(layer.activation, len(layer.bias)) for layer in stack.curves], curve_taps)
