@@ -1,19 +1,31 @@
 """The convolutional kind (fit.py --mode tcn): a stack of causal dilated convolutions, as
-neural-amp-modeler's WaveNet and Steinmetz & Reiss's TCN are.
+neural-amp-modeler's WaveNet and Steinmetz & Reiss's TCN are, beside a curve branch and the long
+linear path.
 
 The audio is spread over `units` channels (a 1x1 convolution, `rechannel`), then each of `layers`
 layers is a causal Conv1D of KERNEL taps `dilation` samples apart with the activation after it
 (hidden_<n>); a 1x1 convolution mixes its channels back into the layer's input (mix_<n>: a residual
 sum, so each layer corrects the one before) and another takes them to the output (skip_<n>). The
-output is the sum of every layer's skip, plus the linear path beside the stack (an FIR of the
-window, starting at the pair's least-squares FIR, the skips at zero: training starts from the best
-linear filter of the window, as sliding mode's does). The last layer also reads the linear path's
-output at its own sample (`from_linear`, as the knob model's first layer does): a curve after the
-filter is then a curve of one input.
+output is the sum of every layer's skip and of two branches beside the stack:
+
+- the curve branch (Hammerstein): every input sample through CURVES tanh curves and HINGES relu
+  hinges (`curve`, `hinge`: 1x1 convolutions), each curve through an FIR as long as the window
+  (`curve_fir`), summed. A curve before a filter, Σ_k h_k f(x[n-k]), is exactly that shape. It
+  starts exact: the curves spread over the input's levels, their FIRs the least-squares ones
+  (fir.least_squares_bank), so training starts from the best curve-then-filter those curves
+  allow, and stays fixed (BRANCH_TRAINS);
+- the long linear path (linear_path.py, as sliding mode's): the pair's least-squares FIR, as long
+  as the pair shows the response (or --linear-taps), fixed, outside the Keras model; the stack and
+  the branch train on what it leaves, the skips starting at zero.
+
+With --no-fir-start the linear path is instead a window-long FIR inside the model, trained from
+zero, whose output the last layer also reads (`from_linear`, as the knob model's first layer
+does), and the branch's FIRs start at zero; model files of format 3 and before have that path.
 
 Every layer sees its input at every sample, so a curve applied to each sample before a filter, or
 after it, or between two, is a few layers' work: the sliding stack's first layer mixes its whole
-window into `units` values, which a curve before the filter defeats (issue 20).
+window into `units` values, which a curve before the filter defeats (issue 20). The branch makes
+the commonest of those shapes, a curve then a filter, exactly; the stack learns what it leaves.
 
 The window is the receptive field: 1 + (KERNEL - 1) * the sum of the dilations. The dilations double
 (1, 2, 4, ...) while each layer reaches no further than one step past what those before it cover, so
@@ -27,7 +39,8 @@ model in everything but its stack). Rendering (TcnStack, NumPy) cuts the signal 
 one segment, the window's last samples of one block carried to the next, and each segment runs
 through the stack alone, so a render in blocks gives the bytes of a render in one pass, and the
 segments run on every core at once (a stream carrying each layer's state across blocks would run on
-one: the segments' shared pasts cost (window - 1) / segment more work instead).
+one: the segments' shared pasts cost (window - 1) / segment more work instead). The long linear
+path runs beside the segments by FFT over the whole signal (render.py), as sliding mode's does.
 """
 
 import dataclasses
@@ -58,7 +71,11 @@ SEGMENT = 4096  # outputs per rendered segment, at least (see segment_length)
 CURVES = 16
 HINGES = 16
 BRANCH = {"curve": "tanh", "hinge": "relu"}  # the branch's curve layers, in the order their FIR reads them
-BRANCH_TRAINS = False  # see build
+# Whether the branch trains with the stack. Measured 2026-12-05 (16-bit 30 s pairs of bench/effects.py): trained
+# with the rest from Adam's 3e-3 (the kind's cosine), a start at -49 dB ended its first epoch at a training loss
+# 900 times the start's; at 1e-4 and 1e-5 the hard clip's start (-44.1 dB on validation) gained nothing in 4
+# epochs. Fixed, the stack trains on what it leaves and cannot spoil it.
+BRANCH_TRAINS = False
 
 
 def dilations(window: int, layers: int, kernel: int = KERNEL) -> list[int]:
