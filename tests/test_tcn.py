@@ -255,7 +255,7 @@ def test_a_tcn_model_has_the_long_linear_path_its_length_as_given_and_resumed_wi
     record = json.loads(path.with_suffix(".json").read_text())
     assert record["format"] == 4 and record["linear_path"]["taps"] == 300 and record["linear_path"]["before"] == 299
     stack, _, _ = model_file.load_network(path)
-    assert stack.linear_path is None and stack.long_path.length == 300  # beside the stack, not in it
+    assert stack.long_path.length == 300 and stack.linear_path.kernel.shape == (4, 1)  # the long path; the window's
     assert [layer.activation for layer in stack.curves] == ["tanh", "relu"] and stack.curve_fir is not None
     assert gen.run([str(path), "song.raw", "--out", "again.raw", "--quiet"]) == 0
     assert (workdir / "again.raw").read_bytes() == path.with_suffix(".raw").read_bytes()

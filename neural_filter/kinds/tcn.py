@@ -169,8 +169,9 @@ class TcnKind(SlidingKind):
 
     def build(self, spec, settings: TrainSettings):
         """rechannel, then per layer hidden_<n> (dilated), mix_<n> (the residual) and skip_<n>; beside them the
-        curve branch (curve, curve_fir) and, with --no-fir-start, the window-long linear path (linear_path, read
-        by the last layer through from_linear); the sum of the skips and the branches is the output."""
+        curve branch (curve, hinge, curve_fir) and the window-long linear path (window_path, read by the last
+        layer through from_linear); the sum of the skips and the branches is the output (the long path is added
+        outside the Keras model: train.py, render.py)."""
         import keras  # noqa: PLC0415 - 6-8 s: when a model is built, never when gen.py imports the kind
 
         from neural_filter.model import check_activation  # noqa: PLC0415 - imports Keras, as above
@@ -179,9 +180,8 @@ class TcnKind(SlidingKind):
         chosen = dilations(spec.window, settings.layers)
         inputs = keras.Input(shape=(None, 1))  # (batch, samples + window - 1, 1)
         signal = keras.layers.Conv1D(settings.units, 1, name="rechannel")(inputs)  # (batch, time, units)
-        # (batch, samples, 1): the window-long FIR beside the stack (a new model's long one is outside it: train.py)
-        inner = settings.linear_path and not settings.fir_start
-        linear = keras.layers.Conv1D(1, spec.window, name="linear_path")(inputs) if inner else None
+        # (batch, samples, 1): the window-long FIR beside the stack (the long one is outside the model)
+        linear = keras.layers.Conv1D(1, spec.window, name="window_path")(inputs) if settings.linear_path else None
         skips, reached = [], 0  # reached: samples of the past the layers so far have used up
         for index, dilation in enumerate(chosen):
             reads_linear = linear is not None and index == len(chosen) - 1  # the last layer's samples are the outputs
@@ -212,20 +212,40 @@ class TcnKind(SlidingKind):
         output = keras.layers.Add(name="sum")(outputs)
         return keras.Model(inputs, output, name="tcn_filter")
 
+    def linear_path(self, prepared, spec, settings: TrainSettings):
+        """The long linear path: the least-squares FIR of what the window-long path's start leaves (so that the two
+        start as the least-squares FIR of the long path's length: see `start`), or None (Kind.linear_path)."""
+        if not self.fits_long_path(settings):
+            return None
+        from neural_filter import fir  # noqa: PLC0415 - SciPy: when training, never when rendering (gen.py)
+        from neural_filter import linear_path  # noqa: PLC0415 - its fitting: when training, as above
+
+        window = LinearPath(*fir.least_squares_fir(prepared.train_x, prepared.train_y, spec.window, spec.window - 1),
+                            spec.window - 1)
+        return linear_path.fit(prepared.train_x, prepared.train_y - window.filter(prepared.train_x), prepared.rate,
+                               lambda length: linear_path.taps_before(length, spec.align), settings.linear_taps)
+
     def start(self, model, prepared, spec, settings: TrainSettings) -> None:
-        """The skips at zero and the curve branch at its least-squares start (`start_curves`): training starts from
-        the best curve-then-filter the starting curves allow, beside the long linear path (`prepared`'s targets
-        are what it leaves). With --no-fir-start, the window-long linear path and the branch's FIRs at zero."""
+        """The skips at zero; the window-long path at the least-squares FIR of the pair (`prepared`'s targets: what
+        the long path leaves), and the curve branch at its least-squares start on what both leave (`start_curves`):
+        training starts from the best linear filter and curve-then-filter there are. With --no-fir-start, the
+        window-long path and the branch's FIRs at zero."""
+        paths = [model.get_layer("window_path")] if settings.linear_path else []
         if not settings.fir_start:
-            zeroed = [model.get_layer("curve_fir")] + ([model.get_layer("linear_path")] if settings.linear_path else [])
-            for layer in zeroed:
+            for layer in paths + [model.get_layer("curve_fir")]:
                 layer.set_weights([np.zeros_like(weight) for weight in layer.get_weights()])
             return
+        from neural_filter.fir import least_squares_fir  # noqa: PLC0415 - SciPy: when training, never gen.py
+
         for layer in model.layers:
             if layer.name.startswith("skip_"):
                 layer.set_weights([np.zeros_like(weight) for weight in layer.get_weights()])
-        start_curves(model, spec.to_network(prepared.train_x), spec.to_network(prepared.train_y), spec.window,
-                     silence=float(spec.to_network(np.zeros(1))[0]))
+        x, left = spec.to_network(prepared.train_x), spec.to_network(prepared.train_y)
+        if paths:
+            taps, bias = least_squares_fir(x, left, spec.window, spec.window - 1)
+            paths[0].set_weights([taps.reshape(spec.window, 1, 1), np.array([bias], np.float32)])
+            left = left - LinearPath(taps, bias, spec.window - 1).filter(x)
+        start_curves(model, x, left, spec.window, silence=float(spec.to_network(np.zeros(1))[0]))
 
     # --- the saved model -------------------------------------------------------------------------
 
@@ -238,9 +258,11 @@ class TcnKind(SlidingKind):
             hidden[-1] = Dense(hidden[-1].kernel, hidden[-1].bias, layers["activation"])
         mixes = [layers[f"mix_{index}"] for index in range(len(names) - 1)]
         skips = [layers[f"skip_{index}"] for index in range(len(names))]
-        path = layers.get("linear_path")  # format 3 and before: window-long, in the network; from 4: long, beside it
+        # format 3 and before: the window-long path was "linear_path"; from 4 that is the long one, beside the network
+        path = layers.get("linear_path")
         long_path = path if isinstance(path, LinearPath) else None
-        return TcnStack(layers["rechannel"], hidden, chosen, mixes, skips, None if long_path else path,
+        window_path = layers.get("window_path", None if long_path else path)
+        return TcnStack(layers["rechannel"], hidden, chosen, mixes, skips, window_path,
                         None if from_linear is None else from_linear.kernel[0],
                         [layers[name] for name in BRANCH if name in layers], layers.get("curve_fir"),
                         long_path=long_path)
@@ -300,7 +322,7 @@ class TcnStack:
     dilations: list
     mixes: list  # Dense (units, units): a layer's channels into the next layer's input
     skips: list  # Dense (units, 1): a layer's channels into the output
-    linear_path: Dense | None = None  # (window, 1): the window-long FIR beside the stack (format 3 and before)
+    linear_path: Dense | None = None  # (window, 1): the window-long FIR beside the stack
     from_linear: np.ndarray | None = None  # (units,): the linear path's output into the last layer
     curves: list = dataclasses.field(default_factory=list)  # Dense (1, count) each: the curve branch (format 4 on)
     curve_fir: Dense | None = None  # (window * curves, 1): their FIRs, tap k's in rows k * curves .. (k + 1) * curves
