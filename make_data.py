@@ -63,6 +63,15 @@ def parse_arguments(argv=None):
     parser.add_argument("--amplitude", type=float, default=None,
                         help="peak of the dry noise, up to 1 (full scale; default 0.8 for white, Audacity's, "
                              "1 for pink and brownian)")
+    parser.add_argument("--envelope", choices=synth.ENVELOPES, default="steady",
+                        help="the noise's level over time: steady (default, Audacity's) or bursts (10 ms to 1 s each, "
+                             "levels spread over 50 dB, some silent, ramps of 0.1-30 ms between them): for effects "
+                             "whose sound depends on the level, a drive, a clipper, a compressor, so that the pair "
+                             "shows the levels and changes of level music has")
+    parser.add_argument("--tones", action="store_true",
+                        help="every other second, tone bursts instead of noise (chords of 1-4 sines from 40 Hz to "
+                             "10 kHz, 50 ms to 1 s each): for nonlinear effects and compressors, so that the pair "
+                             "holds the steady pitches and levels music has and noise lacks")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the noise pair (default 30)")
     parser.add_argument("--rate", type=cli.positive_int, default=audio.DEFAULT_RATE, help="sample rate (default 44100)")
     parser.add_argument("--format", choices=audio.RAW_FORMATS, default="u8",
@@ -113,7 +122,7 @@ def write_the_pair(args, recipe: effect.Recipe, filtered_song: Path | None) -> N
     score a model's render of that song with (gen.py --reference).
     """
     rng = np.random.default_rng(args.seed)
-    noise = synth.noise(args.noise, args.seconds, args.rate, rng, args.amplitude)
+    noise = synth.noise(args.noise, args.seconds, args.rate, rng, args.amplitude, args.envelope, args.tones)
     # before anything is written or said: a song that cannot be read or filtered leaves nothing
     user_song = read_song(args)
     reference = song_through(recipe, user_song, args.song) if filtered_song else None
@@ -134,7 +143,7 @@ def write_knob(args, recipe: effect.Recipe, cutoffs: list[float]) -> None:
         dry, filtered = pair_names(index, len(cutoffs))
         # pair i's noise is its own stream: independent of the others, the same for the same seed
         noise = synth.noise(args.noise, args.seconds, args.rate, np.random.default_rng([args.seed, index]),
-                            args.amplitude)
+                            args.amplitude, args.envelope, args.tones)
         write_pair(dry, filtered, noise, recipe.at(cutoff), args)
         pairs.append(Pair(Path(dry), Path(filtered), cutoff))
     write_raw("song.raw", song, args)
@@ -148,8 +157,10 @@ def write_knob(args, recipe: effect.Recipe, cutoffs: list[float]) -> None:
 
 def noise_words(args) -> str:
     """How the summary line names the noise: nothing for the seed's."""
-    seed_noise = (args.noise, args.amplitude) == ("white", 0.8)  # the seed's recipe: said as before
-    return "" if seed_noise else f" of {args.noise} noise peaking at {args.amplitude:g}"
+    seed_noise = (args.noise, args.amplitude, args.envelope, args.tones) == ("white", 0.8, "steady", False)
+    tones = " and tones" if args.tones else ""
+    bursts = " in bursts" if args.envelope == "bursts" else ""
+    return "" if seed_noise else f" of {args.noise} noise{tones}{bursts} peaking at {args.amplitude:g}"
 
 
 def knob_cutoffs(args) -> list[float] | None:
@@ -224,7 +235,7 @@ def write_pair(dry_name: str, filtered_name: str, noise: np.ndarray, recipe: eff
     write_raw(filtered_name, recipe.apply(noise, args.rate), args)
     # fit.py compares the learned response with this filter's when the note still fits the filtered file
     effect.Note(recipe, args.rate, Path(filtered_name).stat().st_size, args.noise, args.amplitude,
-                args.format).write(filtered_name)
+                args.format, args.envelope, args.tones).write(filtered_name)
 
 
 # --- the song through the recipe: a reference for gen.py --reference ------------------------------

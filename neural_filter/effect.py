@@ -111,10 +111,16 @@ class Note:
     noise: str = "white"  # the dry noise's kind (notes from before --noise: the seed's white)
     amplitude: float = 0.8  # its peak (notes from before --amplitude: Audacity's 0.8)
     format: str = "u8"  # the raw files' encoding (notes from before --format: the original's u8)
+    envelope: str = "steady"  # the noise's level over time (synth.ENVELOPES; notes from before --envelope: steady)
+    tones: bool = False  # every other second tone bursts (synth.tone_bursts; notes from before --tones: none)
 
     def as_json(self) -> str:
-        """The note's text: one JSON object on one line, keys in make_data.py's order since the first note."""
-        return json.dumps({"noise": self.noise, "amplitude": self.amplitude, **self.recipe.noted_fields(),
+        """The note's text: one JSON object on one line, keys in make_data.py's order since the first note (the
+        envelope only where it is not steady, so a steady pair's note is what it always was)."""
+        envelope = {} if self.envelope == "steady" else {"envelope": self.envelope}
+        tones = {"tones": True} if self.tones else {}
+        return json.dumps({"noise": self.noise, "amplitude": self.amplitude, **envelope, **tones,
+                           **self.recipe.noted_fields(),
                            "rate": self.rate, "format": self.format, "bytes": self.bytes}) + "\n"
 
     def write(self, filtered) -> Path:
@@ -129,8 +135,9 @@ class Note:
 
 
 # A note's keys and the kind of value each holds (a Recipe field's from its type), and the words for each kind.
-_WORDS = {numbers.Real: "number", numbers.Integral: "whole number", str: "word"}
-_KINDS = {"noise": str, "amplitude": numbers.Real, "rate": numbers.Integral, "format": str, "bytes": numbers.Integral,
+_WORDS = {numbers.Real: "number", numbers.Integral: "whole number", str: "word", bool: "true or false"}
+_KINDS = {"noise": str, "amplitude": numbers.Real, "envelope": str, "tones": bool, "rate": numbers.Integral,
+          "format": str, "bytes": numbers.Integral,
           **{field.name: {float: numbers.Real, int: numbers.Integral}.get(field.type, field.type)
              for field in dataclasses.fields(Recipe)}}
 _REQUIRED = ("cutoff", "rolloff", "rate", "bytes")  # in every note make_data.py has written
@@ -164,13 +171,14 @@ def read_note(filtered) -> Note | None:
     if missing:
         raise DataError(path, f"lacks {', '.join(map(repr, missing))}, which every make_data.py note has", _REMEDY)
     for key, value in fields.items():
-        if isinstance(value, bool) or not isinstance(value, _KINDS[key]):
+        if isinstance(value, bool) != (_KINDS[key] is bool) or not isinstance(value, _KINDS[key]):
             raise DataError(path, f"holds {key} {json.dumps(value)}, not a {_WORDS[_KINDS[key]]}", _REMEDY)
     recipe = Recipe(**{key: fields[key] for key in Recipe.__dataclass_fields__ if key in fields})
     note = Note(recipe, **{key: fields[key] for key in Note.__dataclass_fields__ if key in fields})
     try:
         recipe.check(note.rate)
         synth.check_noise(note.noise, note.amplitude)
+        synth.check_envelope(note.envelope)
         audio.check_format(note.format)
     except ArgumentError as error:
         raise DataError(path, f"holds {error.option} {error.value}: {error.problem}", _REMEDY) from None

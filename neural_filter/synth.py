@@ -88,10 +88,92 @@ def check_noise(kind: str, amplitude: float = 0.8) -> None:
 
 
 def noise(kind: str, seconds: float, rate: int, rng: np.random.Generator,
-          amplitude: float = 0.8) -> np.ndarray:
-    """Generate>Noise of that kind: white (uniform), pink or brownian, within +-amplitude."""
+          amplitude: float = 0.8, envelope: str = "steady", tones: bool = False) -> np.ndarray:
+    """Generate>Noise of that kind: white (uniform), pink or brownian, within +-amplitude; at one level
+    throughout (`envelope` "steady", Audacity's) or in bursts of many levels ("bursts": see `bursts`);
+    with `tones`, every other second is tone bursts instead (see `tone_bursts`)."""
     check_noise(kind, amplitude)
-    return {"white": white_noise, "pink": pink_noise, "brownian": brownian_noise}[kind](seconds, rate, rng, amplitude)
+    check_envelope(envelope)
+    samples = {"white": white_noise, "pink": pink_noise, "brownian": brownian_noise}[kind](seconds, rate, rng,
+                                                                                          amplitude)
+    if envelope == "steady" and not tones:
+        return samples
+    if tones:
+        odd_seconds = (np.arange(len(samples)) // rate) % 2 == 1
+        samples = np.where(odd_seconds, tone_bursts(len(samples), rate, rng), samples / amplitude)
+    if envelope == "bursts":
+        samples = samples * bursts(len(samples), rate, rng)  # (not centred again: a silent burst stays silent)
+    peak = np.max(np.abs(samples)) if samples.size else 0.0
+    return samples * (amplitude / peak) if peak > 0 else samples
+
+
+# Tone bursts: 50 ms to 1 s each, log-uniform, of 1 to 4 sines at log-uniform frequencies from 40 Hz to
+# 10 kHz (or near Nyquist), at random amplitudes and phases, faded in and out over 10 ms.
+TONE_SECONDS = (0.05, 1.0)
+TONE_FREQUENCIES = (40.0, 10000.0)
+MOST_TONES = 4
+TONE_FADE_SECONDS = 0.01
+
+
+def tone_bursts(samples: int, rate: int, rng: np.random.Generator) -> np.ndarray:
+    """Chords of a few sines, one after another, each peaking at 1: what music holds and noise does not.
+
+    Noise of a given peak holds 9-12 dB less level over a tenth of a second than a tone of that peak,
+    and never a steady pitch: a model trained on noise alone meets a chime or a held chord out of
+    everything it knows (bench/effects.py: the recordings that score worst are chimes and speech).
+    """
+    output, start = np.zeros(samples), 0
+    top = min(TONE_FREQUENCIES[1], 0.45 * rate)
+    while start < samples:
+        length = int(np.exp(rng.uniform(*np.log(np.array(TONE_SECONDS) * rate))))
+        end = min(samples, start + max(length, 1))
+        times = np.arange(end - start) / rate
+        count = int(rng.integers(1, MOST_TONES + 1))
+        frequencies = np.exp(rng.uniform(np.log(TONE_FREQUENCIES[0]), np.log(top), count))
+        gains, phases = rng.uniform(0.2, 1.0, count), rng.uniform(0, 2 * np.pi, count)
+        chord = (gains[:, None] * np.sin(2 * np.pi * frequencies[:, None] * times + phases[:, None])).sum(axis=0)
+        fade = np.minimum(1.0, np.minimum(times, times[::-1]) / TONE_FADE_SECONDS)
+        peak = np.max(np.abs(chord))
+        output[start:end] = chord * fade / (peak if peak > 0 else 1.0)  # each chord at full scale: a held peak
+        start = end
+    return output
+
+
+ENVELOPES = ("steady", "bursts")
+# Bursts: lengths log-uniform from 10 ms to 1 s, levels uniform in dB over the range a recording spans
+# (its loud passages to its quiet tails), one in ten silent; each change of level is a ramp of
+# 0.1-30 ms, log-uniform, so a compressor sees fast and slow attacks and releases.
+BURST_SECONDS = (0.01, 1.0)
+BURST_LEVELS_DB = (-50.0, 0.0)
+SILENT_BURSTS = 0.1
+RAMP_SECONDS = (0.0001, 0.03)
+
+
+def check_envelope(envelope: str) -> None:
+    if envelope not in ENVELOPES:
+        raise ArgumentError("envelope", repr(envelope), "unknown", f"use one of {', '.join(ENVELOPES)}")
+
+
+def bursts(samples: int, rate: int, rng: np.random.Generator) -> np.ndarray:
+    """A gain per sample that holds a level for each burst and ramps to the next: noise times it shows a
+    model the levels, and the changes of level, that music has and steady noise lacks.
+
+    The level a nonlinear effect is driven at decides its curve, and a compressor's gain follows the
+    level of the last tenth of a second: a pair at one level teaches neither (issue 20, 21).
+    """
+    shortest, longest = (seconds * rate for seconds in BURST_SECONDS)
+    count = int(np.ceil(samples / shortest)) + 1  # enough bursts to fill the signal, at worst all shortest
+    lengths = np.exp(rng.uniform(np.log(shortest), np.log(longest), count))
+    starts = np.concatenate([[0.0], np.cumsum(lengths)])
+    starts = starts[: np.searchsorted(starts, samples) + 1]
+    levels = 10 ** (rng.uniform(*BURST_LEVELS_DB, len(starts)) / 20)
+    levels[rng.uniform(size=len(starts)) < SILENT_BURSTS] = 0.0
+    ramps = np.exp(rng.uniform(*np.log(np.array(RAMP_SECONDS) * rate), len(starts)))
+    ramps = np.minimum(ramps, np.diff(starts, append=starts[-1] + longest))  # a ramp ends within its burst
+    # the knots: at each burst's start the level before it (silence before the first), after its ramp its own
+    times = np.stack([starts, starts + ramps], axis=1).ravel()
+    gains = np.stack([np.concatenate([[0.0], levels[:-1]]), levels], axis=1).ravel()
+    return np.interp(np.arange(samples), times, gains)
 
 
 def check_lowpass(cutoff: float, rolloff: int, rate: int) -> None:

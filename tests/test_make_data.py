@@ -18,7 +18,8 @@ from conftest import ROOT, one_line
 
 import make_data
 
-from neural_filter import audio, cli, dataset, synth
+from neural_filter import audio, cli, dataset, effect, synth
+from neural_filter.errors import DataError
 from neural_filter.pairs import read_pairs
 
 RATE = 44100
@@ -229,6 +230,43 @@ def test_noise_kind_makes_the_pair_from_that_noise_and_notes_it(cwd, capsys, kin
     assert np.max(np.abs(x)) > 0.99  # full scale, not clipped: the export's peak is the amplitude's
     note = json.loads((cwd / "train_y.json").read_text())
     assert (note["noise"], note["amplitude"]) == (kind, 1.0)
+
+
+def test_bursts_make_the_pair_from_noise_in_bursts_and_note_it(cwd, capsys):
+    status, out, err = run([*SMALL, "--seed", "5", "--noise", "pink", "--envelope", "bursts", "--drive", "10"], capsys)
+    assert (status, err) == (0, "")
+    assert out.startswith("wrote train_x.raw and train_y.raw (0.5 s of pink noise in bursts peaking at 1, 600 Hz")
+    noise = synth.noise("pink", 0.5, RATE, np.random.default_rng(5), 1.0, "bursts")
+    assert (cwd / "train_x.raw").read_bytes() == audio.encode(noise, "u8").tobytes()
+    note = json.loads((cwd / "train_y.json").read_text())
+    assert list(note)[:3] == ["noise", "amplitude", "envelope"] and note["envelope"] == "bursts"
+    read = effect.read_note(cwd / "train_y.raw")
+    assert (read.noise, read.envelope, read.recipe.drive) == ("pink", "bursts", 10.0)
+
+
+def test_tones_are_made_and_noted_and_a_note_read_back(cwd, capsys):
+    status, out, err = run([*SMALL, "--seed", "5", "--noise", "pink", "--tones", "--envelope", "bursts"], capsys)
+    assert (status, err) == (0, "") and "0.5 s of pink noise and tones in bursts peaking at 1," in out
+    noise = synth.noise("pink", 0.5, RATE, np.random.default_rng(5), 1.0, "bursts", tones=True)
+    assert (cwd / "train_x.raw").read_bytes() == audio.encode(noise, "u8").tobytes()
+    assert json.loads((cwd / "train_y.json").read_text())["tones"] is True
+    assert effect.read_note(cwd / "train_y.raw").tones is True
+    note = cwd / "train_y.json"
+    note.write_text(note.read_text().replace('"tones": true', '"tones": 1'))
+    with pytest.raises(DataError) as caught:
+        effect.read_note(cwd / "train_y.raw")
+    assert str(caught.value) == (f"{note}: holds tones 1, not a true or false; make the pair again with make_data.py, "
+                                 "or delete the note")
+
+
+def test_a_note_with_an_unknown_envelope_is_refused(cwd, capsys):
+    assert run([*SMALL, "--envelope", "bursts"], capsys)[0] == 0
+    note = cwd / "train_y.json"
+    note.write_text(note.read_text().replace('"bursts"', '"loud"'))
+    with pytest.raises(DataError) as caught:
+        effect.read_note(cwd / "train_y.raw")
+    assert str(caught.value) == (f"{note}: holds envelope 'loud': unknown; make the pair again with make_data.py, "
+                                 "or delete the note")
 
 
 def test_amplitude_scales_the_noise_and_is_noted(cwd, capsys):

@@ -206,3 +206,77 @@ def test_noise_refuses(kind, amplitude, message):
     with pytest.raises(ArgumentError) as caught:
         synth.noise(kind, 1.0, RATE, np.random.default_rng(0), amplitude)
     assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+
+
+# --- bursts: noise at the levels, and with the changes of level, that music has -------------------------
+
+
+def frame_levels_db(x, frame=441):
+    """RMS level of each 10 ms frame, in dB (silent frames at -inf)."""
+    frames = x[: len(x) // frame * frame].reshape(-1, frame)
+    with np.errstate(divide="ignore"):
+        return 10 * np.log10(np.mean(frames ** 2, axis=1))
+
+
+def test_bursts_spread_the_level_over_50_db_with_silences_and_keep_the_peak():
+    x = synth.noise("pink", 30.0, RATE, np.random.default_rng(3), 1.0, "bursts")
+    steady = synth.noise("pink", 30.0, RATE, np.random.default_rng(3), 1.0)
+    assert x.shape == steady.shape and np.max(np.abs(x)) == pytest.approx(1.0)
+    levels, steady_levels = frame_levels_db(x), frame_levels_db(steady)
+    sounding = levels[np.isfinite(levels)]
+    spread = np.percentile(sounding, 95) - np.percentile(sounding, 5)
+    assert spread > 40 and np.percentile(steady_levels, 95) - np.percentile(steady_levels, 5) < 6
+    assert 0.03 < np.mean(~np.isfinite(levels)) < 0.2  # about one burst in ten silent
+    # the noise within a burst is the steady noise scaled: the spectrum is still pink
+    assert octave_slope_db(x) == pytest.approx(-3.01, abs=1.0)
+
+
+def test_bursts_hold_each_level_and_ramp_between_them():
+    rate = 8000
+    gains = synth.bursts(10 * rate, rate, np.random.default_rng(1))
+    assert gains.shape == (10 * rate,) and gains[0] == 0.0 and 0 <= gains.min() and gains.max() <= 1
+    steps = np.abs(np.diff(gains))
+    held = np.mean(steps == 0)
+    assert held > 0.8  # mostly held levels; the rest ramps of at most 30 ms
+    longest_ramp = max(len(run) for run in np.split(np.arange(len(steps)), np.flatnonzero(steps == 0)) if len(run))
+    assert longest_ramp <= 0.03 * rate + 2
+
+
+def test_bursts_are_reproducible_and_steady_noise_is_unchanged_by_them():
+    first = synth.noise("white", 2.0, RATE, np.random.default_rng(4), 0.8, "bursts")
+    np.testing.assert_array_equal(first, synth.noise("white", 2.0, RATE, np.random.default_rng(4), 0.8, "bursts"))
+    np.testing.assert_array_equal(synth.noise("white", 2.0, RATE, np.random.default_rng(4), 0.8, "steady"),
+                                  synth.white_noise(2.0, RATE, np.random.default_rng(4), 0.8))
+
+
+def test_an_unknown_envelope_is_refused():
+    with pytest.raises(ArgumentError) as caught:
+        synth.noise("pink", 1.0, RATE, np.random.default_rng(0), 1.0, "loud")
+    assert str(caught.value) == "--envelope 'loud': unknown; use one of steady, bursts"
+
+
+def test_tones_take_every_other_second_with_steady_pitches_and_keep_the_peak():
+    rate = 8000
+    x = synth.noise("pink", 4.0, rate, np.random.default_rng(2), 0.9, "steady", tones=True)
+    pink = synth.noise("pink", 4.0, rate, np.random.default_rng(2), 0.9)
+    assert x.shape == pink.shape and np.max(np.abs(x)) == pytest.approx(0.9)
+    # even seconds: the same noise (scaled to the mix's peak); odd seconds: something else
+    ratio = x[:rate] / pink[:rate]
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-12)
+    assert not np.allclose(x[rate : 2 * rate] / pink[rate : 2 * rate], ratio[0])
+    # a tone second is a few sines: 16 past samples predict the next almost exactly, as they cannot noise's
+    def unpredicted(samples, order=16):
+        past = np.lib.stride_tricks.sliding_window_view(samples[:-1], order)
+        taps = np.linalg.lstsq(past, samples[order:], rcond=None)[0]
+        return np.sum((past @ taps - samples[order:]) ** 2) / np.sum(samples[order:] ** 2)
+
+    assert unpredicted(x[rate : 2 * rate]) < 1e-3 and unpredicted(x[:rate]) > 0.05
+
+
+def test_tone_bursts_hold_louder_than_noise_of_their_peak():
+    from neural_filter import coverage
+
+    tones = synth.tone_bursts(5 * RATE, RATE, np.random.default_rng(1))
+    noise = synth.pink_noise(5, RATE, np.random.default_rng(1), 1.0)
+    assert np.max(np.abs(tones)) == pytest.approx(1.0)
+    assert coverage.loudest_held(tones, RATE) > coverage.loudest_held(noise, RATE) + 3
