@@ -37,7 +37,7 @@ def test_a_bank_of_firs_is_recovered_exactly_from_its_summed_outputs():
     # tap k weighs the input 7 - k samples before the output (causal, a window row's order)
     y = sum(np.convolve(values, fir_taps[::-1])[: inputs.shape[1]] for values, fir_taps in zip(inputs, taps)) + 0.25
     found, bias = fir.least_squares_bank(inputs, y, 8, 7)
-    np.testing.assert_allclose(found, taps, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(np.stack(found), taps, rtol=0, atol=1e-5)
     assert bias == pytest.approx(0.25, abs=1e-6)
 
 
@@ -47,3 +47,15 @@ def test_a_bank_of_one_input_is_least_squares_fir():
     bank, bank_bias = fir.least_squares_bank(x[None], y, 32, 20)
     np.testing.assert_allclose(bank[0], taps, rtol=0, atol=1e-6)
     assert bank_bias == pytest.approx(bias, abs=1e-7)
+
+
+def test_a_bank_s_firs_may_differ_in_length_and_alignment():
+    """The signal through an FIR of 8 taps, and its square read at the output's own sample (one tap): found."""
+    rng = np.random.default_rng(8)
+    x = rng.normal(0, 0.3, 3000)
+    inputs = np.stack([np.pad(values - values.mean(), 16) for values in (x, x**2)])
+    taps = rng.normal(0, 1, 8)
+    y = np.convolve(inputs[0], taps[::-1])[: inputs.shape[1]] + 0.7 * inputs[1] - 0.1
+    (found, square), bias = fir.least_squares_bank(inputs, y, [8, 1], [7, 0])
+    np.testing.assert_allclose(found, taps, rtol=0, atol=1e-5)
+    assert square == pytest.approx([0.7], abs=1e-5) and bias == pytest.approx(-0.1, abs=1e-6)

@@ -209,6 +209,12 @@ class TcnKind(SlidingKind):
             keras.layers.Conv1D(count, 1, activation=BRANCH[name], name=name, trainable=BRANCH_TRAINS)(inputs)
             for name, count in (("curve", CURVES), ("hinge", HINGES))])
         outputs.append(keras.layers.Conv1D(1, spec.window, name="curve_fir", trainable=BRANCH_TRAINS)(curves))
+        if linear is not None:  # the after-branch (Wiener): curves of the window-long path's output, mixed
+            after = keras.layers.Concatenate(name="after_curves")([
+                keras.layers.Conv1D(count, 1, activation=BRANCH[name], name=f"after_{name}",
+                                    trainable=BRANCH_TRAINS)(linear) for name, count in (("curve", CURVES),
+                                                                                         ("hinge", HINGES))])
+            outputs.append(keras.layers.Conv1D(1, 1, name="after_mix", trainable=BRANCH_TRAINS)(after))
         output = keras.layers.Add(name="sum")(outputs)
         return keras.Model(inputs, output, name="tcn_filter")
 
@@ -241,11 +247,14 @@ class TcnKind(SlidingKind):
             if layer.name.startswith("skip_"):
                 layer.set_weights([np.zeros_like(weight) for weight in layer.get_weights()])
         x, left = spec.to_network(prepared.train_x), spec.to_network(prepared.train_y)
+        silence, filtered = float(spec.to_network(np.zeros(1))[0]), None
         if paths:
             taps, bias = least_squares_fir(x, left, spec.window, spec.window - 1)
             paths[0].set_weights([taps.reshape(spec.window, 1, 1), np.array([bias], np.float32)])
-            left = left - LinearPath(taps, bias, spec.window - 1).filter(x)
-        start_curves(model, x, left, spec.window, silence=float(spec.to_network(np.zeros(1))[0]))
+            window_path = LinearPath(taps, bias, spec.window - 1)
+            filtered = (window_path.filter(x), float(taps.sum() * silence + bias))
+            left = left - filtered[0]
+        start_curves(model, x, left, spec.window, silence, filtered)
 
     # --- the saved model -------------------------------------------------------------------------
 
@@ -265,28 +274,39 @@ class TcnKind(SlidingKind):
         return TcnStack(layers["rechannel"], hidden, chosen, mixes, skips, window_path,
                         None if from_linear is None else from_linear.kernel[0],
                         [layers[name] for name in BRANCH if name in layers], layers.get("curve_fir"),
-                        long_path=long_path)
+                        [layers[f"after_{name}"] for name in BRANCH if f"after_{name}" in layers],
+                        layers.get("after_mix"), long_path=long_path)
 
     def name_suffix(self, spec, knob=None) -> str:
         return "_tcn"
 
 
-def start_curves(model, x: np.ndarray, y: np.ndarray, window: int, silence: float = 0.0) -> None:
-    """The curve branch's start: its curves spread over the input's levels (`odd_curves`, `hinges`), their FIRs
-    the least-squares ones from those curves of `x` to `y` (network levels, `silence` the level of silence
-    there): the best curve-then-filter the curves allow."""
+def start_curves(model, x: np.ndarray, y: np.ndarray, window: int, silence: float = 0.0, filtered=None) -> None:
+    """The curve branches' start: their curves spread over their input's levels (`odd_curves`, `hinges`), their
+    FIRs (and the after-branch's mix) the least-squares ones, jointly, from those curves to `y`: the best
+    curve-then-filter and filter-then-curve the curves allow. Network levels: `silence` the level of silence in
+    `x`; `filtered`: the window-long path's output and its level at silence (no after-branch without it)."""
     import keras  # noqa: PLC0415 - 6-8 s: when a model is built, never when gen.py imports the kind
 
     from neural_filter.fir import least_squares_bank  # noqa: PLC0415 - SciPy: when training, never gen.py
 
-    level = float(np.std(x)) or 1.0
-    curves = []
-    for name, (slopes, biases) in (("curve", odd_curves(level, CURVES, silence)), ("hinge", hinges(x, level, HINGES))):
-        layer = model.get_layer(name)
-        layer.set_weights([slopes.reshape(1, 1, -1).astype(np.float32), biases.astype(np.float32)])
-        curves.append(keras.ops.convert_to_numpy(layer(np.asarray(x, np.float32)[None, :, None]))[0].T)
-    taps, bias = least_squares_bank(np.concatenate(curves), y, window, window - 1)
-    model.get_layer("curve_fir").set_weights([taps.T[:, :, None], np.array([bias], np.float32)])
+    inputs = [("", x, silence)] + ([("after_", *filtered)] if filtered is not None else [])
+    curves, windows = [], []
+    for prefix, signal, quiet in inputs:
+        level = float(np.std(signal)) or 1.0
+        for name, (slopes, biases) in (("curve", odd_curves(level, CURVES, quiet)),
+                                       ("hinge", hinges(signal, level, HINGES))):
+            layer = model.get_layer(prefix + name)
+            layer.set_weights([slopes.reshape(1, 1, -1).astype(np.float32), biases.astype(np.float32)])
+            curves.append(keras.ops.convert_to_numpy(layer(np.asarray(signal, np.float32)[None, :, None]))[0].T)
+            windows += [window if not prefix else 1] * len(slopes)
+    windows = np.array(windows)
+    taps, bias = least_squares_bank(np.concatenate(curves), y, windows, windows - 1)
+    before = CURVES + HINGES
+    model.get_layer("curve_fir").set_weights([np.stack(taps[:before]).T[:, :, None], np.array([bias], np.float32)])
+    if filtered is not None:
+        model.get_layer("after_mix").set_weights([np.concatenate(taps[before:]).reshape(1, -1, 1),
+                                                  np.zeros(1, np.float32)])
 
 
 def odd_curves(level: float, count: int, silence: float) -> tuple[np.ndarray, np.ndarray]:
@@ -326,6 +346,8 @@ class TcnStack:
     from_linear: np.ndarray | None = None  # (units,): the linear path's output into the last layer
     curves: list = dataclasses.field(default_factory=list)  # Dense (1, count) each: the curve branch (format 4 on)
     curve_fir: Dense | None = None  # (window * curves, 1): their FIRs, tap k's in rows k * curves .. (k + 1) * curves
+    after_curves: list = dataclasses.field(default_factory=list)  # Dense (1, count) each: of linear_path's output
+    after_mix: Dense | None = None  # (curves, 1): their sum
     engine: str = "compiled"  # see network.ENGINES
     long_path: object = None  # a linear_path.LinearPath, full scale: render.py adds its output to the segments'
     # each thread's reused arrays (see network.DenseStack._workspace: fresh ones cost page faults)
@@ -345,6 +367,7 @@ class TcnStack:
         """Every layer that runs at each output, the last one linear (what render.engine_for weighs, and
         model_file checks)."""
         branch = [*self.curves, self.curve_fir] if self.curves else []
+        branch += [*self.after_curves, self.after_mix] if self.after_curves else []
         return [self.rechannel, *self.hidden, *branch, *self.mixes, *self.skips]
 
     def __call__(self, rows: np.ndarray, first_row: int = 0) -> np.ndarray:
@@ -389,6 +412,10 @@ class TcnStack:
                 stream, stream_space, next_space = following, next_space, stream_space
         if folded.curve_taps is not None:  # the curve branch: each curve of the samples through its FIR
             output += self._curve_branch(samples, length, curve_space, activations)
+        if folded.after_mix is not None:  # the after-branch: curves of the linear path's output, mixed
+            after = self._curves(folded.after_slopes, folded.after_biases, folded.after_activations, linear,
+                                 curve_space[: len(folded.after_slopes) * length].reshape(-1, length), activations)
+            output += folded.after_mix @ after
         output += folded.constant
         if linear is not None:
             output += linear
@@ -398,25 +425,32 @@ class TcnStack:
         """The curve branch's `length` outputs: the curves of every sample (curves, samples), then their FIRs as one
         matrix product, taps by curves (every tap's sum over the curves at every sample), each tap's row shifted."""
         folded = self.folded
-        curves = space[: len(folded.curve_slopes) * len(samples)].reshape(-1, len(samples))
-        np.multiply(folded.curve_slopes[:, None], samples[None, :], out=curves)
-        first = 0
-        for activation, count in folded.curve_activations:  # (an activation may work in place, or not)
-            curves[first : first + count] = activations[activation](curves[first : first + count],
-                                                                    folded.curve_biases[first : first + count])
-            first += count
+        curves = self._curves(folded.curve_slopes, folded.curve_biases, folded.curve_activations, samples,
+                              space[: len(folded.curve_slopes) * len(samples)].reshape(-1, len(samples)), activations)
         by_tap = folded.curve_taps @ curves  # (window, samples): row k, tap k's sum over the curves
         output = by_tap[0, :length].copy()
         for tap in range(1, len(by_tap)):
             output += by_tap[tap, tap : tap + length]
         return output
 
+    @staticmethod
+    def _curves(slopes, biases, families, signal, out, activations) -> np.ndarray:
+        """(curves, samples) into `out`: each family's (activation, count) curves of `signal`, slope by slope."""
+        np.multiply(slopes[:, None], signal[None, :], out=out)
+        first = 0
+        for activation, count in families:  # (an activation may work in place, or not)
+            part = slice(first, first + count)
+            out[part] = activations[activation](out[part], biases[part])
+            first += count
+        return out
+
     def _workspace(self, samples: int) -> list:
         """This thread's flat arrays, each a layer's widest: product, its second tap, the mix and skip, two streams,
         the curves."""
         cached = self._workspaces
         if getattr(cached, "samples", None) != samples:
-            units, curves = len(self.folded.rechannel), len(self.folded.curve_slopes)
+            units = len(self.folded.rechannel)
+            curves = max(len(self.folded.curve_slopes), len(self.folded.after_slopes))
             cached.arrays = [np.empty(size * samples, np.float32)
                              for size in (units, units, units + 1, units, units, curves)]
             cached.samples = samples
@@ -453,6 +487,10 @@ class Folded:
     curve_biases: np.ndarray  # (curves,)
     curve_activations: list  # (activation, count) of each curve layer, in order
     curve_taps: np.ndarray | None  # (window, curves): tap k of each curve's FIR in row k, tap 0 the oldest
+    after_slopes: np.ndarray  # (curves,): the after-branch's, of the linear path's output without its bias
+    after_biases: np.ndarray  # (curves,): the linear path's bias folded in
+    after_activations: list
+    after_mix: np.ndarray | None  # (curves,)
 
     @classmethod
     def of(cls, stack: TcnStack) -> "Folded":
@@ -483,6 +521,15 @@ class Folded:
         if stack.curves:
             curve_taps = np.ascontiguousarray(stack.curve_fir.kernel[:, 0].reshape(-1, len(slopes)), np.float32)
             constant += float(stack.curve_fir.bias[0])
+        after_slopes = np.concatenate([np.empty(0, np.float32)] + [layer.kernel[0] for layer in stack.after_curves])
+        after_biases = np.concatenate([np.empty(0, np.float32)] + [layer.bias for layer in stack.after_curves])
+        after_mix = None
+        if stack.after_curves:  # the linear path's output is computed without its bias (segment): fold it in
+            after_biases = after_biases + after_slopes * stack.linear_path.bias[0]
+            after_mix = np.ascontiguousarray(stack.after_mix.kernel[:, 0], np.float32)
+            constant += float(stack.after_mix.bias[0])
         return cls(rechannel, taps, biases, [layer.activation for layer in stack.hidden], outs, np.float32(constant),
                    linear_taps, from_linear, slopes.astype(np.float32), curve_biases.astype(np.float32),
-                   [(layer.activation, len(layer.bias)) for layer in stack.curves], curve_taps)
+                   [(layer.activation, len(layer.bias)) for layer in stack.curves], curve_taps,
+                   after_slopes.astype(np.float32), after_biases.astype(np.float32),
+                   [(layer.activation, len(layer.bias)) for layer in stack.after_curves], after_mix)
