@@ -62,7 +62,7 @@ def test_a_window_the_layers_cannot_make_is_refused(window, layers):
 
 def random_stack(window, layers, units, seed=3, linear_path=True, activation="tanh", curves=True) -> tcn.TcnStack:
     """A stack with random weights; with a linear path, its last layer reads the path's output too; with curves,
-    the curve branch (three tanh curves and two relu hinges) beside it."""
+    the curve branch (three tanh curves and two relu hinges) beside it, and with both the after-branch."""
     rng = np.random.default_rng(seed)
 
     def dense(inputs, outputs, activation="linear"):
@@ -77,7 +77,9 @@ def random_stack(window, layers, units, seed=3, linear_path=True, activation="ta
         return stack
     return tcn.TcnStack(*(getattr(stack, field) for field in ("rechannel", "hidden", "dilations", "mixes", "skips",
                                                               "linear_path", "from_linear")),
-                        [dense(1, 3, "tanh"), dense(1, 2, "relu")], dense(window * 5, 1))
+                        [dense(1, 3, "tanh"), dense(1, 2, "relu")], dense(window * 5, 1),
+                        [dense(1, 2, "tanh"), dense(1, 3, "relu")] if linear_path else [],
+                        dense(5, 1) if linear_path else None)
 
 
 def reference(stack: tcn.TcnStack, samples: np.ndarray) -> np.ndarray:
@@ -99,9 +101,14 @@ def reference(stack: tcn.TcnStack, samples: np.ndarray) -> np.ndarray:
         output += (hidden @ stack.skips[index].kernel)[width - len(samples):, 0] + stack.skips[index].bias[0]
         if index < len(stack.mixes):
             signal = signal[dilation:] + hidden @ stack.mixes[index].kernel + stack.mixes[index].bias
+    def curves_of(signal, layers):  # (time, curves)
+        return np.concatenate([{"tanh": np.tanh, "relu": lambda value: np.maximum(value, 0)}[layer.activation](
+            np.outer(signal, layer.kernel[0]) + layer.bias) for layer in layers], axis=1)
+
+    if stack.after_curves:  # curves of the linear path's output, mixed
+        output += (curves_of(linear, stack.after_curves) @ stack.after_mix.kernel)[:, 0] + stack.after_mix.bias[0]
     if stack.curves:  # each curve of every sample, through its own FIR (tap k of curve c: row k * curves + c)
-        curves = np.concatenate([{"tanh": np.tanh, "relu": lambda value: np.maximum(value, 0)}[layer.activation](
-            np.outer(padded, layer.kernel[0]) + layer.bias) for layer in stack.curves], axis=1)  # (time, curves)
+        curves = curves_of(padded, stack.curves)
         windows = np.lib.stride_tricks.sliding_window_view(curves, stack.window, axis=0)  # (outputs, curves, window)
         taps = stack.curve_fir.kernel[:, 0].reshape(stack.window, -1)  # (window, curves)
         output += np.einsum("ocw,wc->o", windows, taps) + stack.curve_fir.bias[0]
