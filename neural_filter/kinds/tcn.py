@@ -379,7 +379,7 @@ class TcnStack:
         folded, activations = self.folded, activations_of(self.engine)
         samples = np.asarray(samples, np.float32)
         length = len(samples) - self.window + 1
-        product, other, mixed, stream_space, next_space, curve_space = self._workspace(len(samples))
+        product, other, mixed, stream_space, next_space, curve_space, tap_space = self._workspace(len(samples))
         linear = np.correlate(samples, folded.linear_taps, "valid") if self.linear_path is not None else None
         output = np.zeros(length, np.float32)
         stream = None  # (units, width): the residual stream the layer reads; the first reads the audio
@@ -411,7 +411,7 @@ class TcnStack:
                     np.add(stream[:, shift:], mix[:-1], out=following)
                 stream, stream_space, next_space = following, next_space, stream_space
         if folded.curve_taps is not None:  # the curve branch: each curve of the samples through its FIR
-            output += self._curve_branch(samples, length, curve_space, activations)
+            self._add_curve_branch(output, samples, curve_space, tap_space, activations)
         if folded.after_mix is not None:  # the after-branch: curves of the linear path's output, mixed
             after = self._curves(folded.after_slopes, folded.after_biases, folded.after_activations, linear,
                                  curve_space[: len(folded.after_slopes) * length].reshape(-1, length), activations)
@@ -421,17 +421,18 @@ class TcnStack:
             output += linear
         return output
 
-    def _curve_branch(self, samples: np.ndarray, length: int, space: np.ndarray, activations: dict) -> np.ndarray:
-        """The curve branch's `length` outputs: the curves of every sample (curves, samples), then their FIRs as one
-        matrix product, taps by curves (every tap's sum over the curves at every sample), each tap's row shifted."""
-        folded = self.folded
+    def _add_curve_branch(self, output: np.ndarray, samples: np.ndarray, space: np.ndarray, tap_space: np.ndarray,
+                          activations: dict) -> None:
+        """The curve branch's outputs added to `output`: the curves of every sample (curves, samples), then their
+        FIRs as one matrix product, taps by curves (every tap's sum over the curves at every sample), each tap's
+        row added shifted."""
+        folded, length = self.folded, len(output)
         curves = self._curves(folded.curve_slopes, folded.curve_biases, folded.curve_activations, samples,
                               space[: len(folded.curve_slopes) * len(samples)].reshape(-1, len(samples)), activations)
-        by_tap = folded.curve_taps @ curves  # (window, samples): row k, tap k's sum over the curves
-        output = by_tap[0, :length].copy()
-        for tap in range(1, len(by_tap)):
-            output += by_tap[tap, tap : tap + length]
-        return output
+        by_tap = np.matmul(folded.curve_taps, curves, out=tap_space[: len(folded.curve_taps) * len(samples)].reshape(
+            -1, len(samples)))  # (window, samples): row k, tap k's sum over the curves
+        for tap, row in enumerate(by_tap):
+            output += row[tap : tap + length]
 
     @staticmethod
     def _curves(slopes, biases, families, signal, out, activations) -> np.ndarray:
@@ -446,13 +447,14 @@ class TcnStack:
 
     def _workspace(self, samples: int) -> list:
         """This thread's flat arrays, each a layer's widest: product, its second tap, the mix and skip, two streams,
-        the curves."""
+        the curves, their FIRs' taps."""
         cached = self._workspaces
         if getattr(cached, "samples", None) != samples:
             units = len(self.folded.rechannel)
             curves = max(len(self.folded.curve_slopes), len(self.folded.after_slopes))
+            taps = 0 if self.folded.curve_taps is None else len(self.folded.curve_taps)
             cached.arrays = [np.empty(size * samples, np.float32)
-                             for size in (units, units, units + 1, units, units, curves)]
+                             for size in (units, units, units + 1, units, units, curves, taps)]
             cached.samples = samples
         return cached.arrays
 
