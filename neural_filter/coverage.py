@@ -20,14 +20,17 @@ SONG_SHARE = 1e-3  # a band holding this share of the song's power counts (-30 d
 ABSENT_BELOW = 1e-4  # ... where the pair holds less than this times the song's share there (40 dB less)
 
 
-def gaps(dry: np.ndarray, dry_rate: int, song: np.ndarray, song_rate: int) -> list[str]:
-    """What `song` holds that `dry` (the pair's dry recording) does not, as phrases ("peaks at ..."); [] if nothing."""
+def gaps(dry: np.ndarray, dry_rate: int, song: np.ndarray, song_rate: int, levels: bool = True) -> list[str]:
+    """What `song` holds that `dry` (the pair's dry recording) does not, as phrases ("peaks at ..."); [] if nothing.
+
+    `levels` False: the levels are not judged (a linear filter's pair: a level changes nothing it does).
+    """
     said = []
     dry_peak, song_peak = (float(np.max(np.abs(samples))) if len(samples) else 0.0 for samples in (dry, song))
-    if song_peak > dry_peak * 10 ** (PEAK_MARGIN_DB / 20):
+    if levels and song_peak > dry_peak * 10 ** (PEAK_MARGIN_DB / 20):
         said.append(f"peaks at {decibels(song_peak):.1f} dBFS, above the pair's {decibels(dry_peak):.1f} dBFS")
     dry_held, song_held = loudest_held(dry, dry_rate), loudest_held(song, song_rate)
-    if song_held > dry_held + SUSTAIN_MARGIN_DB:
+    if levels and song_held > dry_held + SUSTAIN_MARGIN_DB:
         said.append(f"holds {song_held:.1f} dB RMS over {SUSTAIN_SECONDS * 1000:.0f} ms, above the pair's loudest "
                     f"{dry_held:.1f} dB")
     edges = band_edges(min(dry_rate, song_rate) / 2)

@@ -104,7 +104,7 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print, ctrl_c=Non
         if spec.kind.fits_a_response:
             _advise_on_window(prepared, spec, inform, long_path)
         if request.song:
-            _advise_on_song(request, inform)
+            _advise_on_song(request, inform, levels=not _linear_pair(prepared, long_path))
         result = train.train(prepared, spec, request.settings, model=resumed, callbacks=callbacks, ctrl_c=ctrl_c,
                              progress=request.data.progress, long_path=long_path)
 
@@ -189,15 +189,25 @@ def _advise_on_window(prepared, spec: FilterSpec, inform, long_path, which: str 
         inform(f"{which}window {spec.window} is too short for this filter: {what}; {fits}")
 
 
-def _advise_on_song(request: FitRequest, inform) -> None:
+def _advise_on_song(request: FitRequest, inform, levels: bool = True) -> None:
     """Say, before training, when the pair's dry recording cannot speak for the song (levels or a spectrum it
-    never showed)."""
+    never showed; `levels` False: a linear pair's, whose levels change nothing)."""
     song = audio.open_companion(request.song, request.data.format, request.data.rate)
     # the dry file itself: a chunk pair's arrays are shuffled chunks
     dry = audio.open_audio(request.train_x, request.data.format, request.data.rate)
-    gaps = coverage.gaps(dry.read(), dry.rate, song.read(), song.rate)
+    gaps = coverage.gaps(dry.read(), dry.rate, song.read(), song.rate, levels)
     if gaps:
         inform(f"the validation score is the pair's, not {request.song}'s: the song {' and '.join(gaps)}")
+
+
+def _linear_pair(prepared, long_path) -> bool:
+    """Whether the pair is a linear filter's: its long linear path alone is near the floor on the held-out part
+    (metrics.NEAR_FLOOR_DB), so a song louder than the pair meets nothing the pair did not show."""
+    if long_path is None or not len(prepared.validation_x):
+        return False
+    alone = long_path.filter(prepared.validation_x, past=prepared.train_x)
+    above = metrics.decibels(metrics.esr(alone, prepared.validation_y)) - metrics.floor_db(prepared.validation_y)
+    return above <= metrics.NEAR_FLOOR_DB
 
 
 def _check_noted_format(train_y, format: str | None) -> None:

@@ -111,28 +111,42 @@ def fft_size(length: int) -> int:
 
 def summed(first, second):
     """Two streams of float32 blocks of equal total length, added sample by sample, in the first's blocks."""
-    carried = np.empty(0, np.float32)
-    second = iter(second)
+    second = Taker(second)
     for block in first:
-        while len(carried) < len(block):
-            carried = np.concatenate([carried, next(second)])
-        yield block + carried[: len(block)]
-        carried = carried[len(block) :]
+        yield block + second.take(len(block))
+
+
+class Taker:
+    """A stream of float32 blocks read in counts of its reader's choosing: `take(count)` gives the next `count`."""
+
+    def __init__(self, blocks):
+        self.blocks, self.carried = iter(blocks), np.empty(0, np.float32)
+
+    def take(self, count: int) -> np.ndarray:
+        # joined once: a frame of a million rows takes hundreds of hops, and joining hop by hop copied it each time
+        pieces, held = [self.carried], len(self.carried)
+        while held < count:
+            pieces.append(next(self.blocks))
+            held += len(pieces[-1])
+        joined = np.concatenate(pieces) if len(pieces) > 1 else self.carried
+        taken, self.carried = joined[:count], joined[count:]
+        return taken
 
 
 # --- fitting: the length read off the pair, and the taps by least squares --------------------------
 
 
-def fit(x: np.ndarray, y: np.ndarray, rate: int, before, taps: int | None = None) -> LinearPath:
+def fit(x: np.ndarray, y: np.ndarray, rate: int, before, taps: int | None = None, curve: bool = False) -> LinearPath:
     """The least-squares path for full-scale `x` -> `y`: `taps` long, or as long as the pair shows (`length_of`).
 
     `before(length)`: the taps before the output for a path of that length (the kind's alignment).
+    `curve`: the stack beside the path reads its output, so its length is judged after any curve of it (HeldOut).
     """
     from neural_filter import fir  # noqa: PLC0415 - SciPy: when training, never when rendering (gen.py)
 
     source = "given" if taps else "pair"
     if not taps:
-        taps = length_of(x, y, rate, before).length
+        taps = length_of(x, y, rate, before, curve=curve).length
     found, bias = fir.exact_least_squares_fir(x, y, taps, before(taps))
     return LinearPath(found, bias, before(taps), source)
 
@@ -148,7 +162,7 @@ class Reading:
 
 
 def length_of(x: np.ndarray, y: np.ndarray, rate: int, before, start: int = SHORTEST,
-              longest: int | None = None) -> Reading:
+              longest: int | None = None, curve: bool = False) -> Reading:
     """How long the least-squares FIR from `x` to `y` keeps gaining on held-out audio: the length past which
     doubling gains less than the pair can show.
 
@@ -158,11 +172,14 @@ def length_of(x: np.ndarray, y: np.ndarray, rate: int, before, start: int = SHOR
     show at all) and the least error a linear filter leaves (the longest's, or a shorter one's
     where it is less: a nonlinear pair's curve, against which a longer linear filter gains only
     noise), and never less than the noise of the gain's own estimate. The length is at most
-    LONGEST_SECONDS and a sixteenth of the pair (`longest` instead, when given).
+    LONGEST_SECONDS and a sixteenth of the pair (`longest` instead, when given). With `curve` (a
+    stack that reads the path's output), each error is what is left after the best curve of the
+    FIR's output too: a curve after a filter then leaves only the filter's truncation, which a
+    longer path removes, where against the curve itself it counted as noise.
     """
     from neural_filter import fir  # noqa: PLC0415 - SciPy: when training, never when rendering (gen.py)
 
-    held_out = HeldOut(x, y, before)
+    held_out = HeldOut(x, y, before, curve)
     lengths = doublings(start, longest or max(start, min(int(LONGEST_SECONDS * rate), len(x) // 16)))
     held_out.error(start), held_out.error(lengths[-1])
 
@@ -184,11 +201,14 @@ def doublings(start: int, longest: int) -> list[int]:
 
 
 class HeldOut:
-    """The least-squares FIRs of a pair's first 80 %, each scored on the rest: errors as shares of its power."""
+    """The least-squares FIRs of a pair's first 80 %, each scored on the rest: errors as shares of its power.
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, before):
+    `curve`: each FIR followed by the least-squares curve of its output (Curve), fitted on the same 80 %.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, before, curve: bool = False):
         self.cut = len(x) * 4 // 5
-        self.x, self.y, self.before = x, y, before
+        self.x, self.y, self.before, self.curve = x, y, before, curve
         held = y[self.cut :]
         self.power = float(np.mean((held - held.mean()) ** 2)) or 1.0
         self.errors = {}  # taps -> error share
@@ -200,7 +220,12 @@ class HeldOut:
             fitted_x, fitted_y, held_x, held_y = self.x[: self.cut], self.y[: self.cut], self.x[self.cut :], \
                 self.y[self.cut :]
             taps, bias = fir.exact_least_squares_fir(fitted_x, fitted_y, length, self.before(length))
-            residual = held_y - LinearPath(taps, bias, self.before(length)).filter(held_x, past=fitted_x)
+            path = LinearPath(taps, bias, self.before(length))
+            held_output = path.filter(held_x, past=fitted_x)
+            residual = (held_y - held_output).astype(np.float64)
+            if self.curve:
+                fitted_output = path.filter(fitted_x).astype(np.float64)
+                residual -= Curve.fit(fitted_output, fitted_y - fitted_output)(held_output)
             self.errors[length] = float(np.mean(residual.astype(np.float64) ** 2)) / self.power
         return self.errors[length]
 
@@ -211,37 +236,82 @@ class HeldOut:
 
 STACK_GAIN = 0.05  # a longer window must explain this share of what the path leaves (-13 dB) to be named
 STACK_LONGEST = 32  # times the window: the longest window the stack's reading tries
+CURVE_DEGREE = 12  # the polynomial in the path's output that stands for the curve a stack makes of it
 
 
 def stack_window(x: np.ndarray, y: np.ndarray, path: LinearPath, rate: int, window: int, before) -> Reading:
     """How far back what the linear path leaves (y - path(x)) still depends on the input: the window a stack needs.
 
-    What a stack adds is a curve: the residual of a curve before a filter is that filter applied
-    to odd and even powers of its input (x^3 and x^2 lead them). So the least-squares FIR from each
-    power to the residual is scored on held-out audio at the window and its doublings (up to
-    STACK_LONGEST times it, a sixteenth of the pair); a longer window is named when the longest
-    explains STACK_GAIN of the residual more than the window does (and more than the target's
-    rounding), and the one named is the shortest that holds three quarters of that gain. A proxy,
-    and a cautious one: on pink noise the powers' FIRs gain a percent or two from any longer
-    window (the input's own long correlations stand in for the curve's higher terms): a curve
-    after a short filter gains 1.6 % and stays unnamed.
+    The stack reads the path's output at its own sample (kinds/sliding.py's from_linear): any curve
+    of it, a curve after the filter however long the filter, needs no window. So what a polynomial
+    of the path's output (degree CURVE_DEGREE, least squares) explains is taken off the residual
+    first. What is left of a curve before a filter is that filter applied to odd and even powers of
+    its input (x^3 and x^2 lead them). So the least-squares FIR from each power to what is left is
+    scored on held-out audio at the window and its doublings (up to STACK_LONGEST times it, a
+    sixteenth of the pair); a longer window is named when the longest explains STACK_GAIN of the
+    residual more than the window does (and more than the target's rounding), and the one named is
+    the shortest that holds three quarters of that gain. A proxy, and a cautious one: on pink noise
+    the powers' FIRs gain a percent or two from any longer window (the input's own long correlations
+    stand in for the curve's higher terms): a curve after a short filter gains 1.6 % and stays unnamed.
     """
     from neural_filter import fir  # noqa: PLC0415 - SciPy: when training, never when rendering (gen.py)
 
-    residual = (y - path.filter(x)).astype(np.float64)
+    output = path.filter(x).astype(np.float64)
+    residual = np.asarray(y, np.float64) - output
     residual_power = float(np.mean((residual - residual.mean()) ** 2))
     if residual_power <= 0:
         return Reading(window, {}, 0.0, False)
+    left = residual - Curve.fit(output, residual)(output)
+    left_power = float(np.mean((left - left.mean()) ** 2))
+    if left_power <= 0:
+        return Reading(window, {}, 0.0, False)
+    share = left_power / residual_power  # the held-out errors below are shares of what is left: this makes them
+    # shares of the residual
     floor = max(fir.rounding_share(y), fir.SMALLEST_SHARE) * float(np.var(y)) / residual_power
     lengths = doublings(window, max(window, min(STACK_LONGEST * window, len(x) // 16)))
     readings = []
     for power in (3, 2):
         feature = np.asarray(x, np.float64) ** power
-        held_out = HeldOut(feature - feature.mean(), residual, before)
+        held_out = HeldOut(feature - feature.mean(), left, before)
         best = min(held_out.error(length) for length in lengths)
-        gain = held_out.error(window) - best
-        counts = max(floor, STACK_GAIN, held_out.noise(lengths[-1]))
+        gain = (held_out.error(window) - best) * share
+        counts = max(floor, STACK_GAIN, held_out.noise(lengths[-1]) * share)
         length = window if gain < counts else \
-            next(length for length in lengths if held_out.error(length) - best <= gain / 4)
+            next(length for length in lengths if (held_out.error(length) - best) * share <= gain / 4)
         readings.append(Reading(length, held_out.errors, counts, length == lengths[-1] and length > window))
     return max(readings, key=lambda reading: reading.length)
+
+
+@dataclasses.dataclass(frozen=True)
+class Curve:
+    """A polynomial of the path's output (Chebyshev, degree CURVE_DEGREE over its range at fitting): what a stack
+    that reads that output can make of it at its own sample, whatever the window."""
+
+    centre: float
+    reach: float
+    coefficients: np.ndarray
+
+    CHUNK = 1 << 16  # samples per block of the basis: its normal equations are summed block by block (flat memory)
+
+    @classmethod
+    def fit(cls, output: np.ndarray, residual: np.ndarray) -> "Curve":
+        """The least-squares curve of `output` nearest `residual`."""
+        output = np.asarray(output, np.float64)
+        centre = float(output.mean()) if len(output) else 0.0
+        reach = float(np.max(np.abs(output - centre))) if len(output) else 0.0
+        curve = cls(centre, reach or 1.0, np.zeros(CURVE_DEGREE + 1))
+        gram, moments = np.zeros((CURVE_DEGREE + 1,) * 2), np.zeros(CURVE_DEGREE + 1)
+        for start in range(0, len(output), cls.CHUNK):
+            basis = curve.basis(output[start : start + cls.CHUNK])
+            gram += basis.T @ basis
+            moments += basis.T @ np.asarray(residual[start : start + cls.CHUNK], np.float64)
+        return dataclasses.replace(curve, coefficients=np.linalg.lstsq(gram, moments, rcond=None)[0])
+
+    def basis(self, output: np.ndarray) -> np.ndarray:
+        # outputs beyond the fitted range (held-out audio) are clipped to it: a polynomial runs wild outside
+        scaled = np.clip((np.asarray(output, np.float64) - self.centre) / self.reach, -1.0, 1.0)
+        return np.polynomial.chebyshev.chebvander(scaled, CURVE_DEGREE)
+
+    def __call__(self, output: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.empty(0), *(self.basis(output[start : start + self.CHUNK]) @ self.coefficients
+                                              for start in range(0, len(output), self.CHUNK))])

@@ -35,8 +35,11 @@ from neural_filter.spec import FilterSpec
 SPEC_ENTRY = "neural_filter.json"  # the record, stored inside the .keras zip
 # The record's "format": 2 from issue 19 on. Files saved before have none and are format 1, which
 # differs in nothing but that: both read the same way. 3 (issue 20): a sliding model's linear path
-# is long, outside the Keras model (linear_path.ENTRY); formats 1 and 2 have it window-long inside. 4: a tcn
-# model has a curve branch (curve, curve_fir) and the long path too, where format 3's had it window-long inside.
+# is long, outside the Keras model (linear_path.ENTRY); formats 1 and 2 have it window-long inside.
+# 4: a sliding stack beside a long path also reads its output (a second Keras input, the layers
+# from_linear and activation_0: kinds/sliding.py); a reader of format 3 would render it without that.
+# A tcn model of format 4 has its curve branches (curve, hinge, curve_fir; after_curve, after_hinge,
+# after_mix), and the long path beside its window-long one (window_path; format 3's was linear_path).
 FORMAT = 4
 
 

@@ -5,7 +5,9 @@ NumPy and h5py, where importing Keras alone takes seconds). Chunk and sliding mo
 dense stack applied to rows of `window` input samples: a chunk model maps each chunk to a chunk, a
 sliding model maps each window to the one output sample it ends at (or is centred on), plus an
 optional linear path (an FIR filter): a window-long one applied to the rows (older model files),
-or a long one (linear_path.LinearPath) that render.py runs over the signal by FFT beside them.
+or a long one (linear_path.LinearPath) that render.py runs over the signal by FFT beside them. A
+stack beside a long path may also read the path's output at its own sample (`from_linear`, format
+4): render.py hands each row's to the call, and the first layer adds it, weighed, to its product.
 """
 
 import dataclasses
@@ -24,9 +26,13 @@ class Dense:
     bias: np.ndarray
     activation: str = "linear"
 
-    def __call__(self, columns: np.ndarray, out: np.ndarray | None = None, engine: str = "compiled") -> np.ndarray:
-        """(inputs, rows) -> (outputs, rows), into `out` (outputs, rows) when given."""
+    def __call__(self, columns: np.ndarray, out: np.ndarray | None = None, engine: str = "compiled",
+                 added: np.ndarray | None = None) -> np.ndarray:
+        """(inputs, rows) -> (outputs, rows), into `out` (outputs, rows) when given; `added` (outputs, rows): another
+        input's share, added before the bias and the activation."""
         product = np.matmul(self.kernel.T, columns, out=out)
+        if added is not None:
+            product += added
         return activations_of(engine)[self.activation](product, self.bias)  # in place where it can: the product is ours
 
 
@@ -54,19 +60,22 @@ class DenseStack:
     linear_path: Dense | None = None
     engine: str = "compiled"  # see ENGINES; render.engine_for chooses one per song
     long_path: object = None  # a linear_path.LinearPath, full scale: render.py adds its output to the rows'
+    from_linear: np.ndarray | None = None  # (units,): the long path's output at the row's sample into the first layer
     # each thread's reused output arrays; see _workspace
     _workspaces: threading.local = dataclasses.field(default_factory=threading.local, repr=False, compare=False)
 
-    def __call__(self, rows: np.ndarray, first_row: int = 0) -> np.ndarray:
+    def __call__(self, rows: np.ndarray, first_row: int = 0, linear: np.ndarray | None = None) -> np.ndarray:
         """(rows, window) -> (rows, outputs): a view into this thread's workspace, valid until its next call.
 
         `first_row` says where the rows are in the signal: a network that changes along it (a
-        knob's sweep, knob.Sweep) needs it; this one is the same everywhere.
+        knob's sweep, knob.Sweep) needs it; this one is the same everywhere. `linear` (rows,): the
+        long path's output at each row's sample, for a stack that reads it (`reads_linear`).
         """
         outs = self._workspace(len(rows))
         result = rows.T  # a view: the matrix products read it in place
-        for layer, out in zip(self.layers, outs):
-            result = layer(result, out, self.engine)
+        for index, (layer, out) in enumerate(zip(self.layers, outs)):
+            added = np.multiply.outer(self.from_linear, linear) if index == 0 and self.reads_linear else None
+            result = layer(result, out, self.engine, added)
         if self.linear_path is not None:
             linear = self.linear_path(rows.T, outs[len(self.layers)], self.engine)
             if self.layers:
@@ -92,6 +101,11 @@ class DenseStack:
                 cached.arrays.append(np.empty((self.linear_path.kernel.shape[1], rows), np.float32))
             cached.rows = rows
         return cached.arrays
+
+    @property
+    def reads_linear(self) -> bool:
+        """Whether each call needs the long path's output at its rows (render.py hands it over)."""
+        return self.from_linear is not None
 
     @property
     def window(self) -> int:
@@ -125,11 +139,12 @@ class DenseStack:
         layers = [folded(layer, index == 0, index == last, subtract_offset=self.linear_path is None)
                   for index, layer in enumerate(self.layers)]
         linear_path = self.linear_path and folded(self.linear_path, True, True, subtract_offset=True)
-        return DenseStack(layers, linear_path, self.engine, self.long_path)  # the long path is full scale already
+        # the long path, and so its output into the first layer, is full scale already
+        return DenseStack(layers, linear_path, self.engine, self.long_path, self.from_linear)
 
     def with_engine(self, engine: str) -> "DenseStack":
         """The same network, its activations computed by `engine` (one of ENGINES)."""
-        return DenseStack(self.layers, self.linear_path, engine, self.long_path)
+        return DenseStack(self.layers, self.linear_path, engine, self.long_path, self.from_linear)
 
     @property
     def numpy_ready(self) -> bool:

@@ -44,11 +44,17 @@ def render_blocks(network, spec: FilterSpec, blocks):
         yield from _rows_rendered(network, spec, blocks)
         return
     for_rows, for_path = itertools.tee(blocks)  # both read the song as it comes: tee holds a block or two
-    yield from linear_path.summed(_rows_rendered(network, spec, for_rows), long_path.stream(for_path))
+    path_outputs = long_path.stream(for_path)
+    linear = None
+    if getattr(network, "reads_linear", False):  # the stack reads the path's output at each row's sample too
+        path_outputs, for_stack = itertools.tee(path_outputs)
+        linear = linear_path.Taker(for_stack)
+    yield from linear_path.summed(_rows_rendered(network, spec, for_rows, linear), path_outputs)
 
 
-def _rows_rendered(network, spec: FilterSpec, blocks):
-    """The network's rows' outputs, as render_blocks gives them (without a long linear path)."""
+def _rows_rendered(network, spec: FilterSpec, blocks, linear=None):
+    """The network's rows' outputs, as render_blocks gives them (without a long linear path); `linear`: a
+    linear_path.Taker of the path's outputs, for a stack that reads them (one a row: sliding)."""
     network = on_full_scale(network, spec)
     outputs_per_row = spec.kind.outputs_per_row(spec.window)
     step = spec.kind.rows_per_call(spec.window, BLOCK_ROWS)
@@ -57,7 +63,8 @@ def _rows_rendered(network, spec: FilterSpec, blocks):
         def start(frame):
             rows, keep, position = frame
             outputs = np.empty((len(rows), outputs_per_row), np.float32)
-            futures = [pool.submit(_apply, network, rows, outputs, first, first + step, position)
+            given = linear.take(len(rows)) if linear is not None else None
+            futures = [pool.submit(_apply, network, rows, outputs, first, first + step, position, given)
                        for first in range(0, len(rows), step)]
             return outputs, keep, futures
 
@@ -117,10 +124,12 @@ def one_ahead(items, start, finish):
         yield finish(previous)
 
 
-def _apply(network, rows: np.ndarray, outputs: np.ndarray, first: int, end: int, position: int) -> None:
+def _apply(network, rows: np.ndarray, outputs: np.ndarray, first: int, end: int, position: int,
+           linear: np.ndarray | None = None) -> None:
     """One group of rows (the frame's from `first` to `end`; the frame starts at row `position` of the signal), on a
-    worker thread."""
-    outputs[first:end] = network(np.ascontiguousarray(rows[first:end]), position + first)
+    worker thread; `linear`: the frame's rows' long path outputs, for a stack that reads them."""
+    given = {} if linear is None else {"linear": linear[first:end]}
+    outputs[first:end] = network(np.ascontiguousarray(rows[first:end]), position + first, **given)
 
 
 @contextlib.contextmanager
@@ -141,7 +150,7 @@ def on_full_scale(network, spec: FilterSpec):
     """`network` as a function of full-scale rows, giving full-scale rows: the model's levels applied."""
     if hasattr(network, "on_full_scale"):
         return network.on_full_scale(spec)  # folded into the weights: no passes over the audio
-    return lambda rows, first_row=0: spec.from_network(network(spec.to_network(rows), first_row))
+    return lambda rows, first_row=0, **linear: spec.from_network(network(spec.to_network(rows), first_row, **linear))
 
 
 class KerasRows:
@@ -150,9 +159,13 @@ class KerasRows:
 
     def __init__(self, model, spec: FilterSpec, long_path=None):
         self.model, self.spec, self.long_path = model, spec, long_path
+        self.reads_linear = len(model.inputs) > 1  # a stack beside a long path that reads its output (format 4)
 
-    def __call__(self, rows: np.ndarray, first_row: int = 0) -> np.ndarray:
-        outputs = self.model.predict(self.spec.kind.keras_inputs(rows), batch_size=4096, verbose=0)
+    def __call__(self, rows: np.ndarray, first_row: int = 0, linear: np.ndarray | None = None) -> np.ndarray:
+        inputs = self.spec.kind.keras_inputs(rows)
+        if self.reads_linear:  # each row is a sequence of one output: its sample of the path's output beside it
+            inputs = [inputs, np.asarray(linear, np.float32)[:, None, None]]
+        outputs = self.model.predict(inputs, batch_size=4096, verbose=0)
         return np.asarray(outputs).reshape(len(rows), -1)
 
 

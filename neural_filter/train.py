@@ -69,13 +69,16 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
     parts = _Parts(prepared, long_path)
     if new:  # from the pair as the model sees it: what the long path leaves
         kind.start(model, parts.left(), spec, settings)
-    train_x, train_y = kind.model_arrays(prepared.train_x, parts.residual("train"), spec, settings.segment)
-    _compile(model, spec, settings, len(train_x))
+    # a stack that reads the long path's output (a second input: sliding, format 4) is given it beside the audio
+    linear = parts.linear if long_path is not None and len(model.inputs) > 1 else None
+    train_x, train_y = kind.model_arrays(prepared.train_x, parts.residual("train"), spec, settings.segment,
+                                         **_given(linear, "train"))
+    _compile(model, spec, settings, len(train_y))
     validation = None
     if len(prepared.validation_x):
         # sliding mode: the validation tail follows the training signal, whose last samples are its past
         validation = kind.model_arrays(prepared.validation_x, parts.residual("validation"), spec, segment=None,
-                                       past=prepared.train_x)
+                                       past=prepared.train_x, **_given(linear, "validation"))
     judged = "validation" if validation else "train"
     # the floor is read off the pair as read (the network's levels and back are not exact in float32)
     floor = metrics.floor_db(prepared.validation_y if len(prepared.validation_x) else prepared.train_y)
@@ -91,6 +94,11 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
     return TrainResult(model, keep_best.history, keep_best.best_epoch, seconds, stop_on_ctrl_c.interrupted,
                        metrics.summary(scored["prediction"], scored["target"], scored["input"], floor), scored,
                        start_metrics, linear_path=long_path)
+
+
+def _given(linear, part: str) -> dict:
+    """model_arrays' `linear` for a stack that reads the long path's output (`linear`: _Parts.linear), else nothing."""
+    return {"linear": linear(part)} if linear else {}
 
 
 class _Parts:

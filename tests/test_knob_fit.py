@@ -134,6 +134,10 @@ def test_fit_refuses_a_bad_pairs_file(knob_fitted, tmp_path, monkeypatch, csv, m
     (["--mode", "chunk"], "--mode chunk: is not for a knob model"),
     (["--levels", "unit"], "--levels unit: is not for a knob model"),
     (["--no-linear-path"], "--no-linear-path: is not for a knob model"),
+    # the knob's linear paths are window-long: a long bank (each pair's long FIR, swept) is not built
+    (["--linear-taps", "2048"], "--linear-taps 2048: is not for a knob model (--pairs): its linear paths are "
+     "window-long, one per pair at its least-squares FIR; give a window as long as the filter's response, or train "
+     "on one pair"),
     (["--train-x", "a.raw"], "--pairs pairs.csv: names the training pairs, and so do --train-x and --train-y"),
 ])
 def test_fit_refuses_what_a_knob_model_is_not(knob_fitted, monkeypatch, extra, message):

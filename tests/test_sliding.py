@@ -325,9 +325,11 @@ def test_fit_on_a_fir_target_reaches_the_u8_floor(fir_pair, monkeypatch, capsys,
     stack, spec, _ = model_file.load_network(path)
     assert (spec.mode, spec.window, spec.align, spec.levels) == ("sliding", 16, align, "signed")
     assert len(stack.layers) == 3  # hidden_0, hidden_1, output
-    # the linear path is the long one (format 3), read off the pair: this FIR fits in the shortest tried
-    assert stack.linear_path is None and stack.long_path.length == 64 == record["linear_path"]["taps"]
-    assert record["linear_path"]["before"] == (63 if align == "causal" else 31) and record["format"] >= 3
+    # the linear path is the long one, read off the pair: this FIR fits in the shortest tried; the stack reads its
+    # output, and a window-long correction trains beside it (format 4)
+    assert stack.long_path.length == 64 == record["linear_path"]["taps"] and stack.linear_path.kernel.shape == (16, 1)
+    assert stack.reads_linear and stack.from_linear.shape == (8,) and stack.layers[0].activation == "tanh"
+    assert record["linear_path"]["before"] == (63 if align == "causal" else 31) and record["format"] == 4
     monkeypatch.chdir(tmp_path)
     status = gen.run([str(path), str(directory / "song.raw"), "--out", "out.raw"])
     assert (status, capsys.readouterr().err) == (0, "")

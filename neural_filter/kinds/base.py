@@ -34,6 +34,7 @@ class Kind:
     mode = ""  # the spec's mode word in a model file of this kind (FilterSpec.mode)
     default_levels = "signed"  # fit.py's --levels when none is given (see spec.LEVELS)
     has_linear_path = False  # an FIR beside the stack, on unless fit.py --no-linear-path
+    stack_reads_path = False  # the stack reads the long path's output (its length is judged after a curve of it)
     fits_a_response = False  # one output per window: fit.py says when the filter's response is longer
     sweep_defaults: dict = {}  # sweep.py: what a hyperparameter left out searches, where it depends on the kind
 
@@ -109,7 +110,8 @@ class Kind:
         def before(length):
             return linear_path.taps_before(length, spec.align)
 
-        return linear_path.fit(prepared.train_x, prepared.train_y, prepared.rate, before, settings.linear_taps)
+        return linear_path.fit(prepared.train_x, prepared.train_y, prepared.rate, before, settings.linear_taps,
+                               curve=self.stack_reads_path)
 
     def fits_long_path(self, settings: TrainSettings) -> bool:
         """Whether a new model of these settings has the long linear path (`linear_path`)."""

@@ -26,14 +26,17 @@ class KnobKind(SlidingKind):
     record_key = "knob"  # the record's field holding the knob (knob.Knob.record), which gen.py reads
 
     def check_request(self, request) -> None:
-        """Refuse what a knob model is not: another mode, unit levels, no linear path or no FIR start, a resume,
-        a linear path's length (its linear paths are window-long, each at its pair's FIR)."""
+        """Refuse what a knob model is not: a linear path's length (its linear paths are window-long, each at its
+        pair's FIR), another mode, unit levels, no linear path or no FIR start, a resume."""
         settings = request.settings
+        if settings.linear_taps is not None:  # a long bank: each pair's long FIR, and a sweep of them (not yet)
+            raise ArgumentError("linear_taps", settings.linear_taps, "is not for a knob model (--pairs): its linear "
+                                "paths are window-long, one per pair at its least-squares FIR",
+                                "give a window as long as the filter's response, or train on one pair")
         for option, value, wrong in (("mode", request.mode, request.mode != self.mode),
                                      ("levels", request.levels, request.levels not in (None, self.default_levels)),
                                      ("no_linear_path", None, not settings.linear_path),
                                      ("no_fir_start", None, not settings.fir_start),
-                                     ("linear_taps", settings.linear_taps, settings.linear_taps is not None),
                                      ("resume", request.resume, request.resume is not None)):
             if wrong:
                 raise ArgumentError(option, value, "is not for a knob model (--pairs): one is a sliding model at "
