@@ -105,6 +105,43 @@ def exact_least_squares_fir(x: np.ndarray, y: np.ndarray, length: int, before: i
     return taps.astype(np.float32), float(y_mean - taps.sum() * x_mean)
 
 
+def least_squares_bank(inputs: np.ndarray, y: np.ndarray, window, before) -> tuple[list, float]:
+    """Taps h_c and bias b minimising sum_t (y[t] - b - sum_c,k h_c[k] inputs[c, t - before_c + k])^2: one FIR
+    per channel, their outputs summed (least_squares_fir's, for several inputs at once). `window` and `before`:
+    one for every channel, or one each; the taps come back one array a channel.
+
+    The normal equations are block Toeplitz: block (c, d) is the cross-correlation of channels c and
+    d, one FFT product each, so the data is read once per channel (and a channel pair per product),
+    never as a design matrix of a column per tap. The system, a row per tap, is solved densely (a
+    thousand unknowns: milliseconds).
+    """
+    inputs = np.asarray(inputs, np.float64)
+    channels, samples = inputs.shape
+    windows, befores = (np.broadcast_to(np.asarray(value), channels) for value in (window, before))
+    offsets = [np.arange(length) - ahead for length, ahead in zip(windows, befores)]  # tap k reads t + offset[k]
+    starts = np.concatenate([[0], np.cumsum(windows)])
+    means, y_mean = inputs.mean(axis=1), float(np.mean(y))
+    size = fft.next_fast_len(samples + int(windows.max()) + int(np.abs(befores).max()), real=True)
+    spectra = fft.rfft(inputs - means[:, None], size, axis=1)
+    target = fft.rfft(np.asarray(y, np.float64) - y_mean, size)
+    normal = np.empty((starts[-1], starts[-1]))
+    cross = np.empty(starts[-1])
+    for first in range(channels):
+        rows = slice(starts[first], starts[first + 1])
+        # lag[s] = sum_u inputs[first, u] y[u + s]: a tap reading t + offset sees y at lag -offset
+        cross[rows] = fft.irfft(spectra[first].conj() * target, size)[-offsets[first] % size]
+        for second in range(first, channels):
+            lags = fft.irfft(spectra[first].conj() * spectra[second], size)
+            block = lags[(offsets[second][None, :] - offsets[first][:, None]) % size]  # lag l's offset - k's
+            normal[rows, starts[second] : starts[second + 1]] = block
+            normal[starts[second] : starts[second + 1], rows] = block.T
+    normal[np.diag_indices_from(normal)] *= 1 + 1e-9  # the ridge least_squares_fir's autocorrelation has
+    solved = linalg.solve(normal, cross, assume_a="pos")
+    taps = [solved[starts[channel] : starts[channel + 1]] for channel in range(channels)]
+    return [fir_taps.astype(np.float32) for fir_taps in taps], float(y_mean - sum(
+        fir_taps.sum() * mean for fir_taps, mean in zip(taps, means)))
+
+
 def correlations(x: np.ndarray, y: np.ndarray, window: int, before: int):
     """The normal equations' data: the centred input's autocorrelation (lags 0..window-1), its
     cross-correlation with the centred target for each tap, and both means.

@@ -38,6 +38,8 @@ SPEC_ENTRY = "neural_filter.json"  # the record, stored inside the .keras zip
 # is long, outside the Keras model (linear_path.ENTRY); formats 1 and 2 have it window-long inside.
 # 4: a sliding stack beside a long path also reads its output (a second Keras input, the layers
 # from_linear and activation_0: kinds/sliding.py); a reader of format 3 would render it without that.
+# A tcn model of format 4 has its curve branches (curve, hinge, curve_fir; after_curve, after_hinge,
+# after_mix), and the long path beside its window-long one (window_path; format 3's was linear_path).
 FORMAT = 4
 
 

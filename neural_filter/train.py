@@ -66,8 +66,9 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
         model = kind.build(spec, settings)
         if long_path is None:  # the caller's, when it has fitted it already (fitting.fit)
             long_path = kind.linear_path(prepared, spec, settings)
-        kind.start(model, prepared, spec, settings)
     parts = _Parts(prepared, long_path)
+    if new:  # from the pair as the model sees it: what the long path leaves
+        kind.start(model, parts.left(), spec, settings)
     # a stack that reads the long path's output (a second input: sliding, format 4) is given it beside the audio
     linear = parts.linear if long_path is not None and len(model.inputs) > 1 else None
     train_x, train_y = kind.model_arrays(prepared.train_x, parts.residual("train"), spec, settings.segment,
@@ -120,6 +121,13 @@ class _Parts:
 
     def linear(self, part: str):
         return self.outputs.get(part)
+
+    def left(self) -> dataset.Prepared:
+        """The pair with what the long path leaves as its targets (the pair itself where there is none)."""
+        if self.long_path is None:
+            return self.prepared
+        return dataclasses.replace(self.prepared, train_y=self.residual("train"),
+                                   validation_y=self.residual("validation"))
 
 
 def _compile(model, spec: FilterSpec, settings: TrainSettings, examples: int) -> None:

@@ -60,18 +60,26 @@ def test_a_window_the_layers_cannot_make_is_refused(window, layers):
 # --- the NumPy render ------------------------------------------------------------------------------
 
 
-def random_stack(window, layers, units, seed=3, linear_path=True, activation="tanh") -> tcn.TcnStack:
-    """A stack with random weights; with a linear path, its last layer reads the path's output too."""
+def random_stack(window, layers, units, seed=3, linear_path=True, activation="tanh", curves=True) -> tcn.TcnStack:
+    """A stack with random weights; with a linear path, its last layer reads the path's output too; with curves,
+    the curve branch (three tanh curves and two relu hinges) beside it, and with both the after-branch."""
     rng = np.random.default_rng(seed)
 
     def dense(inputs, outputs, activation="linear"):
         return Dense(rng.normal(0, 1 / np.sqrt(inputs), (inputs, outputs)).astype(np.float32),
                      rng.normal(0, 0.1, outputs).astype(np.float32), activation)
 
-    return tcn.TcnStack(dense(1, units), [dense(tcn.KERNEL * units, units, activation) for _ in range(layers)],
-                        tcn.dilations(window, layers), [dense(units, units) for _ in range(layers - 1)],
-                        [dense(units, 1) for _ in range(layers)], dense(window, 1) if linear_path else None,
-                        rng.normal(0, 1, units).astype(np.float32) if linear_path else None)
+    stack = tcn.TcnStack(dense(1, units), [dense(tcn.KERNEL * units, units, activation) for _ in range(layers)],
+                         tcn.dilations(window, layers), [dense(units, units) for _ in range(layers - 1)],
+                         [dense(units, 1) for _ in range(layers)], dense(window, 1) if linear_path else None,
+                         rng.normal(0, 1, units).astype(np.float32) if linear_path else None)
+    if not curves:
+        return stack
+    return tcn.TcnStack(*(getattr(stack, field) for field in ("rechannel", "hidden", "dilations", "mixes", "skips",
+                                                              "linear_path", "from_linear")),
+                        [dense(1, 3, "tanh"), dense(1, 2, "relu")], dense(window * 5, 1),
+                        [dense(1, 2, "tanh"), dense(1, 3, "relu")] if linear_path else [],
+                        dense(5, 1) if linear_path else None)
 
 
 def reference(stack: tcn.TcnStack, samples: np.ndarray) -> np.ndarray:
@@ -93,17 +101,29 @@ def reference(stack: tcn.TcnStack, samples: np.ndarray) -> np.ndarray:
         output += (hidden @ stack.skips[index].kernel)[width - len(samples):, 0] + stack.skips[index].bias[0]
         if index < len(stack.mixes):
             signal = signal[dilation:] + hidden @ stack.mixes[index].kernel + stack.mixes[index].bias
+    def curves_of(signal, layers):  # (time, curves)
+        return np.concatenate([{"tanh": np.tanh, "relu": lambda value: np.maximum(value, 0)}[layer.activation](
+            np.outer(signal, layer.kernel[0]) + layer.bias) for layer in layers], axis=1)
+
+    if stack.after_curves:  # curves of the linear path's output, mixed
+        output += (curves_of(linear, stack.after_curves) @ stack.after_mix.kernel)[:, 0] + stack.after_mix.bias[0]
+    if stack.curves:  # each curve of every sample, through its own FIR (tap k of curve c: row k * curves + c)
+        curves = curves_of(padded, stack.curves)
+        windows = np.lib.stride_tricks.sliding_window_view(curves, stack.window, axis=0)  # (outputs, curves, window)
+        taps = stack.curve_fir.kernel[:, 0].reshape(stack.window, -1)  # (window, curves)
+        output += np.einsum("ocw,wc->o", windows, taps) + stack.curve_fir.bias[0]
     return output + linear
 
 
 @pytest.mark.parametrize("engine", ["numpy", "compiled"])
-@pytest.mark.parametrize("window, layers, linear_path", [
-    (64, 6, True),  # the README's shape, the FIR beside it
-    (9, 6, False),  # dilations that do not double all the way; the stack alone
-    (3, 2, True),
+@pytest.mark.parametrize("window, layers, linear_path, curves", [
+    (64, 6, False, True),  # the README's shape, the curve branch beside it (format 4)
+    (64, 6, True, False),  # format 3's: the window-long FIR beside it, read by the last layer
+    (9, 6, False, False),  # dilations that do not double all the way; the stack alone
+    (3, 2, True, True),
 ])
-def test_the_render_is_the_stack_on_every_output(engine, window, layers, linear_path):
-    stack = random_stack(window, layers, 8, linear_path=linear_path).with_engine(engine)
+def test_the_render_is_the_stack_on_every_output(engine, window, layers, linear_path, curves):
+    stack = random_stack(window, layers, 8, linear_path=linear_path, curves=curves).with_engine(engine)
     samples = np.random.default_rng(5).uniform(-1, 1, 5000).astype(np.float32)
     spec = FilterSpec(mode="tcn", window=window, levels="signed")
     rendered = render.render(stack, spec, samples)
@@ -148,6 +168,15 @@ def test_unit_levels_render_through_the_levels_map():
     # the network sees sample * scale + offset, the past's silence at the offset too
     direct = spec.from_network(stack.segment(spec.to_network(spec.pad(samples))))
     np.testing.assert_allclose(render.render(stack, spec, samples), direct, rtol=0, atol=1e-5)
+
+
+def test_a_tcn_model_saved_in_format_3_renders_as_it_did():
+    """A model saved before the curve branch and the long linear path (its linear path window-long, inside the
+    Keras model, read by its last layer): the SHA-256 of its float32 render with each engine, recorded then."""
+    from tests.fixtures.tcn_format_3 import expected_renders
+
+    assert model_file.read_record(expected_renders.MODEL)["format"] == 3
+    assert expected_renders.renders() == json.loads((expected_renders.HERE / "expected_renders.json").read_text())
 
 
 # --- against Keras ---------------------------------------------------------------------------------
@@ -212,6 +241,9 @@ def test_fit_trains_names_records_and_renders_a_tcn_model_gen_renders_the_same(w
     (["2", "8", "16", "tanh", "adam", "1", "4", "1", "--mode", "tcn", "--align", "centre"],
      "fit.py: --align centre: is not for a tcn model: its convolutions are causal; drop it, or train with --mode "
      "sliding"),
+    (["2", "8", "16", "tanh", "adam", "1", "4", "1", "--mode", "tcn", "--no-fir-start", "--linear-taps", "300"],
+     "fit.py: --no-fir-start: gives the window-long linear path trained from zero, not the long one --linear-taps is "
+     "the length of; drop one of the two"),
     (["2", "8", "16", "tanh", "adam", "1", "4", "1", "--mode", "tcn", "--pairs", "pairs.csv"],  # the knob is sliding
      "fit.py: --mode tcn: is not for a knob model (--pairs): one is a sliding model at signed levels whose linear "
      "path starts at each pair's least-squares FIR, trained anew; drop it, or train on one pair"),
@@ -223,17 +255,35 @@ def test_what_a_tcn_model_is_not_is_one_line_and_exit_status_2_with_nothing_writ
     assert sorted(path.name for path in workdir.iterdir()) == before
 
 
+def test_a_tcn_model_has_the_long_linear_path_its_length_as_given_and_resumed_with_it(workdir, capsys):
+    assert fit.run([*FIT, "--linear-taps", "300", "--quiet"]) == 0
+    assert "  linear path: 300 taps (6.8 ms), as --linear-taps gave\n" in capsys.readouterr().out
+    (path,) = (workdir / "models").glob("*.keras")
+    record = json.loads(path.with_suffix(".json").read_text())
+    assert record["format"] == 4 and record["linear_path"]["taps"] == 300 and record["linear_path"]["before"] == 299
+    stack, _, _ = model_file.load_network(path)
+    assert stack.long_path.length == 300 and stack.linear_path.kernel.shape == (4, 1)  # the long path; the window's
+    assert [layer.activation for layer in stack.curves] == ["tanh", "relu"] and stack.curve_fir is not None
+    assert gen.run([str(path), "song.raw", "--out", "again.raw", "--quiet"]) == 0
+    assert (workdir / "again.raw").read_bytes() == path.with_suffix(".raw").read_bytes()
+
+    assert fit.run([*FIT[:7], "1", "--mode", "tcn", "--no-plot", "--quiet", "--resume", str(path)]) == 0
+    (resumed,) = set((workdir / "models").glob("*.keras")) - {path}
+    assert json.loads(resumed.with_suffix(".json").read_text())["linear_path"] == record["linear_path"]
+
+
 # --- a curve before the filter ---------------------------------------------------------------------
 
 
-def curve_then_lowpass(directory, seconds=2.0, drive=10.0, cutoff=2000.0, rate=44100, seed=11, format="u8"):
-    """A pair whose effect is a tanh curve on every input sample, then a 24 dB/octave low-pass: the shape the
+def curve_then_lowpass(directory, seconds=2.0, drive=10.0, cutoff=2000.0, rate=44100, seed=11, format="u8",
+                       rolloff=24):
+    """A pair whose effect is a tanh curve on every input sample, then a low-pass (24 dB/octave): the shape the
     sliding stack cannot make with few units (issue 20). Writes train_x.raw and train_y.raw."""
     from neural_filter import audio
 
     dry = synth.pink_noise(seconds, rate, np.random.default_rng(seed))
     gain = 10 ** (drive / 20)
-    wet = synth.audacity_lowpass(np.tanh(gain * dry) / np.tanh(gain), cutoff, 24, rate)
+    wet = synth.audacity_lowpass(np.tanh(gain * dry) / np.tanh(gain), cutoff, rolloff, rate)
     audio.write_audio(directory / "train_x.raw", dry.astype(np.float32), format, rate)
     audio.write_audio(directory / "train_y.raw", (0.9 * wet / np.abs(wet).max()).astype(np.float32), format, rate)
 
@@ -248,6 +298,22 @@ def test_a_curve_before_the_filter_is_a_pair_no_linear_filter_makes(tmp_path):
     linear = render.render(fir.fir_network(taps, bias), FilterSpec(mode="sliding", window=64, levels="signed"), x)
     floor = (1 / 128) ** 2 / 12 / np.var(y)  # u8 rounding against the target's power
     assert metrics.decibels(metrics.esr(linear, y)) > metrics.decibels(floor) + 15
+
+
+def test_the_curve_branch_starts_at_the_curve_then_filter_pair_s_floor(tmp_path, monkeypatch, capsys):
+    """A tanh curve, then a 6 dB/octave low-pass (its response within the window), at 16 bits: the branch's
+    least-squares start alone scores within 3 dB of the pair's floor (the epoch run is kept only if better).
+    (With the 24 dB/octave low-pass, whose response outlasts the window, it starts at -66 dB.)"""
+    curve_then_lowpass(tmp_path, seconds=3.0, format="s16le", rolloff=6)
+    (tmp_path / "song.raw").write_bytes((tmp_path / "train_x.raw").read_bytes()[: 2 * 4410])
+    monkeypatch.chdir(tmp_path)
+    assert fit.run(["6", "8", "16", "tanh", "adam", "1", "64", "1", "--mode", "tcn", "--format", "s16le",
+                    "--no-plot", "--quiet"]) == 0
+    capsys.readouterr()
+    (path,) = (tmp_path / "models").glob("*.keras")
+    record = json.loads(path.with_suffix(".json").read_text())
+    assert record["start"]["esr_db"] < record["metrics"]["floor_db"] + 3, record["metrics"]
+    assert record["metrics"]["esr_db"] < -80
 
 
 def test_a_sweep_over_sliding_and_tcn_prunes_the_windows_tcn_layers_cannot_make(workdir, capsys):

@@ -110,7 +110,7 @@ class Kind:
         """The fixed long linear path beside the stack (linear_path.LinearPath at the pair's least-squares FIR),
         or None: a kind without one, --no-linear-path, or --no-fir-start (the window-long path inside the
         Keras model). Training fits the stack to what it leaves; any kind with `has_linear_path` has it."""
-        if not (self.has_linear_path and settings.linear_path and settings.fir_start):
+        if not self.fits_long_path(settings):
             return None
 
         def before(length):
@@ -118,6 +118,10 @@ class Kind:
 
         return linear_path.fit(prepared.train_x, prepared.train_y, prepared.rate, before, settings.linear_taps,
                                curve=self.stack_reads_path)
+
+    def fits_long_path(self, settings: TrainSettings) -> bool:
+        """Whether a new model of these settings has the long linear path (`linear_path`)."""
+        return self.has_linear_path and settings.linear_path and settings.fir_start
 
     def check_request(self, request) -> None:
         """Refuse what a fitting.FitRequest asks that this kind is not (an ArgumentError naming the option)."""
