@@ -104,8 +104,9 @@ def _effects() -> dict:
         "80 Hz high-pass": ("HighpassFilter 80 Hz (1st order)", [board.HighpassFilter(80)]),
         "driven ladder": ("LadderFilter LPF24 800 Hz, resonance 0.6, drive 4; Gain -3 dB",
                           [board.LadderFilter(mode.LPF24, 800, 0.6, 4), board.Gain(-3)]),
-        "resonant ladder, low cutoff": ("LadderFilter LPF24 150 Hz, resonance 0.95, drive 1; Gain -6 dB",
-                                        [board.LadderFilter(mode.LPF24, 150, 0.95, 1), board.Gain(-6)]),
+        # Gain -9 dB (was -6): a tone at the resonance drives it to 1.07 on the tones pair, which 16 bits clip
+        "resonant ladder, low cutoff": ("LadderFilter LPF24 150 Hz, resonance 0.95, drive 1; Gain -9 dB",
+                                        [board.LadderFilter(mode.LPF24, 150, 0.95, 1), board.Gain(-9)]),
         "compressor": ("Compressor -20 dB threshold, ratio 6, attack 2 ms, release 120 ms",
                        [board.Compressor(-20, 6, 2, 120)]),
     }
