@@ -155,6 +155,10 @@ def test_gen_killed_anywhere_keeps_the_older_output_then_replaces_it_whole(long_
 
 def test_gen_interrupted_while_rendering_writes_nothing(long_song):
     folder, log = long_song, long_song / "gen.log"
+    # ten minutes of song: the render outlasts the moment between its temporary appearing and the signal, however
+    # loaded the machine (the 30 s song rendered whole before a SIGINT arrived, once, under load 8)
+    noise = np.random.default_rng(4).uniform(-0.5, 0.5, 600 * RATE).astype(np.float32)
+    soundfile.write(folder / "song.wav", noise, RATE, subtype="PCM_16")
     process = start("gen.py", [MODEL, "song.wav", "--out", "out.wav", "--quiet"], folder, log)
     assert wait_for(lambda: leftovers(folder) != [], process)  # the render has begun: its temporary is there
     process.send_signal(signal.SIGINT)
