@@ -61,3 +61,27 @@ def one_line(text: str) -> str:
 def leftovers(directory: Path) -> list[str]:
     """Temporary files an interrupted atomic write would leave (files.atomic_output's names)."""
     return sorted(str(path) for path in Path(directory).rglob("*.partial-*"))
+
+
+def split(samples, sizes):
+    """`samples` cut into blocks of the given sizes, repeated until it is used up."""
+    blocks, start, index = [], 0, 0
+    while start < len(samples):
+        blocks.append(samples[start : start + sizes[index % len(sizes)]])
+        start, index = start + sizes[index % len(sizes)], index + 1
+    return blocks
+
+
+def assert_keras_renders_what_numpy_does(model_path, samples, folder: Path, monkeypatch, rate: int = 44100) -> None:
+    """A saved model renders `samples` through Keras, once neither engine knows its activation, as it does in NumPy."""
+    from neural_filter import activations, model_file, numpy_activations, render
+
+    audio.write_audio(folder / "song.raw", samples, "f32le", rate)
+    render.render_file(model_path, folder / "song.raw", folder / "ours.raw", format="f32le")
+    monkeypatch.delitem(activations.ACTIVATIONS, "tanh")  # neither engine knows it now
+    monkeypatch.delitem(numpy_activations.ACTIVATIONS, "tanh")
+    assert not model_file.load_network(model_path)[0].numpy_ready
+    render.render_file(model_path, folder / "song.raw", folder / "keras.raw", format="f32le")
+    ours, through_keras = (np.fromfile(folder / name, np.float32) for name in ("ours.raw", "keras.raw"))
+    assert through_keras.shape == (len(samples),) and not np.array_equal(ours, through_keras)  # really another path
+    np.testing.assert_allclose(through_keras, ours, rtol=0, atol=2e-5)

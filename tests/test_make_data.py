@@ -251,22 +251,19 @@ def test_tones_are_made_and_noted_and_a_note_read_back(cwd, capsys):
     assert (cwd / "train_x.raw").read_bytes() == audio.encode(noise, "u8").tobytes()
     assert json.loads((cwd / "train_y.json").read_text())["tones"] is True
     assert effect.read_note(cwd / "train_y.raw").tones is True
-    note = cwd / "train_y.json"
-    note.write_text(note.read_text().replace('"tones": true', '"tones": 1'))
-    with pytest.raises(DataError) as caught:
-        effect.read_note(cwd / "train_y.raw")
-    assert str(caught.value) == (f"{note}: holds tones 1, not a true or false; make the pair again with make_data.py, "
-                                 "or delete the note")
 
 
-def test_a_note_with_an_unknown_envelope_is_refused(cwd, capsys):
-    assert run([*SMALL, "--envelope", "bursts"], capsys)[0] == 0
+@pytest.mark.parametrize("noted, damaged, problem", [
+    ('"tones": true', '"tones": 1', "holds tones 1, not a true or false"),
+    ('"bursts"', '"loud"', "holds envelope 'loud': unknown"),
+])
+def test_a_note_with_a_damaged_envelope_or_tones_is_refused(cwd, capsys, noted, damaged, problem):
+    assert run([*SMALL, "--envelope", "bursts", "--tones"], capsys)[0] == 0
     note = cwd / "train_y.json"
-    note.write_text(note.read_text().replace('"bursts"', '"loud"'))
+    note.write_text(note.read_text().replace(noted, damaged))
     with pytest.raises(DataError) as caught:
         effect.read_note(cwd / "train_y.raw")
-    assert str(caught.value) == (f"{note}: holds envelope 'loud': unknown; make the pair again with make_data.py, "
-                                 "or delete the note")
+    assert str(caught.value) == f"{note}: {problem}; make the pair again with make_data.py, or delete the note"
 
 
 def test_amplitude_scales_the_noise_and_is_noted(cwd, capsys):

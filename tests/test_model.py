@@ -11,6 +11,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 import fit
+from conftest import assert_keras_renders_what_numpy_does
 from neural_filter import model, model_file, network, render
 from neural_filter.errors import ArgumentError, DataError
 from neural_filter.spec import FilterSpec
@@ -263,21 +264,11 @@ def test_a_rows_function_gets_the_levels_applied_around_it():
 
 def test_an_activation_only_keras_knows_renders_through_keras(tmp_path, monkeypatch):
     """The fallback: a model whose activation has no NumPy version renders through Keras's predict."""
-    from neural_filter import activations, audio, numpy_activations
 
     spec = FilterSpec(mode="sliding", window=8, levels="unit")
     built = randomised(model.build_model(spec, 1, 8, "tanh", linear_path=True), seed=9)
     path = saved(built, spec, tmp_path / "m.keras")
-    samples = song(3000)
-    audio.write_audio(tmp_path / "song.raw", samples, "f32le", 44100)
-    render.render_file(path, tmp_path / "song.raw", tmp_path / "ours.raw", format="f32le")
-    monkeypatch.delitem(activations.ACTIVATIONS, "tanh")  # neither engine knows it now
-    monkeypatch.delitem(numpy_activations.ACTIVATIONS, "tanh")
-    assert not model_file.load_network(path)[0].numpy_ready
-    render.render_file(path, tmp_path / "song.raw", tmp_path / "keras.raw", format="f32le")
-    ours, through_keras = (np.fromfile(tmp_path / name, np.float32) for name in ("ours.raw", "keras.raw"))
-    assert through_keras.shape == (3000,) and not np.array_equal(ours, through_keras)  # really another path
-    np.testing.assert_allclose(through_keras, ours, rtol=0, atol=2e-5)
+    assert_keras_renders_what_numpy_does(path, song(3000), tmp_path, monkeypatch)
 
 
 def test_a_model_ending_in_a_nonlinear_layer_is_refused(tmp_path):

@@ -14,7 +14,7 @@ import re
 import numpy as np
 import pytest
 
-from conftest import one_line
+from conftest import one_line, split
 
 import fit
 import gen
@@ -73,15 +73,6 @@ def test_the_render_is_the_cells_at_every_sample(engine, window, layers, units):
     rendered = render.render(stack, spec, samples)
     assert rendered.dtype == np.float32 and rendered.shape == samples.shape
     np.testing.assert_allclose(rendered, reference(stack, samples), rtol=0, atol=2e-5)
-
-
-def split(samples, sizes):
-    """`samples` cut into blocks of the given sizes, repeated until it is used up."""
-    blocks, start, index = [], 0, 0
-    while start < len(samples):
-        blocks.append(samples[start : start + sizes[index % len(sizes)]])
-        start, index = start + sizes[index % len(sizes)], index + 1
-    return blocks
 
 
 @pytest.mark.parametrize("engine", ["numpy", "compiled"])

@@ -7,7 +7,8 @@ import keras
 import numpy as np
 import pytest
 
-from neural_filter import activations, audio, kinds, linear_path, model_file, numpy_activations, render, synth
+from neural_filter import audio, kinds, linear_path, model_file, render, synth
+from conftest import assert_keras_renders_what_numpy_does
 from neural_filter.linear_path import LinearPath, taps_before
 from neural_filter.settings import TrainSettings
 from neural_filter.spec import FilterSpec
@@ -69,15 +70,7 @@ def test_an_activation_only_keras_knows_renders_through_keras_with_the_path_s_ou
     spec = FilterSpec(mode="sliding", window=8, levels="signed")
     _, saved, _ = built_and_saved(tmp_path, spec, seed=5)
     samples = np.random.default_rng(8).uniform(-0.9, 0.9, 3000).astype(np.float32)
-    audio.write_audio(tmp_path / "song.raw", samples, "f32le", RATE)
-    render.render_file(saved, tmp_path / "song.raw", tmp_path / "ours.raw", format="f32le")
-    monkeypatch.delitem(activations.ACTIVATIONS, "tanh")  # neither engine knows it now
-    monkeypatch.delitem(numpy_activations.ACTIVATIONS, "tanh")
-    assert not model_file.load_network(saved)[0].numpy_ready
-    render.render_file(saved, tmp_path / "song.raw", tmp_path / "keras.raw", format="f32le")
-    ours, through_keras = (np.fromfile(tmp_path / name, np.float32) for name in ("ours.raw", "keras.raw"))
-    assert through_keras.shape == (3000,) and not np.array_equal(ours, through_keras)  # really another path
-    np.testing.assert_allclose(through_keras, ours, rtol=0, atol=2e-5)
+    assert_keras_renders_what_numpy_does(saved, samples, tmp_path, monkeypatch, RATE)
 
 
 def test_the_old_window_long_path_reads_nothing():

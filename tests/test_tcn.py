@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pytest
 
-from conftest import one_line
+from conftest import one_line, split
 
 import fit
 import gen
@@ -129,15 +129,6 @@ def test_the_render_is_the_stack_on_every_output(engine, window, layers, linear_
     rendered = render.render(stack, spec, samples)
     assert rendered.dtype == np.float32 and rendered.shape == samples.shape
     np.testing.assert_allclose(rendered, reference(stack, samples), rtol=0, atol=2e-5)
-
-
-def split(samples, sizes):
-    """`samples` cut into blocks of the given sizes, repeated until it is used up."""
-    blocks, start, index = [], 0, 0
-    while start < len(samples):
-        blocks.append(samples[start : start + sizes[index % len(sizes)]])
-        start, index = start + sizes[index % len(sizes)], index + 1
-    return blocks
 
 
 SEGMENT = tcn.segment_length(64)
