@@ -45,7 +45,11 @@ KELLET_DIRECT, KELLET_DELAYED = 0.5362, 0.115926
 
 def _to_peak(samples: np.ndarray, amplitude: float) -> np.ndarray:
     """Centred and scaled so that its largest magnitude is `amplitude` (silence stays silence)."""
-    samples = samples - samples.mean()
+    return _scaled_to_peak(samples - samples.mean(), amplitude)
+
+
+def _scaled_to_peak(samples: np.ndarray, amplitude: float) -> np.ndarray:
+    """Scaled so that its largest magnitude is `amplitude` (silence stays silence)."""
     peak = np.max(np.abs(samples)) if samples.size else 0.0
     return samples * (amplitude / peak) if peak > 0 else samples
 
@@ -102,9 +106,8 @@ def noise(kind: str, seconds: float, rate: int, rng: np.random.Generator,
         odd_seconds = (np.arange(len(samples)) // rate) % 2 == 1
         samples = np.where(odd_seconds, tone_bursts(len(samples), rate, rng), samples / amplitude)
     if envelope == "bursts":
-        samples = samples * bursts(len(samples), rate, rng)  # (not centred again: a silent burst stays silent)
-    peak = np.max(np.abs(samples)) if samples.size else 0.0
-    return samples * (amplitude / peak) if peak > 0 else samples
+        samples = samples * bursts(len(samples), rate, rng)
+    return _scaled_to_peak(samples, amplitude)  # not centred again: a silent burst stays silent
 
 
 # Tone bursts: 50 ms to 1 s each, log-uniform, of 1 to 4 sines at log-uniform frequencies from 40 Hz to
@@ -133,8 +136,7 @@ def tone_bursts(samples: int, rate: int, rng: np.random.Generator) -> np.ndarray
         gains, phases = rng.uniform(0.2, 1.0, count), rng.uniform(0, 2 * np.pi, count)
         chord = (gains[:, None] * np.sin(2 * np.pi * frequencies[:, None] * times + phases[:, None])).sum(axis=0)
         fade = np.minimum(1.0, np.minimum(times, times[::-1]) / TONE_FADE_SECONDS)
-        peak = np.max(np.abs(chord))
-        output[start:end] = chord * fade / (peak if peak > 0 else 1.0)  # each chord at full scale: a held peak
+        output[start:end] = _scaled_to_peak(chord, 1.0) * fade  # each chord at full scale: a held peak
         start = end
     return output
 
