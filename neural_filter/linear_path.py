@@ -38,6 +38,9 @@ class LinearPath:
     before: int
     source: str = "pair"  # "pair": the length read off the pair; "given": --linear-taps
 
+    record_key = "linear_path"  # the run record's field, and the layer name model_file gives it
+    entry_name = ENTRY
+
     @property
     def length(self) -> int:
         return len(self.taps)
@@ -50,11 +53,14 @@ class LinearPath:
         """Full-scale blocks in, the path's float32 outputs out, as many in all (blocks of its own sizes).
 
         Overlap-save: each hop of outputs is one FFT of `size` padded samples (silence before the
-        signal and after it, as a window row has), the hops counted from the signal's start.
+        signal and after it, as a window row has), the hops counted from the signal's start. Taps of
+        two dimensions (length, paths: a knob's bank, linear_bank.py) give (samples, paths) blocks,
+        every path's output from one FFT of the signal.
         """
         size = fft_size(self.length)
         hop = size - self.length + 1
-        kernel = np.fft.rfft(self.taps[::-1].astype(np.float64), size)  # correlation with the taps = convolution
+        # correlation with the taps = convolution with them reversed
+        kernel = np.fft.rfft(self.taps[::-1].astype(np.float64), size, axis=0)
         pending = np.zeros(self.before)  # padded signal not yet consumed, from the next hop's first sample
         samples = given = 0
         for block in blocks:
@@ -72,7 +78,8 @@ class LinearPath:
             pending = pending[hop:]
 
     def _hop(self, segment: np.ndarray, kernel: np.ndarray, hop: int) -> np.ndarray:
-        filtered = np.fft.irfft(np.fft.rfft(segment) * kernel, len(segment))
+        spectrum = np.fft.rfft(segment).reshape(-1, *(1,) * (kernel.ndim - 1))  # a column per path, if several
+        filtered = np.fft.irfft(spectrum * kernel, len(segment), axis=0)
         return (filtered[self.length - 1 : self.length - 1 + hop] + self.bias).astype(np.float32)
 
     def filter(self, samples: np.ndarray, past: np.ndarray | None = None) -> np.ndarray:

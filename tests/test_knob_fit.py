@@ -71,10 +71,13 @@ def test_numpy_render_matches_keras_between_knots(knob_fitted):
     directory, model, _ = knob_fitted
     network, spec, record = load_network(model)
     song = audio.read_audio(directory / "song.raw").samples
-    knob = Knob.from_record(record["knob"])
-    keras_model = keras.models.load_model(model, compile=False)
-    expected = keras_model.predict([spec.pad(song)[None, :, None], knob.features([1500.0])], verbose=0).ravel()
-    np.testing.assert_allclose(render.render(network.at(1500.0), spec, song), expected, atol=1e-5)
+    features = Knob.from_record(record["knob"]).features([1500.0])
+    # the Keras model is the stack; the long bank beside it, at 1500 Hz: each knot's FIR weighed, in float64
+    bank = network.bank
+    linear = sum(bank.path(knot).filter(song).astype(np.float64) * weight for knot, weight in enumerate(features[0]))
+    stack = keras.models.load_model(model, compile=False)
+    expected = stack.predict([spec.pad(song)[None, :, None], features, linear[None, :, None]], verbose=0).ravel()
+    np.testing.assert_allclose(render.render(network.at(1500.0), spec, song), expected + linear, atol=1e-5)
 
 
 def test_gen_sweeps_the_cutoff_over_the_song(knob_fitted, tmp_path):
@@ -134,10 +137,8 @@ def test_fit_refuses_a_bad_pairs_file(knob_fitted, tmp_path, monkeypatch, csv, m
     (["--mode", "chunk"], "--mode chunk: is not for a knob model"),
     (["--levels", "unit"], "--levels unit: is not for a knob model"),
     (["--no-linear-path"], "--no-linear-path: is not for a knob model"),
-    # the knob's linear paths are window-long: a long bank (each pair's long FIR, swept) is not built
-    (["--linear-taps", "2048"], "--linear-taps 2048: is not for a knob model (--pairs): its linear paths are "
-     "window-long, one per pair at its least-squares FIR; give a window as long as the filter's response, or train "
-     "on one pair"),
+    (["--no-fir-start"], "--no-fir-start: is not for a knob model"),
+    (["--linear-taps", "2048", "--no-linear-path"], "--no-linear-path: is not for a knob model"),
     (["--train-x", "a.raw"], "--pairs pairs.csv: names the training pairs, and so do --train-x and --train-y"),
 ])
 def test_fit_refuses_what_a_knob_model_is_not(knob_fitted, monkeypatch, extra, message):
