@@ -175,8 +175,8 @@ class Sweep:
     interval between knots each feature is a cubic in d, so the path is 4 products per row (the
     window times each power's taps) and a cubic in each row's d: a sweep costs about what a fixed
     cutoff costs, not `knots` times the linear path. A long bank (format 5) runs beside the rows
-    instead (`long_path`: every knot's FIR by FFT, weighed at each sample), and each call is given
-    its rows' share of it (`linear`), as a sliding stack that reads its long path is.
+    instead (`long_path`: by FFT, each sample at its own knob value, linear_bank.Swept), and each
+    call is given its rows' share of it (`linear`), as a sliding stack that reads its long path is.
     """
 
     stack: KnobStack
@@ -201,8 +201,8 @@ class Sweep:
         """The long bank swept, each sample's knots weighed by its features (render.py runs it), or None."""
         if not self.stack.long_bank:
             return None
-        knob, table = self.stack.knob, self.stack.table
-        return self.stack.bank.swept(lambda first, count: knob.features(self.values(first, count), table))
+        return self.stack.bank.swept(self.stack.table, lambda first, count: self.stack.knob.locate(
+            self.values(first, count)))
 
     @property
     def reads_linear(self) -> bool:

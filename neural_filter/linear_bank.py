@@ -7,10 +7,10 @@ each pair's exact least-squares FIR, fixed, all of one length, the longest any p
 each pair's FIR output off its target once, and the stack fits what is left.
 
 At a knob value the bank is one FIR, the knots' taps and biases weighed by the knob's features
-(`at`), rendered by FFT as a long path is. A sweep moves the weights every sample: the bank then
-runs every knot's FIR over the song (one FFT of the signal per hop, one inverse per knot) and
-weighs the knots' outputs at each sample by that sample's features (`Swept`): exact, and one FFT
-convolution per knot, not one per sample.
+(`at`), rendered by FFT as a long path is. A sweep moves the weights every sample: each sample's
+output is then the knots' FIRs' outputs weighed by its own features, exactly (`Swept`), which
+costs four FFT convolutions per interval between knots (the spline's cubic), not one per knot,
+nor one per sample.
 
 In the model file (format 5) the taps are one entry, ENTRY (float32, taps x knots), and the
 record's "linear_bank" holds their length, alignment, biases and where the length came from.
@@ -55,9 +55,10 @@ class LinearBank:
         """The bank at one knob value (`features`: knob.Knob.features of it, (knots,)): one FIR."""
         return LinearPath(self.taps @ features, float(np.float32(self.biases @ features)), self.before, self.source)
 
-    def swept(self, weights) -> "Swept":
-        """The bank with its knob moving every sample: `weights(first, count)` -> (count, knots) features."""
-        return Swept(self, weights)
+    def swept(self, table: np.ndarray, located) -> "Swept":
+        """The bank with its knob moving every sample (`table`: knob.Knob.table; `located(first, count)`: each
+        sample's interval and d, knob.Knob.locate's)."""
+        return Swept(self, table, located)
 
     def record(self) -> dict:
         """What the run record says of it (the taps themselves are the model file's ENTRY)."""
@@ -80,24 +81,39 @@ class LinearBank:
 
 @dataclasses.dataclass(frozen=True)
 class Swept:
-    """The bank's output with the knob at its own value at every sample: each knot's FIR output, weighed.
+    """The bank's output with the knob at its own value at every sample, exactly: its knots' FIRs, weighed.
 
-    A stream, as linear_path.LinearPath's (render.py runs it beside the stack): all knots' outputs
-    come from one overlap-save pass with (taps, knots) kernels, then each sample's weighted sum.
+    A stream, as linear_path.LinearPath's (render.py runs it beside the stack). Inside one interval
+    between knots each knot's weight is a cubic in d (knob.Knob.table), so the weighed sum of the
+    knots' outputs is a cubic in d whose four coefficients are four FIRs' outputs (the knots' taps
+    weighed by the cubic's coefficients): per hop, one FFT of the signal, four inverse FFTs per
+    interval the hop meets (one, mostly), and a cubic per sample, whatever the number of knots.
     """
 
     bank: LinearBank
-    weights: object  # (first, count) -> (count, knots) float32: the features of samples first .. first + count - 1
+    table: np.ndarray  # (4, knots - 1, knots): knob.Knob.table, each feature's cubic per interval
+    located: object  # (first, count) -> (interval, d) of samples first .. first + count - 1 (knob.Knob.locate)
 
     def stream(self, blocks):
-        whole = LinearPath(self.bank.taps, 0.0, self.bank.before)  # every knot at once: (samples, knots) blocks
-        first = 0
-        for outputs in whole.stream(blocks):
-            weights = self.weights(first, len(outputs))
-            # float64 sums, as each knot's float64 FFT output is (then float32, as a path's output is)
-            summed = np.einsum("nk,nk->n", outputs.astype(np.float64), weights) + weights @ self.bank.biases
-            yield summed.astype(np.float32)
-            first += len(outputs)
+        bank, size = self.bank, linear_path.fft_size(self.bank.length)
+        hop = size - bank.length + 1
+        spectra = {}  # interval -> (bins, 4): the FIRs whose outputs multiply d^3, d^2, d, 1 there
+
+        def outputs(spectrum: np.ndarray, first: int, count: int) -> np.ndarray:
+            interval, d = self.located(first, count)
+            result = np.empty(count)
+            for each in np.unique(interval):
+                if each not in spectra:
+                    powers = bank.taps.astype(np.float64) @ self.table[:, each].T  # (length, 4)
+                    spectra[each] = np.fft.rfft(powers[::-1], size, axis=0)
+                filtered = np.fft.irfft(spectrum[:, None] * spectra[each], size, axis=0)
+                chosen = np.flatnonzero(interval == each)
+                cubic = filtered[bank.length - 1 : bank.length - 1 + hop][chosen] + self.table[:, each] @ bank.biases
+                at = d[chosen]
+                result[chosen] = ((cubic[:, 0] * at + cubic[:, 1]) * at + cubic[:, 2]) * at + cubic[:, 3]
+            return result.astype(np.float32)
+
+        return linear_path.overlap_save(blocks, bank.length, bank.before, outputs)
 
 
 def fit(pairs: list, rate: int, before, taps: int | None = None, curve: bool = True, progress=None) -> LinearBank:

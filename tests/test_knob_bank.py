@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from neural_filter import fir, linear_bank, linear_path, synth
+from neural_filter.knob import Knob
 from neural_filter.linear_bank import LinearBank
-from neural_filter.linear_path import LinearPath, taps_before
+from neural_filter.linear_path import taps_before
 
 RATE = 44100
 
@@ -64,23 +65,15 @@ def test_at_one_value_the_bank_is_one_fir_the_knots_weighed():
     assert path.bias == pytest.approx(float(bank.biases @ weights)) and path.before == bank.before
 
 
-def test_a_swept_bank_is_each_knots_fir_weighed_at_each_sample_in_any_blocks():
-    bank = small_bank()
+@pytest.mark.parametrize("start, end", [(100.0, 1000.0), (1000.0, 150.0), (300.0, 300.0)])
+def test_a_swept_bank_is_each_knots_fir_weighed_at_each_sample_in_any_blocks(start, end):
+    bank, knob = small_bank(), Knob((100.0, 300.0, 1000.0))
     x = np.random.default_rng(5).uniform(-1, 1, 20_001).astype(np.float32)
-    weights = np.random.default_rng(6).uniform(0, 1, (len(x), bank.knots)).astype(np.float32)
-    swept = bank.swept(lambda first, count: weights[first : first + count])
+    values = np.geomspace(start, end, len(x))
+    swept = bank.swept(knob.table(), lambda first, count: knob.locate(values[first : first + count]))
     whole = np.concatenate(list(swept.stream([x])))
     each = np.stack([bank.path(knot).filter(x).astype(np.float64) for knot in range(bank.knots)], axis=1)
-    np.testing.assert_allclose(whole, np.sum(each * weights, axis=1), atol=2e-6)
+    np.testing.assert_allclose(whole, np.sum(each * knob.features(values), axis=1), atol=2e-6)
     cuts = [0, 1, 4000, 4001, 13_000, len(x)]
     pieces = np.concatenate(list(swept.stream([x[start:end] for start, end in zip(cuts, cuts[1:])])))
     assert whole.dtype == np.float32 and np.array_equal(whole, pieces)
-
-
-def test_every_knot_at_once_is_each_knots_path_alone():
-    bank = small_bank(length=64)
-    x = np.random.default_rng(7).uniform(-1, 1, 9000).astype(np.float32)
-    together = np.concatenate(list(LinearPath(bank.taps, 0.0, bank.before).stream([x])))  # (samples, knots)
-    for knot in range(bank.knots):
-        alone = LinearPath(bank.taps[:, knot], 0.0, bank.before).filter(x)
-        np.testing.assert_allclose(together[:, knot], alone, atol=1e-6)
