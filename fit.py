@@ -152,8 +152,9 @@ def _print_report(request, outcome, scored_on: str) -> None:
     start = outcome.record["start"]
     if start and not result.skipped:
         settings = request.settings
-        what = ("the least-squares FIR it started from" if request.resume is None and settings.linear_path
-                and settings.fir_start and request.kind().has_linear_path else "its starting weights")
+        kind = request.kind()
+        what = (f"{kind.fitted_start} it started from" if request.resume is None and settings.linear_path
+                and settings.fir_start and kind.has_linear_path else "its starting weights")
         if request.pairs:
             what = "each pair's least-squares FIR alone (its start)"
         print(f"  {what} scored {signed_db(start['esr_db'])}: training added {start['esr_db'] - m['esr_db']:.1f} dB")

@@ -207,6 +207,7 @@ def test_fit_trains_names_records_and_renders_a_tcn_model_gen_renders_the_same(w
     assert path.name == f"tanh_adam_2_8_16_4_2_tcn_a{record['metrics']['score']:+.1f}.keras"
     assert record["spec"]["mode"] == "tcn" and record["settings"]["linear_path"] is True
     assert record["metrics"]["esr"] < record["metrics"]["dry_esr"]  # it learned something
+    assert "  the least-squares FIR and curve branches it started from scored " in out  # its start, named as it is
     with open(workdir / "models" / "results.csv", newline="") as file:
         assert [row["model"] for row in csv.DictReader(file)] == [path.stem]
 

@@ -123,6 +123,7 @@ class Unmakeable(ValueError):
 class TcnKind(SlidingKind):
     name = mode = "tcn"
     stack_reads_path = False  # its last layer reads the window-long path (from_linear), not the long one
+    fitted_start = "the least-squares FIR and curve branches"
     sweep_defaults = {"batches": "8:64", "samples": "16:128"}  # segments of 1024 samples per batch; the window
 
     # --- framing: a row is a segment of `segment_length` outputs with the window's past before it --------
