@@ -206,7 +206,7 @@ def _layers_of_keras_file(config: dict, weights_file: bytes) -> dict:
     return layers
 
 
-RECURRENT_LAYERS = ("GRU",)  # Keras layers whose weights are their cell's
+RECURRENT_LAYERS = ("GRU", "RNN")  # Keras layers whose weights are their cell's (RNN: a state-space cell)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -247,6 +247,7 @@ def load_for_resume(path, spec: FilterSpec, settings: TrainSettings, typed: dict
               ("layers", settings.layers, saved_settings["layers"]),
               ("units", settings.units, saved_settings["units"]),
               ("activation", settings.activation, saved_settings["activation"])]
+    checks += kinds.by_mode(saved_spec.mode).resume_checks(settings, saved_settings)
     checks += [(option, given, getattr(saved_spec, option))
                for option, given in (typed or {}).items() if given is not None]
     for option, given, wanted in checks:
@@ -254,7 +255,8 @@ def load_for_resume(path, spec: FilterSpec, settings: TrainSettings, typed: dict
             raise ArgumentError(option, given, f"the model to resume, {path}, has {wanted}",
                                 "give the arguments it was trained with")
     try:
-        model = keras.models.load_model(path, compile=False)
+        model = keras.models.load_model(path, compile=False,
+                                        custom_objects=kinds.by_mode(saved_spec.mode).keras_objects())
     except Exception as error:  # Keras raises many kinds for a damaged file
         raise ModelFileError(path, f"cannot be loaded by Keras ({type(error).__name__})", "retrain it") from None
     return model, saved_spec, _long_path_of(path, saved)

@@ -119,6 +119,10 @@ class Kind:
         return linear_path.fit(prepared.train_x, prepared.train_y, prepared.rate, before, settings.linear_taps,
                                curve=self.stack_reads_path)
 
+    def linear_path_with(self, cell: str) -> bool:
+        """Whether a new model has the long linear path unless fit.py --no-linear-path (`cell`: fit.py --cell)."""
+        return self.has_linear_path
+
     def fits_long_path(self, settings: TrainSettings) -> bool:
         """Whether a new model of these settings has the long linear path (`linear_path`)."""
         return self.has_linear_path and settings.linear_path and settings.fir_start
@@ -163,6 +167,14 @@ class Kind:
             raise ArgumentError("cutoff", None, f"{model_path} has no knob: it was trained on one pair, one filter",
                                 "drop {cutoff}, or give a model trained with fit.py --pairs")
         return network
+
+    def resume_checks(self, settings: TrainSettings, saved: dict) -> list:
+        """(option, given, saved) for the kind's own settings a model to resume must have been trained with."""
+        return []
+
+    def keras_objects(self) -> dict:
+        """Classes of the kind's own that Keras must know to load its model (model_file.load_for_resume)."""
+        return {}
 
     def name_suffix(self, spec, knob=None) -> str:
         """What the model's name says after the arguments as typed (model_file.model_name)."""
