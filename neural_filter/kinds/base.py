@@ -95,6 +95,10 @@ class Kind:
         """Whether the rate follows a cosine to zero over the run (model.make_optimiser's `steps`)."""
         return False
 
+    def gradient_clip(self, settings: TrainSettings) -> float | None:
+        """The global norm every training step's gradients are scaled down to at most, or None: no clipping."""
+        return None
+
     def build(self, spec, settings: TrainSettings):
         """The Keras model, its layers named hidden_0.., output (and the kind's own), as `network_of` reads them."""
         raise NotImplementedError
