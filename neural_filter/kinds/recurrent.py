@@ -88,12 +88,10 @@ class RecurrentKind(SlidingKind):
     def linear_path_with(self, cell: str) -> bool:
         """Whether a new model of this cell has the long linear path unless told not to: the GRU only (see the
         module's docstring)."""
-        return cell == "gru"
+        return CELL_TYPES[cell].linear_path
 
     def gradient_clip(self, settings: TrainSettings) -> float | None:
-        """A state-space cell's steps clipped (STATE_SPACE_CLIP): near a resonance, a step that moves a pole
-        towards the unit circle makes the next gradients explode."""
-        return None if settings.cell == "gru" else STATE_SPACE_CLIP
+        return CELL_TYPES[settings.cell].clip
 
     def model_arrays(self, x: np.ndarray, y: np.ndarray, spec, segment: int | None, past=None, linear=None) -> tuple:
         """Segments of SEGMENT outputs (one segment of the whole part where it is shorter), each with its window - 1
@@ -103,7 +101,7 @@ class RecurrentKind(SlidingKind):
     def check_request(self, request) -> None:
         """Refuse what a recurrent model is not: centred, trained from zero, or a cell's activation we cannot render."""
         settings = request.settings
-        gru = settings.cell == "gru"
+        gru = CELL_TYPES[settings.cell].linear_path
         refusals = (
             ("align", request.align, request.align == "centre", "is not for a recurrent model: its cells never read "
              "the future", "drop it"),
@@ -126,20 +124,10 @@ class RecurrentKind(SlidingKind):
         inputs = keras.Input(shape=(None, 1))  # (batch, window - 1 + samples, 1)
         hidden = inputs
         for index in range(settings.layers):  # (batch, window - 1 + samples, units)
-            hidden = self._cell_layer(settings, f"hidden_{index}")(hidden)
+            hidden = CELL_TYPES[settings.cell].keras_layer(settings, f"hidden_{index}")(hidden)
         hidden = keras.layers.Cropping1D((spec.window - 1, 0), name="burn_in")(hidden)  # (batch, samples, units)
         outputs = keras.layers.Dense(1, name="output")(hidden)  # (batch, samples, 1)
         return keras.Model(inputs, outputs, name="recurrent_filter")
-
-    def _cell_layer(self, settings: TrainSettings, name: str):
-        import keras  # noqa: PLC0415 - as in build
-
-        if settings.cell == "gru":
-            return keras.layers.GRU(settings.units, activation=settings.activation, return_sequences=True, name=name)
-        from neural_filter.state_space_cell import HIDDEN_PER_UNIT, StateSpaceCell  # noqa: PLC0415 - imports Keras
-
-        cell = StateSpaceCell(settings.units, HIDDEN_PER_UNIT * settings.units, settings.activation)
-        return keras.layers.RNN(cell, return_sequences=True, name=name)
 
     def resume_checks(self, settings: TrainSettings, saved: dict) -> list:
         return [("cell", settings.cell, saved.get("cell", "gru"))]  # files saved before the state-space cell: GRUs
@@ -162,7 +150,7 @@ class RecurrentKind(SlidingKind):
             layer = model.get_layer(f"hidden_{index}")
             starts.append(cell.start(layer.get_weights(), level if index == 0 else None, prepared.rate, rng))
             layer.set_weights(starts[-1])
-        if settings.cell == "gru":
+        if cell.linear_path:
             super().start(model, prepared, spec, settings)
             return
         kernel, bias = linear_readout(starts, spec.to_network(prepared.train_x), spec.to_network(prepared.train_y))
@@ -216,6 +204,8 @@ class GruCell:
     activation: str
 
     LOOP = ("recurrent_loop", "neural_filter_recurrent")  # recurrent_loop.FUNCTION_NAME (that module imports Numba)
+    linear_path = True  # beside the long linear path, unless fit.py --no-linear-path
+    clip = None  # no gradient clipping
 
     @classmethod
     def of(cls, saved) -> "GruCell":
@@ -224,6 +214,13 @@ class GruCell:
         if saved.config.get("recurrent_activation", "sigmoid") != "sigmoid" or not saved.config.get("reset_after"):
             raise ValueError("a GRU other than Keras's default (sigmoid gates, reset after)")
         return cls(kernel, recurrent, biases.reshape(2, -1), saved.config.get("activation", "tanh"))
+
+    @staticmethod
+    def keras_layer(settings: TrainSettings, name: str):
+        """Keras's GRU, giving its state at every sample."""
+        import keras  # noqa: PLC0415 - 6-8 s: when a model is built, never when gen.py imports the kind
+
+        return keras.layers.GRU(settings.units, activation=settings.activation, return_sequences=True, name=name)
 
     @staticmethod
     def start(weights: list, level: float | None, rate: int, rng) -> list:
@@ -286,6 +283,9 @@ class StateSpaceCell:
     shift: np.ndarray | None = None
 
     LOOP = ("state_space_loop", "neural_filter_state_space")  # state_space_loop.FUNCTION_NAME
+    linear_path = False  # its own linear map instead (the module's docstring)
+    # near a resonance, a step that moves a pole towards the unit circle makes the next gradients explode
+    clip = STATE_SPACE_CLIP
 
     @classmethod
     def of(cls, saved) -> "StateSpaceCell":
@@ -295,6 +295,17 @@ class StateSpaceCell:
             raise ValueError(f"a recurrent layer of a cell this neural_filter does not know ({cell.get('class_name')})")
         kernel, bias, linear, mix = saved.arrays
         return cls(kernel, bias, linear, mix, cell["config"].get("activation", "tanh"))
+
+    @staticmethod
+    def keras_layer(settings: TrainSettings, name: str):
+        """An RNN of state_space_cell's cell, giving its state at every sample."""
+        import keras  # noqa: PLC0415 - 6-8 s: when a model is built, never when gen.py imports the kind
+
+        from neural_filter.state_space_cell import HIDDEN_PER_UNIT  # noqa: PLC0415 - imports Keras, as above
+        from neural_filter.state_space_cell import StateSpaceCell as KerasCell  # noqa: PLC0415
+
+        cell = KerasCell(settings.units, HIDDEN_PER_UNIT * settings.units, settings.activation)
+        return keras.layers.RNN(cell, return_sequences=True, name=name)
 
     @staticmethod
     def start(weights: list, level: float | None, rate: int, rng) -> list:
