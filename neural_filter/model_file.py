@@ -40,7 +40,9 @@ SPEC_ENTRY = "neural_filter.json"  # the record, stored inside the .keras zip
 # from_linear and activation_0: kinds/sliding.py); a reader of format 3 would render it without that.
 # A tcn model of format 4 has its curve branches (curve, hinge, curve_fir; after_curve, after_hinge,
 # after_mix), and the long path beside its window-long one (window_path; format 3's was linear_path).
-FORMAT = 4
+# 5: a recurrent model of state-space cells (RNN layers holding state_space_cell's cell), which a reader of
+# format 4 would skip. A file says the oldest format that reads it right (Kind.format_needed): the others say 4.
+FORMAT = 5
 
 
 def model_name(typed: list[str], spec: FilterSpec, score: float, knob=None) -> str:
@@ -65,7 +67,7 @@ def run_record(result, spec: FilterSpec, settings: TrainSettings, data: dict, kn
     start = result.start_metrics or {}
     long_path = getattr(result, "linear_path", None)
     kind = kinds.kind_of(spec.mode, knob is not None)
-    return {"format": FORMAT, **kind.record_fields(knob), "spec": dataclasses.asdict(spec),
+    return {"format": kind.format_needed(settings), **kind.record_fields(knob), "spec": dataclasses.asdict(spec),
             "settings": dataclasses.asdict(settings), "data": data, "metrics": result.metrics,
             "start": {key: start[key] for key in ("esr", "esr_db") if key in start}, "history": result.history,
             **({"linear_path": long_path.record()} if long_path is not None else {}),

@@ -184,6 +184,10 @@ class Kind:
         """What the model's name says after the arguments as typed (model_file.model_name)."""
         return ""
 
+    def format_needed(self, settings: TrainSettings) -> int:
+        """The oldest model-file format whose reader renders this model right (model_file.FORMAT's history)."""
+        return 4
+
     def record_fields(self, knob=None) -> dict:
         """The kind's own fields of the run record (model_file.run_record)."""
         return {}

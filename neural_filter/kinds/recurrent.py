@@ -129,6 +129,9 @@ class RecurrentKind(SlidingKind):
         outputs = keras.layers.Dense(1, name="output")(hidden)  # (batch, samples, 1)
         return keras.Model(inputs, outputs, name="recurrent_filter")
 
+    def format_needed(self, settings: TrainSettings) -> int:
+        return CELL_TYPES[settings.cell].format
+
     def resume_checks(self, settings: TrainSettings, saved: dict) -> list:
         return [("cell", settings.cell, saved.get("cell", "gru"))]  # files saved before the state-space cell: GRUs
 
@@ -206,6 +209,7 @@ class GruCell:
     LOOP = ("recurrent_loop", "neural_filter_recurrent")  # recurrent_loop.FUNCTION_NAME (that module imports Numba)
     linear_path = True  # beside the long linear path, unless fit.py --no-linear-path
     clip = None  # no gradient clipping
+    format = 4  # the model file's (model_file.FORMAT): a reader of format 4 renders it
 
     @classmethod
     def of(cls, saved) -> "GruCell":
@@ -284,6 +288,7 @@ class StateSpaceCell:
 
     LOOP = ("state_space_loop", "neural_filter_state_space")  # state_space_loop.FUNCTION_NAME
     linear_path = False  # its own linear map instead (the module's docstring)
+    format = 5  # the model file's (model_file.FORMAT): a reader of format 4 would skip its RNN layers
     # near a resonance, a step that moves a pole towards the unit circle makes the next gradients explode
     clip = STATE_SPACE_CLIP
 
