@@ -162,10 +162,13 @@ def _print_report(request, outcome, scored_on: str) -> None:
         if request.pairs:
             what = "each pair's least-squares FIR alone (its start)"
         print(f"  {what} scored {signed_db(start['esr_db'])}: training added {start['esr_db'] - m['esr_db']:.1f} dB")
-    path = outcome.record.get("linear_path")
+    path = outcome.record.get("linear_path") or outcome.record.get("linear_bank")  # a knob's: one FIR per pair
     if path:
-        length = "as --linear-taps gave" if path["length_from"] == "given" else "as long as the pair shows the response"
-        print(f"  linear path: {path['taps']} taps ({path['taps'] / outcome.record['data']['rate'] * 1000:.1f} ms), "
+        length = "as --linear-taps gave" if path["length_from"] == "given" else \
+            "as long as the pair shows the response" if "knots" not in path else \
+            "as long as the longest response the pairs show"
+        what = "linear path" if "knots" not in path else "linear bank, one FIR per pair"
+        print(f"  {what}: {path['taps']} taps ({path['taps'] / outcome.record['data']['rate'] * 1000:.1f} ms), "
               f"{length}")
     for row in m.get("by_knob", []):  # a knob model: each pair's held-out part
         print(f"  pair at {row['cutoff']:7.1f} Hz: ESR {row['esr_db']:+6.1f} dB "

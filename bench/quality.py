@@ -41,6 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from neural_filter import audio, effect, fir, metrics, render, synth  # noqa: E402
+from neural_filter.linear_bank import LinearBank  # noqa: E402
+from neural_filter.linear_path import LinearPath  # noqa: E402
 from neural_filter.spec import FilterSpec  # noqa: E402
 
 CASES = {  # name -> make_data.py options; the format is also fit.py's --format; drive pairs on pink noise at full
@@ -199,7 +201,7 @@ def bench_knob(name: str, case: list[str], quick: bool, alternatives: bool) -> l
                      (cutoff, f"lstsq FIR {spec.window} solved at this cutoff, float out", decibels(best_linear, target),
                       0.0)]
             for row, taps_at in others.items():
-                linear = render.render(fir.fir_network(*taps_at(cutoff)), spec, heard)
+                linear = LinearPath(*taps_at(cutoff), _bank_before(network, spec)).filter(heard)
                 rows.append((cutoff, f"{row}, float out", decibels(linear, target), 0.0))
         if recipe.rolloff == 6:  # the swept one-pole: a reference for a moving cutoff, not a recipe make_data.py writes
             sweep = network.sweep(*SWEEP, len(heard))
@@ -219,7 +221,9 @@ def _u8(samples):
 def _knob_alternatives(network) -> dict:
     """Other ways from the cutoff to the linear path's taps, from the same per-knot FIRs: name -> cutoff -> (taps, bias)."""
     knots = np.log(np.asarray(network.knob.knots))
-    bank, biases = network.bank.kernel.astype(np.float64), network.bank.bias.astype(np.float64)
+    long = isinstance(network.bank, LinearBank)  # format 5's long bank, or a window-long one (a Dense)
+    bank = (network.bank.taps if long else network.bank.kernel).astype(np.float64)
+    biases = (network.bank.biases if long else network.bank.bias).astype(np.float64)
 
     def straight(cutoff):
         index = int(np.clip(np.searchsorted(knots, np.log(cutoff)) - 1, 0, len(knots) - 2))
@@ -234,6 +238,11 @@ def _knob_alternatives(network) -> dict:
 
     return {"straight lines between knots": straight, "nearest knot": nearest,
             "a network from the cutoff to the taps": _taps_network(knots, bank, biases)}
+
+
+def _bank_before(network, spec) -> int:
+    """The taps before the output of the knob's bank: the long bank's own, or the window's."""
+    return network.bank.before if isinstance(network.bank, LinearBank) else spec.padding[0]
 
 
 def _taps_network(knots, bank, biases):

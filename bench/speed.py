@@ -270,8 +270,9 @@ print(statistics.median(times[1:]), work)
         print(f"| {name} | {epoch:.2f} s | {work / epoch / 1e6:.2f} M |", flush=True)
 
 
-def make_knob_model(folder: Path, name: str, window: int, knots: int) -> Path:
-    """A randomly initialised knob model (kinds.KNOB.build) saved with its knob, as fit.py --pairs saves one."""
+def make_knob_model(folder: Path, name: str, window: int, knots: int, taps: int = 2048) -> Path:
+    """A randomly initialised knob model (kinds.KNOB.build: its stack) saved with its knob and a random long bank of
+    `taps` taps, as fit.py --pairs saves one."""
     code = f"""
 import dataclasses, sys
 sys.path.insert(0, {str(ROOT)!r})
@@ -279,12 +280,17 @@ from pathlib import Path
 import numpy as np
 from neural_filter import kinds, model_file
 from neural_filter.knob import Knob
+from neural_filter.linear_bank import LinearBank
 from neural_filter.settings import TrainSettings
 from neural_filter.spec import FilterSpec
 spec = FilterSpec(mode="sliding", window={window}, levels="signed")
-full, _ = kinds.KNOB.build(spec, TrainSettings(layers=6, units=32, activation="tanh", bias_start=0.5), {knots})
+stack = kinds.KNOB.build(spec, TrainSettings(layers=6, units=32, activation="tanh", bias_start=0.5), {knots})
 knob = Knob(tuple(np.geomspace(100, 8000, {knots})))
-model_file.save_model(full, Path({str(folder / name)!r}), {{"spec": dataclasses.asdict(spec), "knob": knob.record()}})
+rng = np.random.default_rng(0)
+bank = LinearBank((rng.standard_normal(({taps}, {knots})) / {taps} ** 0.5).astype(np.float32),
+                  np.zeros({knots}, np.float32), {taps} - 1)
+model_file.save_model(stack, Path({str(folder / name)!r}), {{"spec": dataclasses.asdict(spec), "knob": knob.record(),
+                                                            "linear_bank": bank.record()}}, bank)
 """
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
     return folder / name

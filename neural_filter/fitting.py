@@ -16,7 +16,6 @@ from neural_filter import pairs, plots
 from neural_filter import render, resample, results
 from neural_filter.dataset import DataSettings, known_filter
 from neural_filter.errors import ArgumentError, DataError
-from neural_filter.fir import least_squares_fir
 from neural_filter.knob import Knob
 from neural_filter.settings import TrainSettings
 from neural_filter.spec import FilterSpec
@@ -87,15 +86,13 @@ def fit(request: FitRequest, callbacks=(), notice=None, inform=print, ctrl_c=Non
         knob = Knob(tuple(pair.cutoff for pair in pairs))
         prepared = dataset.prepare_pairs(pairs, spec, request.data)
         spec.rate = prepared[0].rate
-        # each pair's FIR, solved once: the window's check reads it, and the model starts from it
-        firs = []
-        with console.progress_bar(len(prepared), request.data.progress, "pairs' least-squares FIRs solved") as bar:
-            for part in prepared:
-                firs.append(least_squares_fir(part.train_x, part.train_y, spec.window, spec.padding[0]))
-                bar.update(1)
-        for pair, part in zip(pairs, prepared):
-            _advise_on_window(part, spec, inform, None, f"the pair at {pair.cutoff:g} Hz: ")
-        result = train.train_knob(prepared, knob, spec, request.settings, callbacks=callbacks, firs=firs,
+        # each pair's long FIR, solved once: the window's check reads it, and the model keeps it
+        steps = len(prepared) * (1 if request.settings.linear_taps else 2)  # each pair's length read, then solved
+        with console.progress_bar(steps, request.data.progress, "steps of the pairs' long FIRs (length, taps)") as bar:
+            bank = request.kind().fit_bank(prepared, spec, request.settings, progress=lambda: bar.update(1))
+        for knot, (pair, part) in enumerate(zip(pairs, prepared)):
+            _advise_on_window(part, spec, inform, bank.path(knot), f"the pair at {pair.cutoff:g} Hz: ")
+        result = train.train_knob(prepared, knob, spec, request.settings, callbacks=callbacks, bank=bank,
                                   ctrl_c=ctrl_c, progress=request.data.progress)
     else:
         prepared = dataset.prepare(request.train_x, request.train_y, spec, request.data, notice=notice)

@@ -18,7 +18,10 @@ network from the cutoff to the taps, fitted to the same 32 FIRs, to -30 to -40 d
 
 `KnobStack` is the model in NumPy: `at(cutoff)` folds it into an ordinary DenseStack, so a fixed
 cutoff renders at the speed of an unconditioned model; `sweep(...)` renders with a cutoff that
-moves every sample, exactly (no blocks, so no steps between them).
+moves every sample, exactly (no blocks, so no steps between them). Its bank is window-long inside
+the network in files of format 4 and before; from format 5 it is long (linear_bank.LinearBank:
+each pair's FIR as long as its filter), rendered by FFT beside the stack as a sliding model's
+long path is.
 """
 
 import dataclasses
@@ -27,6 +30,7 @@ import math
 import numpy as np
 
 from neural_filter.errors import ArgumentError
+from neural_filter.linear_bank import LinearBank
 from neural_filter.network import Dense, DenseStack, activations_of
 
 
@@ -118,7 +122,8 @@ class KnobStack:
     knob: Knob
     layers: list  # Dense: the hidden layers and the linear output layer
     offsets: list  # per hidden layer, (knots, units): added to its bias, weighed by the features
-    bank: Dense  # the linear path at each knot: kernel (window, knots), bias (knots,)
+    bank: Dense | LinearBank  # the linear path at each knot: window-long (kernel (window, knots), bias (knots,)),
+    # or long (format 5), beside the stack
     from_linear: np.ndarray  # (units,): the linear path's output into the first hidden layer
     engine: str = "compiled"
 
@@ -128,14 +133,22 @@ class KnobStack:
     def at(self, value: float) -> DenseStack:
         """The model at one knob value, as an ordinary DenseStack (the same speed as an unconditioned one)."""
         features = self.knob.features([self.knob.check(value)], self.table)[0]
-        taps, bias = self.bank.kernel @ features, np.float32(self.bank.bias @ features)
         hidden = [Dense(layer.kernel, layer.bias + features @ offset, layer.activation)
                   for layer, offset in zip(self.layers, self.offsets)]
+        if self.long_bank:  # one long FIR beside the stack, which reads its output (as a sliding model's)
+            return DenseStack(hidden + self.layers[len(self.offsets):], None, self.engine,
+                              long_path=self.bank.at(features), from_linear=self.from_linear)
+        taps, bias = self.bank.kernel @ features, np.float32(self.bank.bias @ features)
         # the first layer reads the linear path's output too: taps . x + bias, folded into its weights
         first = hidden[0]
         hidden[0] = Dense(first.kernel + np.outer(taps, self.from_linear), first.bias + bias * self.from_linear,
                           first.activation)
         return DenseStack(hidden + self.layers[len(self.offsets):], Dense(taps[:, None], np.array([bias])), self.engine)
+
+    @property
+    def long_bank(self) -> bool:
+        """Whether the bank is long, beside the stack (format 5), not window-long inside it."""
+        return isinstance(self.bank, LinearBank)
 
     @property
     def window(self) -> int:
@@ -161,7 +174,9 @@ class Sweep:
     window's product). The linear path would cost a product with every knot's taps; but inside one
     interval between knots each feature is a cubic in d, so the path is 4 products per row (the
     window times each power's taps) and a cubic in each row's d: a sweep costs about what a fixed
-    cutoff costs, not `knots` times the linear path.
+    cutoff costs, not `knots` times the linear path. A long bank (format 5) runs beside the rows
+    instead (`long_path`: by FFT, each sample at its own knob value, linear_bank.Swept), and each
+    call is given its rows' share of it (`linear`), as a sliding stack that reads its long path is.
     """
 
     stack: KnobStack
@@ -181,6 +196,18 @@ class Sweep:
     def numpy_ready(self) -> bool:
         return self.stack.numpy_ready
 
+    @property
+    def long_path(self):
+        """The long bank swept, each sample's knots weighed by its features (render.py runs it), or None."""
+        if not self.stack.long_bank:
+            return None
+        return self.stack.bank.swept(self.stack.table, lambda first, count: self.stack.knob.locate(
+            self.values(first, count)))
+
+    @property
+    def reads_linear(self) -> bool:
+        return self.stack.long_bank
+
     def with_engine(self, engine: str) -> "Sweep":
         return dataclasses.replace(self, stack=self.stack.with_engine(engine))
 
@@ -195,12 +222,16 @@ class Sweep:
         position = (first_row + np.arange(count)) / max(self.rows - 1, 1)
         return np.exp(np.log(self.start) + (np.log(self.end) - np.log(self.start)) * np.minimum(position, 1.0))
 
-    def __call__(self, rows: np.ndarray, first_row: int = 0) -> np.ndarray:
+    def __call__(self, rows: np.ndarray, first_row: int = 0, linear: np.ndarray | None = None) -> np.ndarray:
+        """`linear` (rows,): the long bank's output at the rows (render.py adds it after); None: the window-long
+        bank's, computed here and added."""
         stack, table = self.stack, self.stack.table
         values = self.values(first_row, len(rows))
         located = stack.knob.locate(values)
         features = stack.knob.features(values, table, located)  # (rows, knots)
-        linear = self._linear(rows, located, features)
+        given = linear is not None
+        if not given:
+            linear = self._linear(rows, located, features)
         activations = activations_of(stack.engine)
         result = rows.T
         for index, layer in enumerate(stack.layers):
@@ -210,7 +241,7 @@ class Sweep:
             if index == 0:
                 product += np.outer(stack.from_linear, linear)  # the first layer reads the linear path's output
             result = activations[layer.activation](product, layer.bias)
-        return (result + linear).T
+        return result.T if given else (result + linear).T
 
     def _linear(self, rows: np.ndarray, located, features: np.ndarray) -> np.ndarray:
         """The linear path's output for each row at its own knob value (float32); `located`: knob.locate's."""

@@ -4,26 +4,26 @@ A knob model trains on segments of every pair shuffled together. Cut all at once
 their targets, the linear paths' outputs and each segment's knob features were a copy of every
 pair several times over (and Keras's own copy of them), so the memory a knob run needed grew with
 every pair: 4.0 GB for 32 pairs of 30 s (issue 23). Here each pair is kept once, as read (full
-scale, which is the knob's signed levels), with its least-squares FIR, and a batch is made from
-them on demand: its segments with their context (silence, or the training part's end, before a
-validation part), the FIR's output over them, and the target less that output, which the stack
-learns. What a run holds beyond the pairs is one batch.
+scale, which is the knob's signed levels), with its long FIR's output over it (linear_bank.py:
+rendered by FFT once per pair, not per batch), and a batch is made from them on demand: its
+segments with their context (silence, or the training part's end, before a validation part), the
+FIR's output over them, and the target less that output, which the stack learns. What a run holds
+beyond the pairs is their FIRs' outputs and one batch.
 """
 
 import math
 
 import keras
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 
 class KnobSegments(keras.utils.PyDataset):
     """Batches ((audio, features, linear), residual) of `segment`-sample segments of every pair.
 
-    `parts`: per pair, (x, y, past, taps, bias, features): the part's full-scale signals, the signal
-    before it (None: silence), its FIR and its knob features. `before`, `after`: the context a
-    window needs around an output (FilterSpec.padding). Shuffled anew each epoch when `seed` is
-    given; in order otherwise (validation).
+    `parts`: per pair, (x, y, past, linear, features): the part's full-scale signals, the signal
+    before it (None: silence), its FIR's output over the part (as long as y) and its knob features.
+    `before`, `after`: the context a window needs around an output (FilterSpec.padding). Shuffled
+    anew each epoch when `seed` is given; in order otherwise (validation).
     """
 
     def __init__(self, parts: list, segment: int, before: int, after: int, batch_size: int, seed: int | None = None):
@@ -55,9 +55,9 @@ class KnobSegments(keras.utils.PyDataset):
         target = np.empty((len(chosen), self.segment), np.float32)
         features = []
         for row, (index, start) in enumerate(chosen):
-            x, y, past, taps, bias, feature = self.parts[index]
+            x, y, past, fir_output, feature = self.parts[index]
             audio[row] = _with_context(x, past, start - self.before, width)
-            linear[row] = sliding_window_view(audio[row], len(taps)) @ taps + bias
+            linear[row] = fir_output[start : start + self.segment]
             target[row] = y[start : start + self.segment] - linear[row]
             features.append(feature)
         return (audio[:, :, None], np.asarray(features, np.float32), linear[:, :, None]), target[:, :, None]

@@ -38,6 +38,9 @@ class LinearPath:
     before: int
     source: str = "pair"  # "pair": the length read off the pair; "given": --linear-taps
 
+    record_key = "linear_path"  # the run record's field, and the layer name model_file gives it
+    entry_name = ENTRY
+
     @property
     def length(self) -> int:
         return len(self.taps)
@@ -49,31 +52,18 @@ class LinearPath:
     def stream(self, blocks):
         """Full-scale blocks in, the path's float32 outputs out, as many in all (blocks of its own sizes).
 
-        Overlap-save: each hop of outputs is one FFT of `size` padded samples (silence before the
-        signal and after it, as a window row has), the hops counted from the signal's start.
+        Overlap-save (`overlap_save`): each hop of outputs is one FFT of `size` padded samples (silence
+        before the signal and after it, as a window row has), the hops counted from the signal's start.
         """
         size = fft_size(self.length)
         hop = size - self.length + 1
         kernel = np.fft.rfft(self.taps[::-1].astype(np.float64), size)  # correlation with the taps = convolution
-        pending = np.zeros(self.before)  # padded signal not yet consumed, from the next hop's first sample
-        samples = given = 0
-        for block in blocks:
-            samples += len(block)
-            pending = np.concatenate([pending, np.asarray(block, np.float64)])
-            while len(pending) >= size:
-                yield self._hop(pending[:size], kernel, hop)
-                given += hop
-                pending = pending[hop:]
-        pending = np.concatenate([pending, np.zeros(self.after)])
-        while given < samples:
-            count = min(hop, samples - given)
-            yield self._hop(np.pad(pending[:size], (0, max(0, size - len(pending)))), kernel, hop)[:count]
-            given += count
-            pending = pending[hop:]
 
-    def _hop(self, segment: np.ndarray, kernel: np.ndarray, hop: int) -> np.ndarray:
-        filtered = np.fft.irfft(np.fft.rfft(segment) * kernel, len(segment))
-        return (filtered[self.length - 1 : self.length - 1 + hop] + self.bias).astype(np.float32)
+        def outputs(spectrum: np.ndarray, first: int, count: int) -> np.ndarray:
+            filtered = np.fft.irfft(spectrum * kernel, size)
+            return (filtered[self.length - 1 : self.length - 1 + hop] + self.bias).astype(np.float32)[:count]
+
+        return overlap_save(blocks, self.length, self.before, outputs)
 
     def filter(self, samples: np.ndarray, past: np.ndarray | None = None) -> np.ndarray:
         """One signal's outputs; `past`: the signal just before it, whose last samples it reads instead of silence."""
@@ -107,6 +97,33 @@ def taps_before(length: int, align: str) -> int:
 def fft_size(length: int) -> int:
     """The FFT length for `length` taps: a power of two at least 4x the taps, so each hop yields 3/4 of it."""
     return max(4096, 1 << (4 * length - 1).bit_length())
+
+
+def overlap_save(blocks, length: int, before: int, outputs):
+    """Full-scale blocks in, float32 outputs of an FIR of `length` taps (`before` of them before the output) out.
+
+    The signal is padded with silence (`before` samples ahead of it, the rest after it) and read in
+    segments of fft_size(length) samples, a hop apart; `outputs(spectrum, first, count)` turns one
+    segment's spectrum (NumPy's rfft) into the outputs first .. first + count - 1 of the signal, which
+    the segment's samples from `length - 1` on are the last inputs of.
+    """
+    size = fft_size(length)
+    hop = size - length + 1
+    pending = np.zeros(before)  # padded signal not yet consumed, from the next hop's first sample
+    samples = given = 0
+    for block in blocks:
+        samples += len(block)
+        pending = np.concatenate([pending, np.asarray(block, np.float64)])
+        while len(pending) >= size:
+            yield outputs(np.fft.rfft(pending[:size]), given, hop)
+            given += hop
+            pending = pending[hop:]
+    pending = np.concatenate([pending, np.zeros(length - 1 - before)])
+    while given < samples:
+        count = min(hop, samples - given)
+        yield outputs(np.fft.rfft(np.pad(pending[:size], (0, max(0, size - len(pending))))), given, count)
+        given += count
+        pending = pending[hop:]
 
 
 def summed(first, second):

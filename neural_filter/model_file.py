@@ -5,7 +5,8 @@ the run's record, so gen.py needs no arguments to use it) and `<name>.json` besi
 same record for people: the format version, the spec, every hyperparameter, the data, the metrics,
 the time taken, library versions, and the kind's own fields (a knob model's knob). A model with a
 long linear path (linear_path.py; format 3) holds the stack in the Keras model, the path's taps as
-the zip's `linear_path.npy`, and its length, alignment and bias in the record's "linear_path".
+the zip's `linear_path.npy`, and its length, alignment and bias in the record's "linear_path"; a
+knob model's long bank (linear_bank.py; format 5), likewise, as `linear_bank.npy` and "linear_bank".
 
 Reading needs no framework (gen.py reads with it): a `.keras` file is a zip of `config.json` and
 `model.weights.h5`, so json and h5py read its layers in a fraction of a second, and the model's
@@ -25,7 +26,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from neural_filter import kinds, legacy, linear_path
+from neural_filter import kinds, legacy, linear_bank, linear_path
 from neural_filter.errors import ArgumentError, ModelFileError
 from neural_filter.files import atomic_output, new_output, read_zip_entry
 from neural_filter.network import Dense, DenseStack
@@ -40,9 +41,13 @@ SPEC_ENTRY = "neural_filter.json"  # the record, stored inside the .keras zip
 # from_linear and activation_0: kinds/sliding.py); a reader of format 3 would render it without that.
 # A tcn model of format 4 has its curve branches (curve, hinge, curve_fir; after_curve, after_hinge,
 # after_mix), and the long path beside its window-long one (window_path; format 3's was linear_path).
-# 5: a recurrent model of state-space cells (RNN layers holding state_space_cell's cell), which a reader of
-# format 4 would skip. A file says the oldest format that reads it right (Kind.format_needed): the others say 4.
-FORMAT = 5
+# 5: a knob model's bank is long, outside the Keras model (linear_bank.ENTRY, taps x knots, and the
+# record's "linear_bank"), and the Keras model is its stack alone; before, the bank was a window-long
+# layer of it. Other kinds' files are as in format 4.
+# 6: a recurrent model of state-space cells (RNN layers holding state_space_cell's cell), which a reader of
+# format 5 would skip. A file says the format its kind needs (Kind.format_needed): 6 for those, 5 for the others.
+FORMAT = 6
+LONG_PATHS = (linear_path.LinearPath, linear_bank.LinearBank)  # what a model file may hold beside its Keras model
 
 
 def model_name(typed: list[str], spec: FilterSpec, score: float, knob=None) -> str:
@@ -70,7 +75,7 @@ def run_record(result, spec: FilterSpec, settings: TrainSettings, data: dict, kn
     return {"format": kind.format_needed(settings), **kind.record_fields(knob), "spec": dataclasses.asdict(spec),
             "settings": dataclasses.asdict(settings), "data": data, "metrics": result.metrics,
             "start": {key: start[key] for key in ("esr", "esr_db") if key in start}, "history": result.history,
-            **({"linear_path": long_path.record()} if long_path is not None else {}),
+            **({long_path.record_key: long_path.record()} if long_path is not None else {}),
             "best_epoch": result.best_epoch,
             "epochs_run": len(result.history.get("loss", [])), "interrupted": result.interrupted,
             "training_seconds": result.seconds, "versions": versions()}
@@ -98,8 +103,8 @@ def _sha256(path) -> str:
 
 
 def save_model(model, path: Path, record: dict, long_path=None) -> Path:
-    """Write `path` (.keras with the record inside, and `long_path`'s taps where there is one) and the record
-    as `.json` beside it; return the path taken.
+    """Write `path` (.keras with the record inside, and `long_path`'s taps where there is one: one of
+    LONG_PATHS) and the record as `.json` beside it; return the path taken.
 
     A model the user has is never overwritten: when `path` exists, the next free name (`_2`, `_3`,
     ...) is taken, atomically, also against other runs finishing at the same moment.
@@ -110,7 +115,7 @@ def save_model(model, path: Path, record: dict, long_path=None) -> Path:
         with zipfile.ZipFile(temporary, "a") as archive:
             archive.writestr(SPEC_ENTRY, json.dumps(record, indent=2))
             if long_path is not None:
-                archive.writestr(linear_path.ENTRY, long_path.entry())
+                archive.writestr(long_path.entry_name, long_path.entry())
     with atomic_output(claimed[0].with_suffix(".json")) as temporary:
         temporary.write_text(json.dumps(record, indent=2) + "\n")
     return claimed[0]
@@ -154,9 +159,10 @@ def load_network(path) -> tuple[object, FilterSpec, dict]:
                 config = json.loads(read_zip_entry(archive, "config.json"))
                 weights = read_zip_entry(archive, "model.weights.h5")
                 layers = _layers_of_keras_file(config, weights)
-                if "linear_path" in record:
-                    layers["linear_path"] = linear_path.LinearPath.from_entry(
-                        read_zip_entry(archive, linear_path.ENTRY), record["linear_path"])
+                for long in LONG_PATHS:
+                    if long.record_key in record:
+                        layers[long.record_key] = long.from_entry(read_zip_entry(archive, long.entry_name),
+                                                                  record[long.record_key])
             stack = kind.network_of(layers, record)
             if stack.window != spec.window:
                 raise ValueError(f"the network reads {stack.window} samples, spec says {spec.window}")

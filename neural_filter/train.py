@@ -16,11 +16,9 @@ import numpy as np
 
 from neural_filter import console, dataset, kinds, metrics
 from neural_filter.errors import TrainingDivergedError
-from neural_filter.fir import fir_network, least_squares_fir
 from neural_filter.interrupt import CtrlC
 from neural_filter.knob_segments import KnobSegments
 from neural_filter.model import make_optimiser
-from neural_filter.render import render
 from neural_filter.settings import TrainSettings
 from neural_filter.spec import FilterSpec
 
@@ -138,67 +136,63 @@ def _compile(model, spec: FilterSpec, settings: TrainSettings, examples: int) ->
                                            steps, spec.kind.gradient_clip(settings)), loss="mse")
 
 
-def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, callbacks=(), firs=None,
+def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, callbacks=(), bank=None,
                ctrl_c: CtrlC | None = None, progress: bool = True) -> TrainResult:
     """One model for every value of `knob` (knob.Knob): `pairs[k]` (dataset.Prepared) is the pair at knot k.
 
-    Each knot's linear path starts, and stays, at the least-squares FIR of its pair (`firs`, when
-    the caller has solved them): the best any linear filter of the window can do there, which
-    gradient steps only wander from (issue #11). The stack, whose biases follow the knob and which
-    also sees the FIR's output, trains on what those FIRs leave, with the segments of every pair
-    shuffled together; the model handed back is the stack and the bank together. Sliding mode at
-    signed levels only (fit.py refuses the rest).
+    Each knot's linear path is its pair's long least-squares FIR (`bank`, a linear_bank.LinearBank,
+    when the caller has fitted it), fixed: the best any linear filter can do there, which gradient
+    steps only wander from (issue #11). Its output over each pair is computed once; the stack, whose
+    biases follow the knob and which also reads that output, trains on what it leaves, with the
+    segments of every pair shuffled together. The model handed back is the stack, the bank its
+    `linear_path`. Sliding mode at signed levels only (fit.py refuses the rest).
     """
     _seed(settings.seed)
-    full, stack = kinds.KNOB.build(spec, settings, len(knob.knots))
-    firs = firs or [least_squares_fir(pair.train_x, pair.train_y, spec.window, spec.padding[0]) for pair in pairs]
-    kinds.KNOB.start_bank(full, firs)
+    stack = kinds.KNOB.build(spec, settings, len(knob.knots))
+    bank = bank or kinds.KNOB.fit_bank(pairs, spec, settings)
     features = knob.features(knob.knots)  # (knots, knots): each pair's knob input
+    outputs = [_Parts(pair, bank.path(knot)) for knot, pair in enumerate(pairs)]  # each pair's FIR output, once
     # one segment length for every pair (the batches mix them), no longer than the shortest part
     segments = [min([settings.segment] + [len(getattr(pair, part)) for pair in pairs])
                 for part in ("train_y", "validation_y")]
     before, after = spec.padding
-    training = KnobSegments([(pair.train_x, pair.train_y, None, taps, bias, feature)
-                             for pair, (taps, bias), feature in zip(pairs, firs, features)],
+    training = KnobSegments([(pair.train_x, pair.train_y, None, output.linear("train"), feature)
+                             for pair, output, feature in zip(pairs, outputs, features)],
                             segments[0], before, after, settings.batch_size, seed=settings.seed)
     validation = None
     if segments[1]:
-        validation = KnobSegments([(pair.validation_x, pair.validation_y, pair.train_x, taps, bias, feature)
-                                   for pair, (taps, bias), feature in zip(pairs, firs, features)],
+        validation = KnobSegments([(pair.validation_x, pair.validation_y, pair.train_x, output.linear("validation"),
+                                    feature) for pair, output, feature in zip(pairs, outputs, features)],
                                   segments[1], before, after, settings.batch_size)
     _compile(stack, spec, settings, training.count)
     keep_best, stop_on_ctrl_c, seconds = _fit(stack, (training,), validation, settings, callbacks, ctrl_c, progress)
 
-    scored, start, by_knob = _scored_knob(full, spec, pairs, features, firs, knob, progress)
+    scored, start, by_knob = _scored_knob(stack, spec, outputs, features, knob, progress)
     floor = metrics.floor_db(np.concatenate([pair.validation_y if len(pair.validation_x) else pair.train_y
                                              for pair in pairs]))
     summary = metrics.summary(scored["prediction"], scored["target"], scored["input"], floor)
-    return TrainResult(full, keep_best.history, keep_best.best_epoch, seconds, stop_on_ctrl_c.interrupted,
+    return TrainResult(stack, keep_best.history, keep_best.best_epoch, seconds, stop_on_ctrl_c.interrupted,
                        {**summary, "by_knob": by_knob}, scored,
-                       metrics.summary(start["prediction"], start["target"], start["input"], floor))
+                       metrics.summary(start["prediction"], start["target"], start["input"], floor), linear_path=bank)
 
 
-def _linear_outputs(linear, spec: FilterSpec, pair) -> tuple[np.ndarray, np.ndarray]:
-    """A pair's training and validation parts through an FIR, each with the context its Keras arrays have."""
-    before = spec.padding[0]
-    past = pair.train_x[len(pair.train_x) - before:] if before else pair.train_x[:0]
-    return render(linear, spec, pair.train_x), render(linear, spec, np.concatenate([past, pair.validation_x]))[before:]
-
-
-def _scored_knob(full, spec: FilterSpec, pairs, features, firs, knob, progress: bool = True):
+def _scored_knob(stack, spec: FilterSpec, outputs: list, features, knob, progress: bool = True):
     """Every pair's held-out part (its training part when none is held out) through the whole model, joined;
-    the same through the FIRs alone (the start); and each knot's ESR."""
+    the same through the FIRs alone (the start); and each knot's ESR. `outputs`: per pair, its _Parts."""
     parts, starts, by_knob = [], [], []
-    with console.progress_bar(len(pairs), progress, "pairs scored") as bar:
-        for pair, feature, (taps, bias), knot in zip(pairs, features, firs, knob.knots):
+    with console.progress_bar(len(outputs), progress, "pairs scored") as bar:
+        for output, feature, knot in zip(outputs, features, knob.knots):
+            pair = output.prepared
             held_out = len(pair.validation_x) > 0
-            x, y = (pair.validation_x, pair.validation_y) if held_out else (pair.train_x, pair.train_y)
-            inputs, _ = kinds.KNOB.model_arrays(x, y, spec, segment=None, past=pair.train_x if held_out else None)
-            prediction = np.asarray(full.predict([inputs, feature[None]], verbose=0)).ravel()
+            part = "validation" if held_out else "train"
+            x, y, linear = getattr(pair, f"{part}_x"), output.target(part), output.linear(part)
+            inputs, _ = kinds.KNOB.model_arrays(x, y, spec, segment=None, past=pair.train_x if held_out else None,
+                                                linear=linear)
+            prediction = np.asarray(stack.predict([inputs[0], feature[None], inputs[1]], verbose=0)).ravel() + linear
             parts.append((x, y, prediction))
-            starts.append((x, y, _linear_outputs(fir_network(taps, bias), spec, pair)[held_out]))
+            starts.append((x, y, linear))
             by_knob.append({"cutoff": knot, "esr_db": metrics.decibels(metrics.esr(prediction, y)),
-                            "start_esr_db": metrics.decibels(metrics.esr(starts[-1][2], y))})
+                            "start_esr_db": metrics.decibels(metrics.esr(linear, y))})
             bar.update(1)
 
     def joined(triples):

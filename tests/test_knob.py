@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from neural_filter import fir, render, synth
+from neural_filter import fir, linear_bank, render, synth
 from neural_filter.errors import ArgumentError
 from neural_filter.knob import Knob, KnobStack
+from neural_filter.linear_path import taps_before
 from neural_filter.network import Dense
 from neural_filter.spec import FilterSpec
 
@@ -35,14 +36,19 @@ def test_a_value_outside_the_range_is_refused_with_the_range(value):
     assert error.value.option == "cutoff"
 
 
-def _stack(seed: int = 0, output_scale: float = 0.0) -> KnobStack:
-    """A knob model whose linear path at each knot is that knot's least-squares FIR, from short noise pairs."""
+def _stack(seed: int = 0, output_scale: float = 0.0, long: bool = False) -> KnobStack:
+    """A knob model whose linear path at each knot is that knot's least-squares FIR, from short noise pairs:
+    window-long (format 4 and before), or `long` (format 5: 2048 taps, beside the stack)."""
     rng = np.random.default_rng(seed)
-    firs = []
+    pairs = []
     for cutoff in KNOTS:
         x = synth.white_noise(2, RATE, rng)
-        firs.append(fir.least_squares_fir(x, synth.audacity_lowpass(x, cutoff, 6, RATE), SPEC.window, SPEC.padding[0]))
-    bank = Dense(np.stack([taps for taps, _ in firs], axis=1), np.array([bias for _, bias in firs], np.float32))
+        pairs.append((x, synth.audacity_lowpass(x, cutoff, 6, RATE)))
+    if long:
+        bank = linear_bank.fit(pairs, RATE, lambda length: taps_before(length, SPEC.align), taps=2048)
+    else:
+        firs = [fir.least_squares_fir(x, y, SPEC.window, SPEC.padding[0]) for x, y in pairs]
+        bank = Dense(np.stack([taps for taps, _ in firs], axis=1), np.array([bias for _, bias in firs], np.float32))
     hidden = Dense(rng.normal(0, 0.1, (SPEC.window, 8)).astype(np.float32), rng.uniform(-0.5, 0.5, 8).astype(np.float32),
                    "tanh")
     output = Dense((rng.normal(0, 1, (8, 1)) * output_scale).astype(np.float32), np.zeros(1, np.float32))
@@ -61,21 +67,33 @@ def test_at_a_knot_the_model_is_that_knots_own():
                                + np.outer(stack.bank.kernel[:, 2], stack.from_linear), atol=1e-6)
 
 
-def test_a_sweep_that_stands_still_is_the_fixed_cutoff():
-    stack = _stack(output_scale=1.0)  # the stack's biases follow the knob too
+def test_a_long_bank_at_a_knot_is_that_knots_fir_beside_the_stack():
+    stack = _stack(output_scale=1.0, long=True)
+    folded = stack.at(KNOTS[2])
+    assert folded.linear_path is None and folded.reads_linear  # the stack reads the bank's output, not folded in
+    np.testing.assert_allclose(folded.long_path.taps, stack.bank.taps[:, 2], atol=1e-6)
+    assert folded.long_path.bias == pytest.approx(float(stack.bank.biases[2]), abs=1e-7)
+    np.testing.assert_allclose(folded.layers[0].bias, stack.layers[0].bias + stack.offsets[0][2], atol=1e-6)
+    assert np.array_equal(folded.layers[0].kernel, stack.layers[0].kernel)
+
+
+@pytest.mark.parametrize("long", [False, True])
+def test_a_sweep_that_stands_still_is_the_fixed_cutoff(long):
+    stack = _stack(output_scale=1.0, long=long)  # the stack's biases follow the knob too
     song = synth.synthetic_song(0.5, RATE, np.random.default_rng(1)).astype(np.float32)
     swept = render.render(stack.sweep(700.0, 700.0, len(song)), SPEC, song)
     np.testing.assert_allclose(swept, render.render(stack.at(700.0), SPEC, song), atol=1e-5)  # a third of an s16 step
 
 
+@pytest.mark.parametrize("long", [False, True])
 @pytest.mark.parametrize("start, end", [(200.0, 5000.0), (5000.0, 300.0)])
-def test_a_sweep_gives_the_same_bytes_in_any_blocks(start, end):
-    stack = _stack(output_scale=1.0)
+def test_a_sweep_gives_the_same_bytes_in_any_blocks(start, end, long):
+    stack = _stack(output_scale=1.0, long=long)
     song = synth.synthetic_song(0.5, RATE, np.random.default_rng(1)).astype(np.float32)
-    sweep = stack.sweep(start, end, len(song))
-    whole = render.render(sweep, SPEC, song)
-    pieces = np.concatenate(list(render.render_blocks(sweep, SPEC, np.array_split(song, 7))))
-    assert np.array_equal(whole, pieces)
+    for network in (stack.sweep(start, end, len(song)), stack.at(start)):
+        whole = render.render(network, SPEC, song)
+        pieces = np.concatenate(list(render.render_blocks(network, SPEC, np.array_split(song, 7))))
+        assert np.array_equal(whole, pieces)
 
 
 def test_a_sweep_runs_from_its_start_to_its_end():
@@ -85,9 +103,10 @@ def test_a_sweep_runs_from_its_start_to_its_end():
     assert np.allclose(np.diff(np.log(values)), np.log(25) / 1000)  # evenly in log frequency
 
 
-def test_a_sweep_follows_the_one_pole_whose_cutoff_moves_with_it_and_adds_no_steps():
+@pytest.mark.parametrize("long", [False, True])  # both -47 dB: the knots an octave apart, not the length, limit it
+def test_a_sweep_follows_the_one_pole_whose_cutoff_moves_with_it_and_adds_no_steps(long):
     song = synth.synthetic_song(2, RATE, np.random.default_rng(2)).astype(np.float32)
-    sweep = _stack().sweep(200.0, 5000.0, len(song))  # the stack's output layer is zero: the linear path alone
+    sweep = _stack(long=long).sweep(200.0, 5000.0, len(song))  # the stack's output layer is zero: the bank alone
     target = synth.swept_one_pole(song, sweep.values(0, len(song)), RATE)
     output = render.render(sweep, SPEC, song)
     assert 10 * np.log10(np.sum((output - target) ** 2) / np.sum(target**2)) < -40

@@ -13,9 +13,10 @@ import pytest
 import fit
 import gen
 import make_data
-from neural_filter import audio, render
+from neural_filter import audio, fir, metrics, render
 from neural_filter.knob import Knob
 from neural_filter.model_file import load_network
+from neural_filter.spec import FilterSpec
 from tests.conftest import one_line
 
 FIT_ARGS = ["1", "8", "16", "tanh", "adam", "1", "64", "2", "--pairs", "pairs.csv", "--no-plot"]
@@ -52,6 +53,14 @@ def test_a_knob_model_is_named_after_its_range_and_records_its_knob(knob_fitted)
     assert record["knob"]["knots"] == pytest.approx([300.0, 948.683, 3000.0], rel=1e-6)
     assert [row["cutoff"] for row in record["metrics"]["by_knob"]] == record["knob"]["knots"]
     assert "rendered song.raw -> " in out and "at cutoff 949 Hz, the middle of the trained 300 to 3000 Hz" in out
+    # the long bank (format 5): its length read off the pairs, its taps an entry of the file, read back as they were
+    bank = record["linear_bank"]
+    assert record["format"] == 5 and bank["length_from"] == "pair" and bank["knots"] == 3
+    assert bank["taps"] >= 64 and bank["before"] == bank["taps"] - 1
+    assert f"  linear bank, one FIR per pair: {bank['taps']} taps " in out
+    network, _, _ = load_network(model)
+    assert network.bank.taps.shape == (bank["taps"], 3) and list(network.bank.biases) == pytest.approx(bank["biases"])
+    assert np.array_equal(np.load(io.BytesIO(zipfile.ZipFile(model).read("linear_bank.npy"))), network.bank.taps)
 
 
 def render_song(knob_fitted, out, *extra):
@@ -71,10 +80,13 @@ def test_numpy_render_matches_keras_between_knots(knob_fitted):
     directory, model, _ = knob_fitted
     network, spec, record = load_network(model)
     song = audio.read_audio(directory / "song.raw").samples
-    knob = Knob.from_record(record["knob"])
-    keras_model = keras.models.load_model(model, compile=False)
-    expected = keras_model.predict([spec.pad(song)[None, :, None], knob.features([1500.0])], verbose=0).ravel()
-    np.testing.assert_allclose(render.render(network.at(1500.0), spec, song), expected, atol=1e-5)
+    features = Knob.from_record(record["knob"]).features([1500.0])
+    # the Keras model is the stack; the long bank beside it, at 1500 Hz: each knot's FIR weighed, in float64
+    bank = network.bank
+    linear = sum(bank.path(knot).filter(song).astype(np.float64) * weight for knot, weight in enumerate(features[0]))
+    stack = keras.models.load_model(model, compile=False)
+    expected = stack.predict([spec.pad(song)[None, :, None], features, linear[None, :, None]], verbose=0).ravel()
+    np.testing.assert_allclose(render.render(network.at(1500.0), spec, song), expected + linear, atol=1e-5)
 
 
 def test_gen_sweeps_the_cutoff_over_the_song(knob_fitted, tmp_path):
@@ -134,10 +146,8 @@ def test_fit_refuses_a_bad_pairs_file(knob_fitted, tmp_path, monkeypatch, csv, m
     (["--mode", "chunk"], "--mode chunk: is not for a knob model"),
     (["--levels", "unit"], "--levels unit: is not for a knob model"),
     (["--no-linear-path"], "--no-linear-path: is not for a knob model"),
-    # the knob's linear paths are window-long: a long bank (each pair's long FIR, swept) is not built
-    (["--linear-taps", "2048"], "--linear-taps 2048: is not for a knob model (--pairs): its linear paths are "
-     "window-long, one per pair at its least-squares FIR; give a window as long as the filter's response, or train "
-     "on one pair"),
+    (["--no-fir-start"], "--no-fir-start: is not for a knob model"),
+    (["--linear-taps", "2048", "--no-linear-path"], "--no-linear-path: is not for a knob model"),
     (["--train-x", "a.raw"], "--pairs pairs.csv: names the training pairs, and so do --train-x and --train-y"),
 ])
 def test_fit_refuses_what_a_knob_model_is_not(knob_fitted, monkeypatch, extra, message):
@@ -145,6 +155,27 @@ def test_fit_refuses_what_a_knob_model_is_not(knob_fitted, monkeypatch, extra, m
     status, _, err = run(fit, FIT_ARGS + extra)
     assert status == 2
     assert message in one_line(err)
+
+
+def test_a_long_bank_of_linear_taps_follows_a_filter_far_longer_than_the_window(tmp_path, monkeypatch):
+    """Pairs at 60 and 120 Hz, 24 dB/octave (s16): thousands of samples of response, a window of 64."""
+    monkeypatch.chdir(tmp_path)
+    made = run(make_data, ["--cutoff", "60:120", "--count", "2", "--rolloff", "24", "--seconds", "1", "--format",
+                           "s16le", "--song-seconds", "0.1"])
+    assert made[0] == 0
+    status, out, err = run(fit, [*FIT_ARGS, "--format", "s16le", "--linear-taps", "2048"])
+    assert (status, err) == (0, ""), out + err
+    assert "  linear bank, one FIR per pair: 2048 taps (46.4 ms), as --linear-taps gave\n" in out
+    (model,) = (tmp_path / "models").glob("*.keras")
+    record = json.loads(model.with_suffix(".json").read_text())
+    assert (record["linear_bank"]["taps"], record["linear_bank"]["length_from"]) == (2048, "given")
+    for row, index in zip(record["metrics"]["by_knob"], ("01", "02")):
+        x, y = (audio.read_audio(f"train_{side}_{index}.raw", "s16le").samples for side in ("x", "y"))
+        # the window-long least-squares FIR, scored on the pair it was solved on (which flatters it)
+        taps, bias = fir.least_squares_fir(x, y, 64, 63)
+        window_esr = metrics.decibels(metrics.esr(render.render(fir.fir_network(taps, bias), FilterSpec(
+            mode="sliding", window=64, levels="signed"), x), y))
+        assert row["esr_db"] < window_esr - 30 and row["esr_db"] < -40, (row, window_esr)
 
 
 def test_fit_refuses_a_list_that_contradicts_make_datas_note(knob_fitted, tmp_path, monkeypatch):

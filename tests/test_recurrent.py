@@ -222,7 +222,7 @@ def test_fit_trains_names_records_and_renders_a_recurrent_model_gen_renders_the_
     record = json.loads(path.with_suffix(".json").read_text())
     assert path.name == f"tanh_adam_1_8_4_64_3_recurrent_a{record['metrics']['score']:+.1f}.keras"
     assert record["spec"]["mode"] == "recurrent" and record["settings"]["cell"] == "state-space"
-    assert record["format"] == 5  # a reader of format 4 would skip its cells
+    assert record["format"] == 6  # a reader of format 5 would skip its cells
     assert "linear_path" not in record  # the cell's own linear map is its linear part
     losses = record["history"]["loss"]
     assert losses[-1] < losses[0]
@@ -257,7 +257,7 @@ def test_a_gru_trains_beside_the_long_linear_path_and_gen_renders_its_bytes(tmp_
     out = capsys.readouterr().out
     path = tmp_path / re.search(r"^saved (\S+\.keras)$", out, re.MULTILINE).group(1)
     record = json.loads(path.with_suffix(".json").read_text())
-    assert record["settings"]["cell"] == "gru" and "linear_path" in record and record["format"] == 4
+    assert record["settings"]["cell"] == "gru" and "linear_path" in record and record["format"] == 5
     assert record["metrics"]["esr"] < record["start"]["esr"]  # it learned something beside the linear path
     assert gen.run([str(path), "song.raw", "--out", "again.raw", "--format", "s16le"]) == 0
     assert (tmp_path / "again.raw").read_bytes() == path.with_suffix(".raw").read_bytes()

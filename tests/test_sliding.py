@@ -329,7 +329,7 @@ def test_fit_on_a_fir_target_reaches_the_u8_floor(fir_pair, monkeypatch, capsys,
     # output, and a window-long correction trains beside it (format 4)
     assert stack.long_path.length == 64 == record["linear_path"]["taps"] and stack.linear_path.kernel.shape == (16, 1)
     assert stack.reads_linear and stack.from_linear.shape == (8,) and stack.layers[0].activation == "tanh"
-    assert record["linear_path"]["before"] == (63 if align == "causal" else 31) and record["format"] == 4
+    assert record["linear_path"]["before"] == (63 if align == "causal" else 31) and record["format"] == 5  # as 4
     monkeypatch.chdir(tmp_path)
     status = gen.run([str(path), str(directory / "song.raw"), "--out", "out.raw"])
     assert (status, capsys.readouterr().err) == (0, "")

@@ -251,7 +251,7 @@ def test_a_tcn_model_has_the_long_linear_path_its_length_as_given_and_resumed_wi
     assert "  linear path: 300 taps (6.8 ms), as --linear-taps gave\n" in capsys.readouterr().out
     (path,) = (workdir / "models").glob("*.keras")
     record = json.loads(path.with_suffix(".json").read_text())
-    assert record["format"] == 4 and record["linear_path"]["taps"] == 300 and record["linear_path"]["before"] == 299
+    assert record["format"] == 5 and record["linear_path"]["taps"] == 300 and record["linear_path"]["before"] == 299
     stack, _, _ = model_file.load_network(path)
     assert stack.long_path.length == 300 and stack.linear_path.kernel.shape == (4, 1)  # the long path; the window's
     assert [layer.activation for layer in stack.curves] == ["tanh", "relu"] and stack.curve_fir is not None

@@ -185,8 +185,9 @@ class Kind:
         return ""
 
     def format_needed(self, settings: TrainSettings) -> int:
-        """The oldest model-file format whose reader renders this model right (model_file.FORMAT's history)."""
-        return 4
+        """The model-file format this model's record says (model_file.FORMAT's history): 5, but a newer one for a
+        model that a reader of 5 would not render right."""
+        return 5
 
     def record_fields(self, knob=None) -> dict:
         """The kind's own fields of the run record (model_file.run_record)."""

@@ -3,15 +3,16 @@
 It is the sliding model with two more inputs to its weights (see neural_filter/knob.py for the
 spline that carries the knob between the training pairs' cutoffs, its knots): the knob's features
 (one per knot) add an offset to each hidden layer's biases and weigh a bank of linear paths, one
-per pair, each starting (and staying) at its pair's least-squares FIR. The first hidden layer also
-reads the linear path's output at this knob value (`from_linear`): a drive after the filter is then
-a function of one input. Its stack can be built alone, with the same layers: training fits the
-stack to what the bank leaves. A model file of this kind is a sliding model's (mode "sliding"),
-its record holding the knob.
+per pair, each its pair's least-squares FIR, fixed, as long as the longest filter of the pairs
+(linear_bank.py; --linear-taps N gives the length), not the window. The first hidden layer also
+reads the bank's output at this knob value (`from_linear`): a drive after the filter is then a
+function of one input. The Keras model is the stack alone, given the bank's output as an input:
+training fits it to what the bank leaves. A model file of this kind is a sliding model's (mode
+"sliding"), its record holding the knob and the bank's length and biases, the bank's taps an entry
+of its own (format 5; older files hold a window-long bank as a layer of the Keras model).
 """
 
-import numpy as np
-
+from neural_filter import linear_bank, linear_path
 from neural_filter.errors import ArgumentError
 from neural_filter.kinds.base import bias_initializer, hidden_names, layer_order
 from neural_filter.kinds.sliding import SlidingKind
@@ -26,13 +27,9 @@ class KnobKind(SlidingKind):
     record_key = "knob"  # the record's field holding the knob (knob.Knob.record), which gen.py reads
 
     def check_request(self, request) -> None:
-        """Refuse what a knob model is not: a linear path's length (its linear paths are window-long, each at its
-        pair's FIR), another mode, unit levels, no linear path or no FIR start, a resume."""
+        """Refuse what a knob model is not: another mode, unit levels, no linear path or no FIR start, a resume
+        (--linear-taps gives its bank's length)."""
         settings = request.settings
-        if settings.linear_taps is not None:  # a long bank: each pair's long FIR, and a sweep of them (not yet)
-            raise ArgumentError("linear_taps", settings.linear_taps, "is not for a knob model (--pairs): its linear "
-                                "paths are window-long, one per pair at its least-squares FIR",
-                                "give a window as long as the filter's response, or train on one pair")
         for option, value, wrong in (("mode", request.mode, request.mode != self.mode),
                                      ("levels", request.levels, request.levels not in (None, self.default_levels)),
                                      ("no_linear_path", None, not settings.linear_path),
@@ -47,13 +44,14 @@ class KnobKind(SlidingKind):
                                 "knob model without Keras", f"use one of {', '.join(sorted(ACTIVATIONS))}")
 
     def build(self, spec, settings: TrainSettings, knots: int = 2):
-        """The knob model (inputs: audio, and the knob's features) and its stack alone, sharing its layers.
+        """The knob model's stack: inputs the audio, the knob's features and the bank's output at them; out what
+        it adds to the bank's output.
 
         Layer names as the sliding model's, plus knob_<n> (the features -> hidden layer n's bias
-        offset), activation_<n> (the hidden layers' activation, applied after the offset),
-        linear_bank (one linear path per knot, weighed by the features) and from_linear (the linear
-        path's output into the first hidden layer); `network_of` reads them so. The stack alone
-        takes the linear path's output as a third input, so that training need not compute the bank.
+        offset), activation_<n> (the hidden layers' activation, applied after the offset) and
+        from_linear (the bank's output into the first hidden layer); `network_of` reads them so.
+        The bank is long and fixed, outside the Keras model (linear_bank.py): training computes its
+        output once per pair, rendering by FFT.
         """
         import keras  # noqa: PLC0415 - 6-8 s: when a model is built, never when gen.py imports the kind
 
@@ -71,28 +69,25 @@ class KnobKind(SlidingKind):
         from_linear = keras.layers.Conv1D(units, 1, use_bias=False, kernel_initializer="zeros", name="from_linear")
         output = keras.layers.Conv1D(1, 1, kernel_initializer="zeros", name="output")
 
-        def stack(audio, features, linear):  # (batch, samples + window - 1, 1), (batch, knots), (batch, samples, 1)
-            hidden = keras.layers.Add()([hidden_layers[0](audio), from_linear(linear)])
-            for index, (layer, offset, activate) in enumerate(zip(hidden_layers, offsets, activations)):
-                if index:
-                    hidden = layer(hidden)
-                hidden = activate(keras.layers.Add()([hidden, keras.layers.Reshape((1, units))(offset(features))]))
-            return output(hidden)  # (batch, samples, 1)
+        audio = keras.Input(shape=(None, 1), name="audio")  # (batch, samples + window - 1, 1)
+        features = keras.Input(shape=(knots,), name="knob_features")  # (batch, knots): one knob value per sequence
+        linear = keras.Input(shape=(None, 1), name="linear")  # (batch, samples, 1): the bank's output, full scale
+        hidden = keras.layers.Add()([hidden_layers[0](audio), from_linear(linear)])
+        for index, (layer, offset, activate) in enumerate(zip(hidden_layers, offsets, activations)):
+            if index:
+                hidden = layer(hidden)
+            hidden = activate(keras.layers.Add()([hidden, keras.layers.Reshape((1, units))(offset(features))]))
+        return keras.Model([audio, features, linear], output(hidden), name="knob_stack")  # (batch, samples, 1)
 
-        audio = keras.Input(shape=(None, 1), name="audio")
-        features = keras.Input(shape=(knots,), name="knob_features")  # one knob value per sequence
-        bank = keras.layers.Conv1D(knots, spec.window, name="linear_bank")(audio)  # (batch, samples, knots)
-        linear = keras.layers.Reshape((-1, 1))(keras.layers.Dot(axes=(2, 1))([bank, features]))
-        full = keras.Model([audio, features], keras.layers.Add(name="sum")([stack(audio, features, linear), linear]),
-                           name="knob_filter")
-        linear_input = keras.Input(shape=(None, 1), name="linear")
-        return full, keras.Model([audio, features, linear_input], stack(audio, features, linear_input),
-                                 name="knob_stack")
+    def fit_bank(self, pairs: list, spec, settings: TrainSettings, progress=None) -> linear_bank.LinearBank:
+        """Each pair's least-squares FIR (`pairs`: dataset.Prepared per knot), as long as the longest filter of the
+        pairs shows, or --linear-taps; judged as the stack will use it, which reads its output."""
 
-    def start_bank(self, full, firs: list) -> None:
-        """Each knot's linear path at its pair's least-squares FIR (`firs`: (taps, bias) per knot, full scale)."""
-        full.get_layer("linear_bank").set_weights([np.stack([taps for taps, _ in firs], axis=1)[:, None, :],
-                                                   np.array([bias for _, bias in firs], np.float32)])
+        def before(length):
+            return linear_path.taps_before(length, spec.align)
+
+        return linear_bank.fit([(pair.train_x, pair.train_y) for pair in pairs], pairs[0].rate, before,
+                               settings.linear_taps, curve=self.stack_reads_path, progress=progress)
 
     def network_of(self, layers: dict, record: dict) -> KnobStack:
         """Its activations are layers of their own, after the bias offsets."""

@@ -209,7 +209,7 @@ class GruCell:
     LOOP = ("recurrent_loop", "neural_filter_recurrent")  # recurrent_loop.FUNCTION_NAME (that module imports Numba)
     linear_path = True  # beside the long linear path, unless fit.py --no-linear-path
     clip = None  # no gradient clipping
-    format = 4  # the model file's (model_file.FORMAT): a reader of format 4 renders it
+    format = 5  # the model file's (model_file.FORMAT), as every other kind's
 
     @classmethod
     def of(cls, saved) -> "GruCell":
@@ -288,7 +288,7 @@ class StateSpaceCell:
 
     LOOP = ("state_space_loop", "neural_filter_state_space")  # state_space_loop.FUNCTION_NAME
     linear_path = False  # its own linear map instead (the module's docstring)
-    format = 5  # the model file's (model_file.FORMAT): a reader of format 4 would skip its RNN layers
+    format = 6  # the model file's (model_file.FORMAT): a reader of format 5 would skip its RNN layers
     # near a resonance, a step that moves a pole towards the unit circle makes the next gradients explode
     clip = STATE_SPACE_CLIP
 
