@@ -8,7 +8,7 @@ made of the arguments and its score, and renders `song.raw` through it beside th
     python3 fit.py 6 32 999 tanh adam 1 9 32     # the original README's example
     python3 fit.py 6 32 32 tanh adam 1 64 40 --mode sliding
     python3 fit.py 6 32 32 tanh adam 1 64 40 --mode tcn     # a curve before or between filters too
-    python3 fit.py 1 16 8 tanh adam 1 2048 60 --mode recurrent --learning-rate 0.01   # effects with memory
+    python3 fit.py 1 8 16 tanh adam 1 1025 200 --mode recurrent --learning-rate 0.003   # effects with memory
     python3 fit.py 6 32 32 tanh adam 1 1024 2 --pairs pairs.csv   # one model for every cutoff (a knob)
 
 All arguments are positional and optional, in the original's order; anything new is an option.
@@ -20,12 +20,13 @@ from pathlib import Path
 from neural_filter import cli, fitting, kinds
 from neural_filter.dataset import DataSettings
 from neural_filter.errors import ArgumentError
+from neural_filter.kinds import recurrent
 from neural_filter.settings import DEFAULTS, TrainSettings
 from neural_filter.spec import FilterSpec
 
 POSITIONALS = (  # name, default, help: the original's order and defaults
     ("layers", DEFAULTS.layers, "hidden Dense layers after the first one (tcn mode: dilated convolution layers; "
-     "recurrent: GRU cells)"),
+     "recurrent: stacked cells)"),
     ("units", DEFAULTS.units, "units in every hidden layer"),
     ("batches", DEFAULTS.batch_size, "batch size: chunks per batch (sliding mode: segments per batch)"),
     ("activator", DEFAULTS.activation, "activation of every hidden layer: any Keras activation name"),
@@ -54,11 +55,15 @@ def parse_arguments(argv=None):
                              "tcn: LAYERS causal dilated convolutions of UNITS channels (2 taps each, residual sums, "
                              "the skips summed to the output) whose receptive field is the window: the dilations "
                              "double from 1 while every sample stays reachable and the last layer takes the rest "
-                             "(6 layers: windows 7 to 64; 64 is 1,2,4,8,16,32); recurrent: LAYERS stacked GRU cells "
-                             "of UNITS state (the activator is the cells'), for effects with memory (a drive inside "
-                             "a filter's feedback, a compressor), trained on segments of 4096 samples, each after "
-                             "a burn-in of window - 1 samples the loss skips; it trains on JAX where installed "
+                             "(6 layers: windows 7 to 64; 64 is 1,2,4,8,16,32); recurrent: LAYERS stacked cells "
+                             "of UNITS state (--cell; the activator is the cells'), for effects with memory (a drive "
+                             "inside a filter's feedback, a compressor), trained on segments of 4096 samples, each "
+                             "after a burn-in of window - 1 samples the loss skips; it trains on JAX where installed "
                              "(default chunk; sliding with --pairs)")
+    parser.add_argument("--cell", choices=recurrent.CELLS, default=DEFAULTS.cell,
+                        help="recurrent mode: state-space, a linear state update plus a dense layer of 2 x UNITS "
+                             "(Parker et al.), its own linear map and no linear path beside it; gru, Keras's GRU "
+                             f"beside the long linear path (default {DEFAULTS.cell})")
     parser.add_argument("--pairs", default=None, metavar="CSV",
                         help="train one sliding model for every cutoff, a knob, on the pairs this list names "
                              "(make_data.py --cutoff LO:HI writes one), instead of train_x.raw and train_y.raw")
@@ -118,9 +123,9 @@ def request_from(args):
     settings = TrainSettings(
         layers=int(args.layers), units=int(args.units), batch_size=int(args.batches), activation=args.activator,
         optimiser=args.optimiser, epochs=int(args.epoches), seed=args.seed, learning_rate=args.learning_rate,
-        linear_path=kinds.kind_of(mode, bool(args.pairs)).has_linear_path and not args.no_linear_path,
+        linear_path=kinds.kind_of(mode, bool(args.pairs)).linear_path_with(args.cell) and not args.no_linear_path,
         fir_start=not args.no_fir_start, linear_taps=args.linear_taps,
-        patience=args.patience)
+        patience=args.patience, cell=args.cell)
     data = DataSettings(validation=args.val, seed=args.seed, format=args.format, rate=args.rate,
                         progress=not args.quiet)
     typed = (args.activator, args.optimiser, args.layers, args.units, args.batches, args.samples, args.epoches)

@@ -77,7 +77,8 @@ NAM_ARCHITECTURES = ("wavenet", "lstm")
 COMMANDS = {  # kind -> fit.py's command line for it, as the README gives it
     "sliding": ["6", "32", "32", "tanh", "adam", "1", "64", "40", "--mode", "sliding"],
     "tcn": ["6", "16", "8", "tanh", "adam", "1", "64", "15", "--mode", "tcn"],
-    "recurrent": ["1", "16", "8", "tanh", "adam", "1", "2048", "60", "--mode", "recurrent", "--learning-rate", "0.01"],
+    "recurrent": ["1", "8", "16", "tanh", "adam", "1", "1025", "200", "--mode", "recurrent", "--learning-rate",
+                  "0.003"],
 }
 EPOCHS_ARGUMENT = 7  # the positional index of epoches in every command above
 ONE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1",

@@ -2,8 +2,8 @@
 
 Prints markdown tables (medians of --runs runs) for:
 - render: gen.py on a 3-minute 44.1 kHz u8 song, whole process (wall time, peak memory) and
-  render only (in this process), for chunk, sliding and tcn 6x32 models and recurrent GRU cells of 16 and 32
-  units (one core: the state runs sample by sample); the compute floor is the
+  render only (in this process), for chunk, sliding and tcn 6x32 models, recurrent GRU cells of 16 and 32
+  units and state-space cells of 8 and 16 (one core: the state runs sample by sample); the compute floor is the
   model's floating-point operations per sample over this machine's float32 matrix-multiply rate,
   measured in the same run, and "of floor" is our render-only throughput as a share of it;
 - a 1-hour song through gen.py (streaming: peak memory must stay flat);
@@ -16,7 +16,7 @@ Prints markdown tables (medians of --runs runs) for:
     python3 bench/speed.py             # about 3 minutes on 2 cores
     python3 bench/speed.py --runs 5 --skip-hour
     python3 bench/speed.py --tcn       # the song's render by the sliding and tcn models alone
-    python3 bench/speed.py --recurrent # the same for the sliding and recurrent (one GRU cell) models
+    python3 bench/speed.py --recurrent # the same for the sliding and recurrent (one cell) models
 """
 
 import argparse
@@ -39,7 +39,7 @@ from neural_filter.model_file import load_network  # noqa: E402
 from neural_filter.spec import FilterSpec  # noqa: E402
 
 RATE = 44100
-MODELS = {  # name -> (spec, layers, units, activation, linear path)
+MODELS = {  # name -> (spec, layers, units, activation, linear path[, recurrent cell: fit.py --cell, default gru])
     "chunk 6x32 tanh, window 9": (FilterSpec(window=9), 6, 32, "tanh", False),
     "chunk 6x32 gelu, window 9": (FilterSpec(window=9), 6, 32, "gelu", False),
     "sliding 6x32 tanh, window 64": (FilterSpec(mode="sliding", window=64, levels="signed"), 6, 32, "tanh", True),
@@ -50,10 +50,16 @@ MODELS = {  # name -> (spec, layers, units, activation, linear path)
                                          False),
     "recurrent 1x32 tanh, window 1024": (FilterSpec(mode="recurrent", window=1024, levels="signed"), 1, 32, "tanh",
                                          False),
+    # one state-space cell (fit.py --cell state-space): the README's 8 units (16 hidden), and 16
+    "recurrent state-space 1x8 tanh, window 1024": (FilterSpec(mode="recurrent", window=1024, levels="signed"), 1,
+                                                    8, "tanh", False, "state-space"),
+    "recurrent state-space 1x16 tanh, window 1024": (FilterSpec(mode="recurrent", window=1024, levels="signed"), 1,
+                                                     16, "tanh", False, "state-space"),
 }
 ONLY_TCN = ("sliding 6x32 tanh, window 64", "tcn 6x32 tanh, window 64")  # --tcn: these rows alone
 ONLY_RECURRENT = ("sliding 6x32 tanh, window 64", "recurrent 1x16 tanh, window 1024",
-                  "recurrent 1x32 tanh, window 1024")  # --recurrent: these rows alone
+                  "recurrent 1x32 tanh, window 1024", "recurrent state-space 1x8 tanh, window 1024",
+                  "recurrent state-space 1x16 tanh, window 1024")  # --recurrent: these rows alone
 ORIGINAL_GEN_SECONDS = 140.0  # the original gen.py on a 3-minute song, measured on these machines (shared/NOTES.md)
 
 
@@ -96,7 +102,7 @@ def flops_per_sample(network, spec: FilterSpec, samples: int) -> float:
     (a chunk's work is shared by its samples; a tcn model's layers run once an output; a recurrent model's
     cells, every weight once a sample)."""
     per_row = sum(layer.kernel.size for layer in network.layers)
-    per_row += sum(cell.kernel.size + cell.recurrent.size for cell in getattr(network, "cells", []))
+    per_row += sum(array.size for cell in getattr(network, "cells", []) for array in cell.packed())
     linear = network.linear_path.kernel.size if getattr(network, "linear_path", None) is not None else 0
     return 2 * (per_row * spec.kind.row_count(samples, spec.window) / samples + linear)
 
@@ -107,10 +113,13 @@ def make_model(folder: Path, name: str, definition) -> Path:
 import dataclasses, sys
 sys.path.insert(0, {str(ROOT)!r})
 from pathlib import Path
-from neural_filter import model, model_file
+from neural_filter import model_file
+from neural_filter.settings import TrainSettings
 from neural_filter.spec import FilterSpec
 spec = FilterSpec(**{json.dumps(definition[0].__dict__)})
-keras_model = model.build_model(spec, {definition[1]}, {definition[2]}, {definition[3]!r}, {definition[4]})
+keras_model = spec.kind.build(spec, TrainSettings(layers={definition[1]}, units={definition[2]},
+                              activation={definition[3]!r}, linear_path={definition[4]}, fir_start={not definition[4]},
+                              bias_start=0.0, cell={(definition[5:] or ("gru",))[0]!r}))
 model_file.save_model(keras_model, Path({str(folder / name)!r}), {{"spec": dataclasses.asdict(spec)}})
 """
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)

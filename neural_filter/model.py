@@ -46,8 +46,10 @@ def check_optimiser(name: str) -> str:
     return name
 
 
-def make_optimiser(name: str, epochs: int, window: int, learning_rate: float | None = None, steps: int | None = None):
-    """The original's optimiser for `name`; `learning_rate` (when given) replaces its rate.
+def make_optimiser(name: str, epochs: int, window: int, learning_rate: float | None = None, steps: int | None = None,
+                   clip: float | None = None):
+    """The original's optimiser for `name`; `learning_rate` (when given) replaces its rate; `clip` (when given)
+    scales every step's gradients down to that global norm at most (the kind's: Kind.gradient_clip).
 
     `steps` (sliding mode: the run's training steps) decays the rate to zero along a cosine over the
     run, from SLIDING_RATES' rate for `name` unless `learning_rate` is given: a higher start leaves
@@ -65,6 +67,8 @@ def make_optimiser(name: str, epochs: int, window: int, learning_rate: float | N
         settings["learning_rate"] = learning_rate
     if steps is not None and not isinstance(settings["learning_rate"], keras.optimizers.schedules.LearningRateSchedule):
         settings["learning_rate"] = keras.optimizers.schedules.CosineDecay(settings["learning_rate"], max(steps, 1))
+    if clip is not None:
+        settings["global_clipnorm"] = clip
     return cls(**settings)
 
 

@@ -44,7 +44,9 @@ SPEC_ENTRY = "neural_filter.json"  # the record, stored inside the .keras zip
 # 5: a knob model's bank is long, outside the Keras model (linear_bank.ENTRY, taps x knots, and the
 # record's "linear_bank"), and the Keras model is its stack alone; before, the bank was a window-long
 # layer of it. Other kinds' files are as in format 4.
-FORMAT = 5
+# 6: a recurrent model of state-space cells (RNN layers holding state_space_cell's cell), which a reader of
+# format 5 would skip. A file says the format its kind needs (Kind.format_needed): 6 for those, 5 for the others.
+FORMAT = 6
 LONG_PATHS = (linear_path.LinearPath, linear_bank.LinearBank)  # what a model file may hold beside its Keras model
 
 
@@ -70,7 +72,7 @@ def run_record(result, spec: FilterSpec, settings: TrainSettings, data: dict, kn
     start = result.start_metrics or {}
     long_path = getattr(result, "linear_path", None)
     kind = kinds.kind_of(spec.mode, knob is not None)
-    return {"format": FORMAT, **kind.record_fields(knob), "spec": dataclasses.asdict(spec),
+    return {"format": kind.format_needed(settings), **kind.record_fields(knob), "spec": dataclasses.asdict(spec),
             "settings": dataclasses.asdict(settings), "data": data, "metrics": result.metrics,
             "start": {key: start[key] for key in ("esr", "esr_db") if key in start}, "history": result.history,
             **({long_path.record_key: long_path.record()} if long_path is not None else {}),
@@ -212,7 +214,7 @@ def _layers_of_keras_file(config: dict, weights_file: bytes) -> dict:
     return layers
 
 
-RECURRENT_LAYERS = ("GRU",)  # Keras layers whose weights are their cell's
+RECURRENT_LAYERS = ("GRU", "RNN")  # Keras layers whose weights are their cell's (RNN: a state-space cell)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -253,6 +255,7 @@ def load_for_resume(path, spec: FilterSpec, settings: TrainSettings, typed: dict
               ("layers", settings.layers, saved_settings["layers"]),
               ("units", settings.units, saved_settings["units"]),
               ("activation", settings.activation, saved_settings["activation"])]
+    checks += kinds.by_mode(saved_spec.mode).resume_checks(settings, saved_settings)
     checks += [(option, given, getattr(saved_spec, option))
                for option, given in (typed or {}).items() if given is not None]
     for option, given, wanted in checks:
@@ -260,7 +263,8 @@ def load_for_resume(path, spec: FilterSpec, settings: TrainSettings, typed: dict
             raise ArgumentError(option, given, f"the model to resume, {path}, has {wanted}",
                                 "give the arguments it was trained with")
     try:
-        model = keras.models.load_model(path, compile=False)
+        model = keras.models.load_model(path, compile=False,
+                                        custom_objects=kinds.by_mode(saved_spec.mode).keras_objects())
     except Exception as error:  # Keras raises many kinds for a damaged file
         raise ModelFileError(path, f"cannot be loaded by Keras ({type(error).__name__})", "retrain it") from None
     return model, saved_spec, _long_path_of(path, saved)

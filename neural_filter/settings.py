@@ -29,6 +29,7 @@ class TrainSettings:
     # least-squares FIR sat at its start; 0 and False give that old start back (bench/quality.py)
     bias_start: float = 0.5  # hidden biases start uniform on +-this (0: Keras's zeros)
     cosine: bool = True  # the rate decays along a cosine to zero over the run, from model.SLIDING_RATES
+    cell: str = "state-space"  # recurrent mode: the cell (kinds/recurrent.CELLS)
 
 
 DEFAULTS = TrainSettings()

@@ -133,7 +133,7 @@ def _compile(model, spec: FilterSpec, settings: TrainSettings, examples: int) ->
     cosine = spec.kind.decays(settings)
     steps = settings.epochs * -(-examples // settings.batch_size) if cosine else None
     model.compile(optimizer=make_optimiser(settings.optimiser, settings.epochs, spec.window, settings.learning_rate,
-                                           steps), loss="mse")
+                                           steps, spec.kind.gradient_clip(settings)), loss="mse")
 
 
 def train_knob(pairs: list, knob, spec: FilterSpec, settings: TrainSettings, callbacks=(), bank=None,

@@ -27,47 +27,71 @@ from neural_filter.spec import FilterSpec
 # --- the NumPy render ------------------------------------------------------------------------------
 
 
-def random_stack(window, layers, units, seed=3, activation="tanh") -> recurrent.RecurrentStack:
+def random_stack(window, layers, units, seed=3, activation="tanh", cell="gru") -> recurrent.RecurrentStack:
     rng = np.random.default_rng(seed)
 
-    def cell(inputs):
+    def gru(inputs):
         return recurrent.GruCell(rng.normal(0, 1.0, (inputs, 3 * units)).astype(np.float32),
                                  rng.normal(0, 1 / np.sqrt(units), (units, 3 * units)).astype(np.float32),
                                  rng.normal(0, 0.3, (2, 3 * units)).astype(np.float32), activation)
 
-    cells = [cell(1 if layer == 0 else units) for layer in range(layers)]
+    def state_space(inputs):  # a stable linear map (rows scaled under 1), the dense layer's share about as large
+        hidden, width = 2 * units, inputs + units
+        linear = rng.normal(0, 0.9 / np.sqrt(width), (width, units))
+        return recurrent.StateSpaceCell(rng.normal(0, 1 / np.sqrt(width), (width, hidden)).astype(np.float32),
+                                        rng.normal(0, 0.3, hidden).astype(np.float32), linear.astype(np.float32),
+                                        rng.normal(0, 0.3 / np.sqrt(hidden), (hidden, units)).astype(np.float32),
+                                        activation)
+
+    make = gru if cell == "gru" else state_space
+    cells = [make(1 if layer == 0 else units) for layer in range(layers)]
     return recurrent.RecurrentStack(cells, Dense(rng.normal(0, 0.5, (units, 1)).astype(np.float32),
                                                  np.float32([0.05])), window)
 
 
 def reference(stack: recurrent.RecurrentStack, samples: np.ndarray) -> np.ndarray:
-    """The cells as the module's docstring writes them (Keras's GRU), in float64, over the silence and the signal."""
+    """The cells as the modules' docstrings write them (Keras's GRU; state_space_cell's), in float64, over the
+    silence and the signal."""
     padded = np.concatenate([np.zeros(stack.window - 1), samples]).astype(np.float64)
     states = [np.zeros(cell.units) for cell in stack.cells]
     outputs = []
     for sample in padded:
         inputs = np.array([sample])
         for index, cell in enumerate(stack.cells):
-            units = cell.units
-            from_input = inputs @ cell.kernel + cell.biases[0]
-            from_state = states[index] @ cell.recurrent + cell.biases[1]
-            update, reset = (1 / (1 + np.exp(-(from_input[part] + from_state[part])))
-                             for part in (slice(0, units), slice(units, 2 * units)))
-            candidate = np.tanh(from_input[2 * units :] + reset * from_state[2 * units :])
-            states[index] = update * states[index] + (1 - update) * candidate
+            states[index] = (gru_step if isinstance(cell, recurrent.GruCell) else state_space_step)(
+                cell, inputs, states[index])
             inputs = states[index]
         outputs.append(inputs @ stack.output.kernel[:, 0] + stack.output.bias[0])
     return np.array(outputs[stack.window - 1 :])
 
 
+def gru_step(cell, inputs, state):
+    units = cell.units
+    from_input = inputs @ cell.kernel + cell.biases[0]
+    from_state = state @ cell.recurrent + cell.biases[1]
+    update, reset = (1 / (1 + np.exp(-(from_input[part] + from_state[part])))
+                     for part in (slice(0, units), slice(units, 2 * units)))
+    candidate = np.tanh(from_input[2 * units :] + reset * from_state[2 * units :])
+    return update * state + (1 - update) * candidate
+
+
+def state_space_step(cell, inputs, state):
+    both = np.concatenate([inputs, state])
+    return both @ cell.linear + np.tanh(both @ cell.kernel + cell.bias) @ cell.mix
+
+
+CELLS = ["gru", "state-space"]
+
+
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("engine", ["numpy", "compiled"])
 @pytest.mark.parametrize("window, layers, units", [
     (16, 1, 16),  # the README's shape, smaller
     (1, 2, 8),  # no burn-in; two cells, the second reading the first's state
     (5, 3, 3),  # units fewer than a vector's lanes: the loops' remainders alone
 ])
-def test_the_render_is_the_cells_at_every_sample(engine, window, layers, units):
-    stack = random_stack(window, layers, units).with_engine(engine)
+def test_the_render_is_the_cells_at_every_sample(engine, window, layers, units, cell):
+    stack = random_stack(window, layers, units, cell=cell).with_engine(engine)
     samples = np.random.default_rng(5).uniform(-1, 1, 2000).astype(np.float32)
     spec = FilterSpec(mode="recurrent", window=window, levels="signed")
     rendered = render.render(stack, spec, samples)
@@ -75,6 +99,7 @@ def test_the_render_is_the_cells_at_every_sample(engine, window, layers, units):
     np.testing.assert_allclose(rendered, reference(stack, samples), rtol=0, atol=2e-5)
 
 
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("engine", ["numpy", "compiled"])
 @pytest.mark.parametrize("length, sizes", [
     (0, [1]),  # nothing
@@ -82,8 +107,8 @@ def test_the_render_is_the_cells_at_every_sample(engine, window, layers, units):
     (700, [1]),  # sample by sample
     (3000, [1023, 0, 1025]),  # uneven blocks, an empty one among them
 ])
-def test_blocks_give_the_same_bytes_as_one_pass_and_come_back_block_for_block(engine, length, sizes):
-    stack = random_stack(32, 2, 8).with_engine(engine)
+def test_blocks_give_the_same_bytes_as_one_pass_and_come_back_block_for_block(engine, length, sizes, cell):
+    stack = random_stack(32, 2, 8, cell=cell).with_engine(engine)
     spec = FilterSpec(mode="recurrent", window=32, levels="signed")
     samples = np.random.default_rng(2).uniform(-1, 1, length).astype(np.float32)
     whole = render.render(stack, spec, samples)
@@ -93,8 +118,9 @@ def test_blocks_give_the_same_bytes_as_one_pass_and_come_back_block_for_block(en
     assert np.concatenate([np.empty(0, np.float32), *blocks]).tobytes() == whole.tobytes()
 
 
-def test_the_compiled_loop_and_numpy_agree_and_unit_levels_fold_into_the_weights():
-    stack = random_stack(8, 2, 16)
+@pytest.mark.parametrize("cell", CELLS)
+def test_the_compiled_loop_and_numpy_agree_and_unit_levels_fold_into_the_weights(cell):
+    stack = random_stack(8, 2, 16, cell=cell)
     samples = np.random.default_rng(4).uniform(-1, 1, 3000).astype(np.float32)
     unit = FilterSpec(mode="recurrent", window=8, levels="unit")
     compiled, numpy = (render.render(stack.with_engine(engine), unit, samples) for engine in ("compiled", "numpy"))
@@ -116,20 +142,27 @@ def test_the_engine_is_numpy_only_where_the_compiled_start_up_costs_more():
 # --- against Keras ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("levels, activation", [("signed", "tanh"), ("unit", "gelu")])
-def test_a_saved_model_renders_as_keras_predicts(tmp_path, levels, activation):
+@pytest.mark.parametrize("levels, activation, cell", [
+    ("signed", "tanh", "gru"),
+    ("unit", "gelu", "gru"),
+    ("signed", "tanh", "state-space"),
+    ("unit", "silu", "state-space"),  # the input's offset folds into the hidden bias and the state's shift
+])
+def test_a_saved_model_renders_as_keras_predicts(tmp_path, levels, activation, cell):
     from neural_filter.settings import TrainSettings
 
     spec = FilterSpec(mode="recurrent", window=64, levels=levels)
-    keras_model = spec.kind.build(spec, TrainSettings(layers=2, units=8, activation=activation))
+    keras_model = spec.kind.build(spec, TrainSettings(layers=2, units=8, activation=activation, cell=cell))
     rng = np.random.default_rng(1)
-    keras_model.set_weights([rng.normal(0, 0.5, weight.shape).astype(np.float32)
+    scale = 0.5 if cell == "gru" else 0.25  # a state-space cell's linear map must stay stable
+    keras_model.set_weights([rng.normal(0, scale, weight.shape).astype(np.float32)
                              for weight in keras_model.get_weights()])
     path = model_file.save_model(keras_model, tmp_path / "recurrent.keras",
                                  {"spec": {"mode": "recurrent", "window": 64, "align": "causal", "levels": levels,
                                            "rate": 44100}})
     network, loaded_spec, _ = model_file.load_network(path)
     assert (loaded_spec, network.window, len(network.cells), network.units) == (spec, 64, 2, 8)
+    assert all(type(loaded) is recurrent.CELL_TYPES[cell] for loaded in network.cells)
     samples = rng.uniform(-1, 1, 6000).astype(np.float32)
     predicted = spec.from_network(np.asarray(keras_model.predict(spec.to_network(spec.pad(samples))[None, :, None],
                                                                  verbose=0)).ravel())
@@ -188,9 +221,11 @@ def test_fit_trains_names_records_and_renders_a_recurrent_model_gen_renders_the_
     path = tmp_path / re.search(r"^saved (\S+\.keras)$", out, re.MULTILINE).group(1)
     record = json.loads(path.with_suffix(".json").read_text())
     assert path.name == f"tanh_adam_1_8_4_64_3_recurrent_a{record['metrics']['score']:+.1f}.keras"
-    assert record["spec"]["mode"] == "recurrent" and "linear_path" in record
+    assert record["spec"]["mode"] == "recurrent" and record["settings"]["cell"] == "state-space"
+    assert record["format"] == 6  # a reader of format 5 would skip its cells
+    assert "linear_path" not in record  # the cell's own linear map is its linear part
     losses = record["history"]["loss"]
-    assert losses[-1] < losses[0]  # it learned something beside the linear path
+    assert losses[-1] < losses[0]
     assert record["metrics"]["esr"] < record["start"]["esr"]
     with open(tmp_path / "models" / "results.csv", newline="") as file:
         assert [row["model"] for row in csv.DictReader(file)] == [path.stem]
@@ -209,6 +244,23 @@ def test_fit_trains_names_records_and_renders_a_recurrent_model_gen_renders_the_
     assert fit.run([*FIT[:7], "1", "--mode", "sliding", *FIT[10:], "--resume", str(path)]) == 2
     assert one_line(capsys.readouterr().err) == (f"fit.py: --mode sliding: the model to resume, {path}, has "
                                                  "recurrent; give the arguments it was trained with")
+    assert fit.run([*FIT[:7], "1", *FIT[8:], "--cell", "gru", "--resume", str(path)]) == 2
+    assert one_line(capsys.readouterr().err) == (f"fit.py: --cell gru: the model to resume, {path}, has "
+                                                 "state-space; give the arguments it was trained with")
+
+
+def test_a_gru_trains_beside_the_long_linear_path_and_gen_renders_its_bytes(tmp_path, monkeypatch, capsys,
+                                                                            keras_backend):
+    driven_pair(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert fit.run([*FIT[:7], "2", *FIT[8:], "--cell", "gru"]) == 0
+    out = capsys.readouterr().out
+    path = tmp_path / re.search(r"^saved (\S+\.keras)$", out, re.MULTILINE).group(1)
+    record = json.loads(path.with_suffix(".json").read_text())
+    assert record["settings"]["cell"] == "gru" and "linear_path" in record and record["format"] == 5
+    assert record["metrics"]["esr"] < record["start"]["esr"]  # it learned something beside the linear path
+    assert gen.run([str(path), "song.raw", "--out", "again.raw", "--format", "s16le"]) == 0
+    assert (tmp_path / "again.raw").read_bytes() == path.with_suffix(".raw").read_bytes()
 
 
 @pytest.mark.parametrize("argv, line", [
@@ -216,8 +268,13 @@ def test_fit_trains_names_records_and_renders_a_recurrent_model_gen_renders_the_
      "fit.py: activator elu: is not a cell activation gen.py renders; give one of tanh, sigmoid, silu, gelu, relu"),
     (["1", "8", "16", "tanh", "adam", "1", "64", "1", "--mode", "recurrent", "--align", "centre"],
      "fit.py: --align centre: is not for a recurrent model: its cells never read the future; drop it"),
-    (["1", "8", "16", "tanh", "adam", "1", "64", "1", "--mode", "recurrent", "--no-fir-start"],
+    (["1", "8", "16", "tanh", "adam", "1", "64", "1", "--mode", "recurrent", "--cell", "gru", "--no-fir-start"],
      "fit.py: --no-fir-start: is not for a recurrent model: its linear path is the long least-squares FIR; drop it"),
+    (["1", "8", "16", "tanh", "adam", "1", "64", "1", "--mode", "recurrent", "--no-fir-start"],
+     "fit.py: --no-fir-start: is not for a state-space cell: it has no linear path beside it; drop it"),
+    (["1", "8", "16", "tanh", "adam", "1", "64", "1", "--mode", "recurrent", "--linear-taps", "512"],
+     "fit.py: --linear-taps 512: is not for a state-space cell: it has no linear path beside it; drop it, or give "
+     "--cell gru"),
     (["1", "8", "16", "tanh", "adam", "1", "64", "1", "--mode", "recurrent", "--pairs", "pairs.csv"],
      "fit.py: --mode recurrent: is not for a knob model (--pairs): one is a sliding model at signed levels whose "
      "linear path starts at each pair's least-squares FIR, trained anew; drop it, or train on one pair"),

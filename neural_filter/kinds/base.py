@@ -96,6 +96,10 @@ class Kind:
         """Whether the rate follows a cosine to zero over the run (model.make_optimiser's `steps`)."""
         return False
 
+    def gradient_clip(self, settings: TrainSettings) -> float | None:
+        """The global norm every training step's gradients are scaled down to at most, or None: no clipping."""
+        return None
+
     def build(self, spec, settings: TrainSettings):
         """The Keras model, its layers named hidden_0.., output (and the kind's own), as `network_of` reads them."""
         raise NotImplementedError
@@ -119,6 +123,10 @@ class Kind:
 
         return linear_path.fit(prepared.train_x, prepared.train_y, prepared.rate, before, settings.linear_taps,
                                curve=self.stack_reads_path)
+
+    def linear_path_with(self, cell: str) -> bool:
+        """Whether a new model has the long linear path unless fit.py --no-linear-path (`cell`: fit.py --cell)."""
+        return self.has_linear_path
 
     def fits_long_path(self, settings: TrainSettings) -> bool:
         """Whether a new model of these settings has the long linear path (`linear_path`)."""
@@ -165,9 +173,22 @@ class Kind:
                                 "drop {cutoff}, or give a model trained with fit.py --pairs")
         return network
 
+    def resume_checks(self, settings: TrainSettings, saved: dict) -> list:
+        """(option, given, saved) for the kind's own settings a model to resume must have been trained with."""
+        return []
+
+    def keras_objects(self) -> dict:
+        """Classes of the kind's own that Keras must know to load its model (model_file.load_for_resume)."""
+        return {}
+
     def name_suffix(self, spec, knob=None) -> str:
         """What the model's name says after the arguments as typed (model_file.model_name)."""
         return ""
+
+    def format_needed(self, settings: TrainSettings) -> int:
+        """The model-file format this model's record says (model_file.FORMAT's history): 5, but a newer one for a
+        model that a reader of 5 would not render right."""
+        return 5
 
     def record_fields(self, knob=None) -> dict:
         """The kind's own fields of the run record (model_file.run_record)."""

@@ -1,14 +1,26 @@
-"""The recurrent kind (fit.py --mode recurrent): GRU cells carrying a state from sample to sample, for effects
-with memory.
+"""The recurrent kind (fit.py --mode recurrent): cells carrying a state from sample to sample, for effects with
+memory.
 
 A window of samples holds no state: a drive inside a filter's feedback loop (a driven ladder)
 rings on with what came before, and a compressor's gain follows the level of the last tenth of a
-second. A recurrent cell keeps that in its state. The network is `layers` stacked Keras GRU cells
-of `units` state each (hidden_0, hidden_1, ...; the activator is the cells' candidate activation,
-their gates are sigmoids), a linear read-out of the last cell's state (output), and, beside it,
-the long linear path (linear_path.py): the pair's least-squares FIR, fixed, whose output is taken
-from the target, so that the cells learn what a linear filter leaves. The read-out starts at
-zero: training starts from the best linear filter there is.
+second. A recurrent cell keeps that in its state. The network is `layers` stacked cells of `units`
+state each (hidden_0, hidden_1, ...) and a linear read-out of the last cell's state (output). Two
+cells (fit.py --cell, CELLS):
+
+- state-space (the default; state_space_cell.py, after Parker et al., DAFx 2019): the state moves
+  by a linear map of the state and the input plus a dense layer of both, s' = [x; s] L + h M with
+  h = activation([x; s] K + b), 2 * units hidden values. JUCE's ladder filter is of this form:
+  per sample, with dx = gain * tanh(drive * x),
+      a = dx - 4 resonance (gain2 tanh(drive2 s4) - comp dx),  b = b1 s0 + a1 s1 + b0 a, ...,
+      e = b1 s3 + a1 s4 + b0 d,  s = [a, b, c, d, e],  output e
+  a linear state update and two saturations, one of the input and one of a state. Its linear map
+  starts as a bank of one-pole low-passes (cutoffs 20 Hz to 5 kHz at the pair's rate), the rest
+  small, and there is no long linear path beside it: the cell's own linear map is one (measured:
+  with the least-squares FIR fixed beside it, the cell learned nothing of what the FIR left on the
+  resonant ladder; it must then learn the residual of a strongly nonlinear resonance).
+- gru: Keras's GRU (the activator is the candidate activation, the gates sigmoids), beside the long
+  linear path (linear_path.py): the pair's least-squares FIR, fixed, whose output is taken from the
+  target; the read-out starts at zero, so training starts from the best linear filter there is.
 
 Training cuts the pair into segments of SEGMENT outputs, each with the window's past before it:
 the window is the burn-in plus one, as a sliding or tcn window is the samples each output reads.
@@ -17,11 +29,11 @@ outputs the loss skips: the state warms up on them), then over the segment, whos
 scored. So the window should cover the memory the effect needs to settle from silence: a ladder's
 ringing, a compressor's release.
 
-Rendering (RecurrentStack) runs the cells sample by sample in compiled code (recurrent_loop.py,
-its machine code loaded by activations.CompiledLoop), the state carried from block to block:
-gen.py streams a song of any length in bounded memory, and a render in blocks gives the bytes of a
-render in one pass. Like training's first segment, it starts at zero state with window - 1
-samples of silence before the signal.
+Rendering (RecurrentStack) runs the cells sample by sample in compiled code (recurrent_loop.py for
+GRUs, state_space_loop.py for state-space cells, each loaded by activations.CompiledLoop), the state
+carried from block to block: gen.py streams a song of any length in bounded memory, and a render in
+blocks gives the bytes of a render in one pass. Like training's first segment, it starts at zero
+state with window - 1 samples of silence before the signal.
 """
 
 import ctypes
@@ -50,9 +62,21 @@ NUMPY_NS_PER_SAMPLE = 40e3
 COMPILED_START_UP_NS = 50e6
 
 
+# fit.py --cell: the cells a recurrent model may have, the default first (measured: see the README's recurrent section)
+CELLS = ("state-space", "gru")
+# The state-space cell's linear map starts as one-pole low-passes at cutoffs spread over this range (Hz).
+START_CUTOFFS = (20.0, 5000.0)
+# A state-space cell's gradients are clipped to this global norm (Keras's MSE at the network's levels). Measured
+# 2026-12-05 on the resonant ladder's 16-bit pair (8 units, batch 16, 1e-3, 60 epochs, about 65 CPU s): -16.8 dB
+# on held-out noise and -14.3 on the worst recording; unclipped, 100 epochs reached -14.4 and -11.1, and at 3e-3
+# the loss exploded (best epoch 28, -3.0). 0.03 is the prototype's clip of 1 on the ESR at this pair's level.
+STATE_SPACE_CLIP = 0.03
+READOUT_RIDGE = 1e-2  # linear_readout's ridge, against the mean of its Gram matrix's diagonal
+
+
 class RecurrentKind(SlidingKind):
     name = mode = "recurrent"
-    has_linear_path = True
+    has_linear_path = True  # the GRU's; a state-space cell has its own linear map instead (linear_path_with)
     stack_reads_path = False  # the cells read the audio alone
     fits_a_response = False  # the window is a burn-in, not a response fit.py could check against the pair
     backend = "jax"  # fit.py's backend where KERAS_BACKEND names none: Keras's GRU trains 7x faster on it (CPU)
@@ -60,6 +84,14 @@ class RecurrentKind(SlidingKind):
 
     def padding(self, window: int, align: str) -> tuple[int, int]:
         return window - 1, 0  # the burn-in; the cells never read the future
+
+    def linear_path_with(self, cell: str) -> bool:
+        """Whether a new model of this cell has the long linear path unless told not to: the GRU only (see the
+        module's docstring)."""
+        return CELL_TYPES[cell].linear_path
+
+    def gradient_clip(self, settings: TrainSettings) -> float | None:
+        return CELL_TYPES[settings.cell].clip
 
     def model_arrays(self, x: np.ndarray, y: np.ndarray, spec, segment: int | None, past=None, linear=None) -> tuple:
         """Segments of SEGMENT outputs (one segment of the whole part where it is shorter), each with its window - 1
@@ -69,45 +101,63 @@ class RecurrentKind(SlidingKind):
     def check_request(self, request) -> None:
         """Refuse what a recurrent model is not: centred, trained from zero, or a cell's activation we cannot render."""
         settings = request.settings
+        gru = CELL_TYPES[settings.cell].linear_path
         refusals = (
             ("align", request.align, request.align == "centre", "is not for a recurrent model: its cells never read "
              "the future", "drop it"),
             ("activation", settings.activation, settings.activation not in CELL_ACTIVATIONS,
              "is not a cell activation gen.py renders", f"give one of {', '.join(CELL_ACTIVATIONS)}"),
-            ("no_fir_start", None, not settings.fir_start and settings.linear_path,
-             "is not for a recurrent model: its linear path is the long least-squares FIR", "drop it"))
+            ("no_fir_start", None, not settings.fir_start and (settings.linear_path or not gru),
+             "is not for a recurrent model: its linear path is the long least-squares FIR" if gru else
+             "is not for a state-space cell: it has no linear path beside it", "drop it"),
+            ("linear_taps", settings.linear_taps, settings.linear_taps is not None and not gru,
+             "is not for a state-space cell: it has no linear path beside it", "drop it, or give --cell gru"))
         for option, value, wrong, problem, remedy in refusals:
             if wrong:
                 raise ArgumentError(option, value, problem, remedy)
         self.check_linear_taps(request)
 
     def build(self, spec, settings: TrainSettings):
-        """hidden_0.. (GRU cells, each giving its state at every sample), the burn-in cut off, output (Dense)."""
+        """hidden_0.. (cells, each giving its state at every sample), the burn-in cut off, output (Dense)."""
         import keras  # noqa: PLC0415 - 6-8 s: when a model is built, never when gen.py imports the kind
 
         inputs = keras.Input(shape=(None, 1))  # (batch, window - 1 + samples, 1)
         hidden = inputs
         for index in range(settings.layers):  # (batch, window - 1 + samples, units)
-            hidden = keras.layers.GRU(settings.units, activation=settings.activation, return_sequences=True,
-                                      name=f"hidden_{index}")(hidden)
+            hidden = CELL_TYPES[settings.cell].keras_layer(settings, f"hidden_{index}")(hidden)
         hidden = keras.layers.Cropping1D((spec.window - 1, 0), name="burn_in")(hidden)  # (batch, samples, units)
         outputs = keras.layers.Dense(1, name="output")(hidden)  # (batch, samples, 1)
         return keras.Model(inputs, outputs, name="recurrent_filter")
 
-    def start(self, model, prepared, spec, settings: TrainSettings) -> None:
-        """The first cell's input kernel scaled to the pair's level (each gate's input about unit variance), and the
-        read-out at zero beside the linear path (sliding's start): training starts from the best linear filter.
+    def format_needed(self, settings: TrainSettings) -> int:
+        return CELL_TYPES[settings.cell].format
 
-        What the linear path leaves is uncorrelated with any linear function of the input, and a cell
-        whose inputs are small is nearly linear: its state then gives the read-out no gradient, and the
-        cells get none through it (measured: at Keras's initial kernel the loss sat at its start for 8
-        epochs). At unit variance the cells' states bend from the first step.
-        """
-        first = model.get_layer("hidden_0")
-        kernel, *others = first.get_weights()
+    def resume_checks(self, settings: TrainSettings, saved: dict) -> list:
+        return [("cell", settings.cell, saved.get("cell", "gru"))]  # files saved before the state-space cell: GRUs
+
+    def keras_objects(self) -> dict:
+        """The state-space cell's class, for Keras to load a model holding it (model_file.load_for_resume)."""
+        from neural_filter.state_space_cell import StateSpaceCell  # noqa: PLC0415 - imports Keras: resuming only
+
+        return {"StateSpaceCell": StateSpaceCell}
+
+    def start(self, model, prepared, spec, settings: TrainSettings) -> None:
+        """The cells' starts (each cell's `start`), and the read-out: at zero beside the linear path (sliding's
+        start: training starts from the best linear filter), or, after state-space cells, the least-squares
+        read-out of their linear start (`linear_readout`)."""
+        rng = np.random.default_rng(settings.seed)
         level = float(np.std(spec.to_network(prepared.train_x))) or 1.0
-        first.set_weights([kernel / (level * np.sqrt(np.mean(kernel**2))), *others])
-        super().start(model, prepared, spec, settings)
+        cell = CELL_TYPES[settings.cell]
+        starts = []
+        for index in range(settings.layers):
+            layer = model.get_layer(f"hidden_{index}")
+            starts.append(cell.start(layer.get_weights(), level if index == 0 else None, prepared.rate, rng))
+            layer.set_weights(starts[-1])
+        if cell.linear_path:
+            super().start(model, prepared, spec, settings)
+            return
+        kernel, bias = linear_readout(starts, spec.to_network(prepared.train_x), spec.to_network(prepared.train_y))
+        model.get_layer("output").set_weights([kernel[:, None], np.float32([bias])])
 
     def training_callbacks(self, settings: TrainSettings, examples: int, samples: int) -> list:
         """Seconds per epoch and samples per second as training goes, and the run's time estimated from its first
@@ -118,14 +168,32 @@ class RecurrentKind(SlidingKind):
 
     def network_of(self, layers: dict, record: dict) -> "RecurrentStack":
         cells = [layers[name] for name in hidden_names(layers)]
-        return RecurrentStack([GruCell.of(cell) for cell in cells], layers["output"], record["spec"]["window"],
+        return RecurrentStack([cell_of(cell) for cell in cells], layers["output"], record["spec"]["window"],
                               layers.get("linear_path"))
 
     def name_suffix(self, spec, knob=None) -> str:
         return "_recurrent"
 
 
-CELL_ACTIVATIONS = numpy_activations.COMPILED  # the candidate activations both engines compute
+CELL_ACTIVATIONS = numpy_activations.COMPILED  # the activations both engines compute
+
+
+# Numba's calling convention (see activations.LOOP_PROTOTYPE): status, return and exception pointers, then
+# samples, count, outputs, state, weights, then each loop's sizes, then scratch.
+def _prototype(sizes: int):
+    return ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p, ctypes.c_void_p,
+                            ctypes.c_ssize_t, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                            *[ctypes.c_ssize_t] * sizes, ctypes.c_void_p)
+
+
+@functools.cache
+def _compiled_loop(module: str, function_name: str, sizes: int):
+    """A loop module's function, as activations loads its own: the machine code depends on its source and on
+    activation_loop's, whose activations it compiles in."""
+    from neural_filter import activations  # noqa: PLC0415 - llvmlite and the loop, 45 ms: when rendering
+
+    return activations.CompiledLoop(module, function_name, _prototype(sizes), (function_name,),
+                                    lambda: (activations.SOURCE.with_name(f"{module}.py"), activations.SOURCE))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,6 +206,11 @@ class GruCell:
     biases: np.ndarray
     activation: str
 
+    LOOP = ("recurrent_loop", "neural_filter_recurrent")  # recurrent_loop.FUNCTION_NAME (that module imports Numba)
+    linear_path = True  # beside the long linear path, unless fit.py --no-linear-path
+    clip = None  # no gradient clipping
+    format = 5  # the model file's (model_file.FORMAT), as every other kind's
+
     @classmethod
     def of(cls, saved) -> "GruCell":
         """From model_file's reading of a GRU layer (model_file.CellWeights)."""
@@ -146,20 +219,193 @@ class GruCell:
             raise ValueError("a GRU other than Keras's default (sigmoid gates, reset after)")
         return cls(kernel, recurrent, biases.reshape(2, -1), saved.config.get("activation", "tanh"))
 
+    @staticmethod
+    def keras_layer(settings: TrainSettings, name: str):
+        """Keras's GRU, giving its state at every sample."""
+        import keras  # noqa: PLC0415 - 6-8 s: when a model is built, never when gen.py imports the kind
+
+        return keras.layers.GRU(settings.units, activation=settings.activation, return_sequences=True, name=name)
+
+    @staticmethod
+    def start(weights: list, level: float | None, rate: int, rng) -> list:
+        """The first cell's input kernel scaled to the pair's level (each gate's input about unit variance).
+
+        What the linear path leaves is uncorrelated with any linear function of the input, and a cell
+        whose inputs are small is nearly linear: its state then gives the read-out no gradient, and the
+        cells get none through it (measured: at Keras's initial kernel the loss sat at its start for 8
+        epochs). At unit variance the cells' states bend from the first step.
+        """
+        if level is None:
+            return weights
+        kernel, *others = weights
+        return [kernel / (level * np.sqrt(np.mean(kernel**2))), *others]
+
     @property
     def units(self) -> int:
         return self.recurrent.shape[0]
+
+    def sizes(self, cells: int) -> tuple:
+        """The loop's size arguments after the weights: units, layers, activation."""
+        return self.units, cells, CELL_ACTIVATIONS.index(self.activation)
+
+    def scratch(self) -> int:
+        return 6 * self.units
+
+    def folded(self, scale: np.float32, offset: np.float32) -> "GruCell":
+        """This cell reading x * scale + offset where it read x."""
+        biases = self.biases.copy()
+        biases[0] = self.biases[0] + offset * self.kernel[0]
+        return dataclasses.replace(self, kernel=self.kernel * scale, biases=biases)
+
+    def packed(self) -> list:
+        """Its weights in recurrent_loop._run's order."""
+        return [self.kernel, self.recurrent, self.biases]
+
+    def step(self, inputs: np.ndarray, previous: np.ndarray) -> None:
+        """One sample in NumPy: `previous` (units,) becomes the new state."""
+        units = self.units
+        from_input = inputs @ self.kernel + self.biases[0]
+        from_state = previous @ self.recurrent + self.biases[1]
+        gates = numpy_activations.COMPILED_IN_NUMPY["sigmoid"](from_input[: 2 * units] + from_state[: 2 * units])
+        update, reset = gates[:units], gates[units:]
+        candidate = numpy_activations.COMPILED_IN_NUMPY[self.activation](
+            from_input[2 * units :] + reset * from_state[2 * units :])
+        previous[:] = update * previous + (np.float32(1) - update) * candidate
+
+
+@dataclasses.dataclass(frozen=True)
+class StateSpaceCell:
+    """One state-space cell's weights (state_space_cell.py): kernel K (inputs + units, hidden), bias b (hidden),
+    linear L (inputs + units, units), mix M (hidden, units), and shift (units): the levels' offset through L
+    (zero in the Keras cell)."""
+
+    kernel: np.ndarray
+    bias: np.ndarray
+    linear: np.ndarray
+    mix: np.ndarray
+    activation: str
+    shift: np.ndarray | None = None
+
+    LOOP = ("state_space_loop", "neural_filter_state_space")  # state_space_loop.FUNCTION_NAME
+    linear_path = False  # its own linear map instead (the module's docstring)
+    format = 6  # the model file's (model_file.FORMAT): a reader of format 5 would skip its RNN layers
+    # near a resonance, a step that moves a pole towards the unit circle makes the next gradients explode
+    clip = STATE_SPACE_CLIP
+
+    @classmethod
+    def of(cls, saved) -> "StateSpaceCell":
+        """From model_file's reading of an RNN layer holding one (model_file.CellWeights)."""
+        cell = saved.config.get("cell", {})
+        if cell.get("class_name") != "StateSpaceCell":
+            raise ValueError(f"a recurrent layer of a cell this neural_filter does not know ({cell.get('class_name')})")
+        kernel, bias, linear, mix = saved.arrays
+        return cls(kernel, bias, linear, mix, cell["config"].get("activation", "tanh"))
+
+    @staticmethod
+    def keras_layer(settings: TrainSettings, name: str):
+        """An RNN of state_space_cell's cell, giving its state at every sample."""
+        import keras  # noqa: PLC0415 - 6-8 s: when a model is built, never when gen.py imports the kind
+
+        from neural_filter.state_space_cell import HIDDEN_PER_UNIT  # noqa: PLC0415 - imports Keras, as above
+        from neural_filter.state_space_cell import StateSpaceCell as KerasCell  # noqa: PLC0415
+
+        cell = KerasCell(settings.units, HIDDEN_PER_UNIT * settings.units, settings.activation)
+        return keras.layers.RNN(cell, return_sequences=True, name=name)
+
+    @staticmethod
+    def start(weights: list, level: float | None, rate: int, rng) -> list:
+        """The linear map a bank of one-pole low-passes (START_CUTOFFS at the pair's rate), the input's share of it
+        and the dense layer small and random: the state starts near a linear filter, and each unit's share moves
+        it from the first step. (The pair's level is not read: measured at the bench's, 0.39 rms.)"""
+        kernel, bias, linear, mix = weights
+        units, hidden, width = mix.shape[1], mix.shape[0], kernel.shape[0]
+        inputs = width - units
+        poles = np.exp(-2 * np.pi * np.geomspace(*START_CUTOFFS, units) / rate)
+        linear = np.concatenate([rng.normal(0, 0.1, (inputs, units)), np.diag(poles)])
+        kernel = rng.normal(0, 1 / np.sqrt(width), (width, hidden))
+        mix = rng.normal(0, 0.01, (hidden, units))
+        return [array.astype(np.float32) for array in (kernel, bias, linear, mix)]
+
+    @property
+    def units(self) -> int:
+        return self.mix.shape[1]
+
+    @property
+    def hidden(self) -> int:
+        return self.mix.shape[0]
+
+    def sizes(self, cells: int) -> tuple:
+        """The loop's size arguments after the weights: units, hidden, layers, activation."""
+        return self.units, self.hidden, cells, CELL_ACTIVATIONS.index(self.activation)
+
+    def scratch(self) -> int:
+        return self.hidden + self.units
+
+    def folded(self, scale: np.float32, offset: np.float32) -> "StateSpaceCell":
+        """This cell reading x * scale + offset where it read x (its one input)."""
+        kernel, linear = self.kernel.copy(), self.linear.copy()
+        kernel[0], linear[0] = self.kernel[0] * scale, self.linear[0] * scale
+        return dataclasses.replace(self, kernel=kernel, linear=linear, bias=self.bias + offset * self.kernel[0],
+                                   shift=self._shift() + offset * self.linear[0])
+
+    def _shift(self) -> np.ndarray:
+        return np.zeros(self.units, np.float32) if self.shift is None else self.shift
+
+    def packed(self) -> list:
+        """Its weights in state_space_loop._run's order."""
+        return [self.kernel, self.bias, self.linear, self._shift(), self.mix]
+
+    def step(self, inputs: np.ndarray, previous: np.ndarray) -> None:
+        """One sample in NumPy: `previous` (units,) becomes the new state."""
+        both = np.concatenate([inputs, previous])
+        hidden = numpy_activations.COMPILED_IN_NUMPY[self.activation](both @ self.kernel + self.bias)
+        previous[:] = both @ self.linear + self._shift() + hidden @ self.mix
+
+
+def linear_readout(starts: list, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """The read-out (units,) and bias that bring the state-space cells' linear start closest to `y` (least squares).
+
+    At the start the dense layers' share is small: each cell is nearly its linear map, a bank of
+    one-pole low-passes (diagonal), each unit of which SciPy runs over the whole signal at once.
+    Read out by least squares, training starts from the best filter that bank makes of the input,
+    not from a random one (measured: a random read-out left a two-epoch run worse than doing
+    nothing). The slow low-passes are nearly alike, and an exact fit weighs them against each other
+    by large amounts that cancel over the whole signal but not after a short burn-in from zero
+    state (measured: +7.5 dB, worse than doing nothing, on a second of white noise): a ridge keeps
+    the weights small.
+    """
+    from scipy import signal  # noqa: PLC0415 - SciPy: when a model is built, never when gen.py imports the kind
+
+    states = np.asarray(x, np.float64)[:, None]  # (samples, inputs)
+    for _kernel, _bias, linear, _mix in starts:
+        inputs = states.shape[1]
+        driven = states @ linear[:inputs]  # (samples, units): what each unit's one-pole low-pass is fed
+        poles = np.diag(linear[inputs:])
+        states = np.stack([signal.lfilter([1.0], [1.0, -pole], column) for pole, column in zip(poles, driven.T)], 1)
+    columns = np.concatenate([states, np.ones((len(states), 1))], 1)
+    gram = columns.T @ columns
+    ridge = READOUT_RIDGE * np.trace(gram) / len(gram) * np.eye(len(gram))
+    solution = np.linalg.solve(gram + ridge, columns.T @ np.asarray(y, np.float64))
+    return solution[:-1].astype(np.float32), float(solution[-1])
+
+
+CELL_TYPES = {"state-space": StateSpaceCell, "gru": GruCell}  # fit.py --cell -> the cell's NumPy class
+
+
+def cell_of(saved):
+    """The NumPy cell of a saved recurrent layer (model_file.CellWeights): a GRU, or an RNN of a state-space cell."""
+    return (GruCell if "cell" not in saved.config else StateSpaceCell).of(saved)
 
 
 @dataclasses.dataclass
 class RecurrentStack:
     """The recurrent model in NumPy: full-scale blocks in, its outputs out, its state carried (`stream`).
 
-    `engine` "compiled" runs recurrent_loop's machine code; "numpy" the same loop in NumPy, a
-    hundred times slower, for short renders and where llvmlite is missing.
+    `engine` "compiled" runs the cells' loop in machine code (recurrent_loop or state_space_loop);
+    "numpy" the same loop in NumPy, a hundred times slower, for short renders and where llvmlite is missing.
     """
 
-    cells: list  # GruCell each
+    cells: list  # GruCell or StateSpaceCell each, all of one type
     output: Dense  # (units, 1): the read-out
     window: int  # the burn-in plus one: silence the render starts with is window - 1 samples
     long_path: object = None  # a linear_path.LinearPath, full scale: render.py adds its output
@@ -193,17 +439,14 @@ class RecurrentStack:
         """The cells, the read-out's kernel (units,) and bias, taking and giving full-scale samples: the network's
         levels (spec.to_network and back) folded into the first cell's input and the read-out."""
         scale, offset = (np.float32(value) for value in spec.scale_offset)
-        first = self.cells[0]
-        biases = first.biases.copy()
-        biases[0] = first.biases[0] + offset * first.kernel[0]  # x * scale + offset through the input kernel
-        cells = [dataclasses.replace(first, kernel=first.kernel * scale, biases=biases), *self.cells[1:]]
+        cells = [self.cells[0].folded(scale, offset), *self.cells[1:]]
         readout = (self.output.kernel[:, 0] / scale).astype(np.float32)
         return cells, readout, np.float32((self.output.bias[0] - offset) / scale)
 
     def packed(self, spec) -> np.ndarray:
-        """Every weight in one float32 array, in recurrent_loop._run's order."""
+        """Every weight in one float32 array, in the loop's order."""
         cells, readout, bias = self.folded(spec)
-        parts = [array for cell in cells for array in (cell.kernel, cell.recurrent, cell.biases)]
+        parts = [array for cell in cells for array in cell.packed()]
         return np.ascontiguousarray(np.concatenate([*(part.ravel() for part in parts), readout, [bias]]), np.float32)
 
     def stream(self, spec, blocks):
@@ -216,17 +459,17 @@ class RecurrentStack:
             yield run(np.ascontiguousarray(block, np.float32), state)
 
     def _compiled(self, spec):
-        function = _compiled_loop().function()
+        first = self.cells[0]
+        sizes = first.sizes(len(self.cells))
+        function = _compiled_loop(*first.LOOP, len(sizes)).function()
         weights = self.packed(spec)
-        scratch = np.empty(6 * self.units, np.float32)
-        kind = CELL_ACTIVATIONS.index(self.cells[0].activation)
+        scratch = np.empty(first.scratch(), np.float32)
 
         def run(samples: np.ndarray, state: np.ndarray) -> np.ndarray:
             outputs = np.empty(len(samples), np.float32)
             returned = ctypes.c_void_p()
             status = function(ctypes.byref(returned), None, samples.ctypes.data, len(samples), outputs.ctypes.data,
-                              state.ctypes.data, weights.ctypes.data, self.units, len(self.cells), kind,
-                              scratch.ctypes.data)
+                              state.ctypes.data, weights.ctypes.data, *sizes, scratch.ctypes.data)
             if status:
                 raise RuntimeError(f"the compiled recurrent loop failed (status {status})")
             return outputs
@@ -236,7 +479,6 @@ class RecurrentStack:
     def _numpy(self, spec):
         cells, readout, bias = self.folded(spec)
         units = self.units
-        sigmoid = numpy_activations.COMPILED_IN_NUMPY["sigmoid"]
 
         def run(samples: np.ndarray, state: np.ndarray) -> np.ndarray:
             states = state.reshape(len(cells), units)  # a view: the state is updated in place
@@ -244,33 +486,9 @@ class RecurrentStack:
             for n, sample in enumerate(samples):
                 inputs = np.array([sample], np.float32)
                 for cell, previous in zip(cells, states):
-                    from_input = inputs @ cell.kernel + cell.biases[0]
-                    from_state = previous @ cell.recurrent + cell.biases[1]
-                    gates = sigmoid(from_input[: 2 * units] + from_state[: 2 * units])
-                    update, reset = gates[:units], gates[units:]
-                    candidate = numpy_activations.COMPILED_IN_NUMPY[cell.activation](
-                        from_input[2 * units :] + reset * from_state[2 * units :])
-                    previous[:] = update * previous + (np.float32(1) - update) * candidate
+                    cell.step(inputs, previous)
                     inputs = previous
                 outputs[n] = np.dot(inputs, readout) + bias
             return outputs
 
         return run
-
-
-FUNCTION_NAME = "neural_filter_recurrent"  # recurrent_loop.FUNCTION_NAME (that module imports Numba)
-# Numba's calling convention (see activations.LOOP_PROTOTYPE): status, return and exception pointers, then
-# samples, count, outputs, state, weights, units, layers, activation kind, scratch.
-PROTOTYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p, ctypes.c_void_p,
-                             ctypes.c_ssize_t, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_ssize_t,
-                             ctypes.c_ssize_t, ctypes.c_ssize_t, ctypes.c_void_p)
-
-
-@functools.cache
-def _compiled_loop():
-    """recurrent_loop's function, as activations loads its own: the machine code depends on its source and on
-    activation_loop's, whose activations it compiles in."""
-    from neural_filter import activations  # noqa: PLC0415 - llvmlite and the loop, 45 ms: when rendering
-
-    return activations.CompiledLoop("recurrent_loop", FUNCTION_NAME, PROTOTYPE, (FUNCTION_NAME,),
-                                    lambda: (activations.SOURCE.with_name("recurrent_loop.py"), activations.SOURCE))
