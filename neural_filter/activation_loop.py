@@ -115,6 +115,16 @@ def activation_of(kind, x):
     return F(0) if x < 0 else x  # relu; NaN passes through
 
 
+@inline
+def read_out(state, first, weights, at, units):
+    """A recurrent model's linear read-out of its last cell's state (recurrent_loop, state_space_loop): the bias
+    weights[at + units] plus state[first + k] * weights[at + k], k in order."""
+    total = weights[at + units]
+    for k in range(units):
+        total += state[first + k] * weights[at + k]
+    return total
+
+
 def _activate(units, bias, unit_count, row_count, kind):
     """units[u, i] = activation(units[u, i] + bias[u]) in place, `units` in C order (unit_count, row_count)."""
     for unit in range(unit_count):

@@ -21,7 +21,7 @@ import llvmlite.binding as llvm
 import numba
 import numpy as np
 
-from neural_filter.activation_loop import activation_of, compiled_alone, sigmoid_of
+from neural_filter.activation_loop import FLOAT32_POINTER, activation_of, compiled_alone, read_out, sigmoid_of
 
 F = np.float32
 ONE = F(1)
@@ -69,14 +69,9 @@ def _run(samples, count, outputs, state, weights, units, layers, kind, scratch):
                 update = scratch[gates + k]
                 state[mine + k] = update * state[mine + k] + (ONE - update) * from_input[2 * units + k]
             at = bias_at + 2 * gates
-        total = weights[at + units]
-        last = (layers - 1) * units
-        for k in range(units):
-            total += state[last + k] * weights[at + k]
-        outputs[n] = total
+        outputs[n] = read_out(state, (layers - 1) * units, weights, at, units)
 
 
-FLOAT32_POINTER = numba.types.CPointer(numba.types.float32)
 SIGNATURE = numba.types.void(FLOAT32_POINTER, numba.types.intp, FLOAT32_POINTER, FLOAT32_POINTER, FLOAT32_POINTER,
                              numba.types.intp, numba.types.intp, numba.types.intp, FLOAT32_POINTER)
 

@@ -15,7 +15,7 @@ machine code on disk and loads it without Numba (kinds/recurrent.py's StateSpace
 import llvmlite.binding as llvm
 import numba
 
-from neural_filter.activation_loop import activation_of, compiled_alone
+from neural_filter.activation_loop import FLOAT32_POINTER, activation_of, compiled_alone, read_out
 
 FUNCTION_NAME = "neural_filter_state_space"
 
@@ -64,14 +64,9 @@ def _run(samples, count, outputs, state, weights, units, hidden, layers, kind, s
             for k in range(units):
                 state[mine + k] = scratch[hidden + k]
             at = mix_at + hidden * units
-        total = weights[at + units]
-        last = (layers - 1) * units
-        for k in range(units):
-            total += state[last + k] * weights[at + k]
-        outputs[n] = total
+        outputs[n] = read_out(state, (layers - 1) * units, weights, at, units)
 
 
-FLOAT32_POINTER = numba.types.CPointer(numba.types.float32)
 SIGNATURE = numba.types.void(FLOAT32_POINTER, numba.types.intp, FLOAT32_POINTER, FLOAT32_POINTER, FLOAT32_POINTER,
                              numba.types.intp, numba.types.intp, numba.types.intp, numba.types.intp, FLOAT32_POINTER)
 
