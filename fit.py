@@ -60,7 +60,7 @@ def parse_arguments(argv=None):
                              "inside a filter's feedback, a compressor), trained on segments of 4096 samples, each "
                              "after a burn-in of window - 1 samples the loss skips; it trains on JAX where installed "
                              "(default chunk; sliding with --pairs)")
-    parser.add_argument("--cell", choices=recurrent.CELLS, default=DEFAULTS.cell,
+    parser.add_argument("--cell", choices=recurrent.CELLS, default=None,
                         help="recurrent mode: state-space, a linear state update plus a dense layer of 2 x UNITS "
                              "(Parker et al.), its own linear map and no linear path beside it; gru, Keras's GRU "
                              f"beside the long linear path (default {DEFAULTS.cell})")
@@ -120,12 +120,16 @@ def request_from(args):
     if args.pairs and (args.train_x, args.train_y) != ("train_x.raw", "train_y.raw"):
         raise ArgumentError("pairs", args.pairs, "names the training pairs, and so do --train-x and --train-y",
                             "give one or the other")
+    if args.cell is not None and mode != "recurrent":
+        raise ArgumentError("cell", args.cell, f"is a recurrent model's cell, and this is a {mode} model",
+                            "drop it, or give --mode recurrent")
+    cell = args.cell or DEFAULTS.cell
     settings = TrainSettings(
         layers=int(args.layers), units=int(args.units), batch_size=int(args.batches), activation=args.activator,
         optimiser=args.optimiser, epochs=int(args.epoches), seed=args.seed, learning_rate=args.learning_rate,
-        linear_path=kinds.kind_of(mode, bool(args.pairs)).linear_path_with(args.cell) and not args.no_linear_path,
+        linear_path=kinds.kind_of(mode, bool(args.pairs)).linear_path_with(cell) and not args.no_linear_path,
         fir_start=not args.no_fir_start, linear_taps=args.linear_taps,
-        patience=args.patience, cell=args.cell)
+        patience=args.patience, cell=cell)
     data = DataSettings(validation=args.val, seed=args.seed, format=args.format, rate=args.rate,
                         progress=not args.quiet)
     typed = (args.activator, args.optimiser, args.layers, args.units, args.batches, args.samples, args.epoches)

@@ -275,6 +275,8 @@ def test_a_gru_trains_beside_the_long_linear_path_and_gen_renders_its_bytes(tmp_
     (["1", "8", "16", "tanh", "adam", "1", "64", "1", "--mode", "recurrent", "--linear-taps", "512"],
      "fit.py: --linear-taps 512: is not for a state-space cell: it has no linear path beside it; drop it, or give "
      "--cell gru"),
+    (["6", "8", "16", "tanh", "adam", "1", "64", "1", "--mode", "sliding", "--cell", "gru"],
+     "fit.py: --cell gru: is a recurrent model's cell, and this is a sliding model; drop it, or give --mode recurrent"),
     (["1", "8", "16", "tanh", "adam", "1", "64", "1", "--mode", "recurrent", "--pairs", "pairs.csv"],
      "fit.py: --mode recurrent: is not for a knob model (--pairs): one is a sliding model at signed levels whose "
      "linear path starts at each pair's least-squares FIR, trained anew; drop it, or train on one pair"),
