@@ -8,7 +8,7 @@ made of the arguments and its score, and renders `song.raw` through it beside th
     python3 fit.py 6 32 999 tanh adam 1 9 32     # the original README's example
     python3 fit.py 6 32 32 tanh adam 1 64 40 --mode sliding
     python3 fit.py 6 32 32 tanh adam 1 64 40 --mode tcn     # a curve before or between filters too
-    python3 fit.py 1 8 16 tanh adam 1 1025 200 --mode recurrent --learning-rate 0.003   # effects with memory
+    python3 fit.py 1 8 16 tanh adam 1 1025 400 --mode recurrent --learning-rate 0.003   # effects with memory
     python3 fit.py 6 32 32 tanh adam 1 1024 2 --pairs pairs.csv   # one model for every cutoff (a knob)
 
 All arguments are positional and optional, in the original's order; anything new is an option.

@@ -77,7 +77,7 @@ NAM_ARCHITECTURES = ("wavenet", "lstm")
 COMMANDS = {  # kind -> fit.py's command line for it, as the README gives it
     "sliding": ["6", "32", "32", "tanh", "adam", "1", "64", "40", "--mode", "sliding"],
     "tcn": ["6", "16", "8", "tanh", "adam", "1", "64", "15", "--mode", "tcn"],
-    "recurrent": ["1", "8", "16", "tanh", "adam", "1", "1025", "200", "--mode", "recurrent", "--learning-rate",
+    "recurrent": ["1", "8", "16", "tanh", "adam", "1", "1025", "400", "--mode", "recurrent", "--learning-rate",
                   "0.003"],
 }
 EPOCHS_ARGUMENT = 7  # the positional index of epoches in every command above
