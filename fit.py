@@ -120,14 +120,15 @@ def request_from(args):
     if args.pairs and (args.train_x, args.train_y) != ("train_x.raw", "train_y.raw"):
         raise ArgumentError("pairs", args.pairs, "names the training pairs, and so do --train-x and --train-y",
                             "give one or the other")
-    if args.cell is not None and mode != "recurrent":
-        raise ArgumentError("cell", args.cell, f"is a recurrent model's cell, and this is a {mode} model",
+    kind = kinds.kind_of(mode, bool(args.pairs))
+    if args.cell is not None and args.cell not in kind.cells:
+        raise ArgumentError("cell", args.cell, f"is a recurrent model's cell, and this is a {kind.name} model",
                             "drop it, or give --mode recurrent")
     cell = args.cell or DEFAULTS.cell
     settings = TrainSettings(
         layers=int(args.layers), units=int(args.units), batch_size=int(args.batches), activation=args.activator,
         optimiser=args.optimiser, epochs=int(args.epoches), seed=args.seed, learning_rate=args.learning_rate,
-        linear_path=kinds.kind_of(mode, bool(args.pairs)).linear_path_with(cell) and not args.no_linear_path,
+        linear_path=kind.linear_path_with(cell) and not args.no_linear_path,
         fir_start=not args.no_fir_start, linear_taps=args.linear_taps,
         patience=args.patience, cell=cell)
     data = DataSettings(validation=args.val, seed=args.seed, format=args.format, rate=args.rate,

@@ -35,6 +35,7 @@ class Kind:
     mode = ""  # the spec's mode word in a model file of this kind (FilterSpec.mode)
     default_levels = "signed"  # fit.py's --levels when none is given (see spec.LEVELS)
     has_linear_path = False  # an FIR beside the stack, on unless fit.py --no-linear-path
+    cells: tuple = ()  # fit.py --cell: the cells a model of this kind may have (recurrent.CELLS); none for most
     fitted_start = "the least-squares FIR"  # what a new model with the linear path starts as (fit.py says its score)
     stack_reads_path = False  # the stack reads the long path's output (its length is judged after a curve of it)
     fits_a_response = False  # one output per window: fit.py says when the filter's response is longer

@@ -76,6 +76,7 @@ READOUT_RIDGE = 1e-2  # linear_readout's ridge, against the mean of its Gram mat
 
 class RecurrentKind(SlidingKind):
     name = mode = "recurrent"
+    cells = CELLS
     has_linear_path = True  # the GRU's; a state-space cell has its own linear map instead (linear_path_with)
     stack_reads_path = False  # the cells read the audio alone
     fits_a_response = False  # the window is a burn-in, not a response fit.py could check against the pair
