@@ -45,8 +45,11 @@ SPEC_ENTRY = "neural_filter.json"  # the record, stored inside the .keras zip
 # record's "linear_bank"), and the Keras model is its stack alone; before, the bank was a window-long
 # layer of it. Other kinds' files are as in format 4.
 # 6: a recurrent model of state-space cells (RNN layers holding state_space_cell's cell), which a reader of
-# format 5 would skip. A file says the format its kind needs (Kind.format_needed): 6 for those, 5 for the others.
-FORMAT = 6
+# format 5 would skip. 7: a state-space cell's transition is bounded (state_space_transition.py: two more weights,
+# decay and rotation, and L's state rows the coupling), which a reader of format 6 would misread; files of format 6
+# hold L free, and load and render as they did. A file says the format its kind needs (Kind.format_needed): 7 for
+# state-space cells, 5 for the others.
+FORMAT = 7
 LONG_PATHS = (linear_path.LinearPath, linear_bank.LinearBank)  # what a model file may hold beside its Keras model
 
 

@@ -15,7 +15,8 @@ cells (fit.py --cell, CELLS):
       e = b1 s3 + a1 s4 + b0 d,  s = [a, b, c, d, e],  output e
   a linear state update and two saturations, one of the input and one of a state. Its linear map
   starts as a bank of one-pole low-passes (cutoffs 20 Hz to 5 kHz at the pair's rate), the rest
-  small, and there is no long linear path beside it: the cell's own linear map is one (measured:
+  small (its transition, the state's part of L, is bounded: every pole within the unit circle,
+  state_space_transition.py), and there is no long linear path beside it: the cell's own linear map is one (measured:
   with the least-squares FIR fixed beside it, the cell learned nothing of what the FIR left on the
   resonant ladder; it must then learn the residual of a strongly nonlinear resonance).
 - gru: Keras's GRU (the activator is the candidate activation, the gates sigmoids), beside the long
@@ -42,7 +43,7 @@ import functools
 
 import numpy as np
 
-from neural_filter import numpy_activations
+from neural_filter import numpy_activations, state_space_transition
 from neural_filter.errors import ArgumentError
 from neural_filter.kinds.base import hidden_names
 from neural_filter.kinds.sliding import SlidingKind
@@ -289,7 +290,9 @@ class StateSpaceCell:
 
     LOOP = ("state_space_loop", "neural_filter_state_space")  # state_space_loop.FUNCTION_NAME
     linear_path = False  # its own linear map instead (the module's docstring)
-    format = 6  # the model file's (model_file.FORMAT): a reader of format 5 would skip its RNN layers
+    # the model file's (model_file.FORMAT): a reader of format 5 would skip its RNN layers, one of 6 misread its
+    # bounded transition's weights
+    format = 7
     # near a resonance, a step that moves a pole towards the unit circle makes the next gradients explode
     clip = STATE_SPACE_CLIP
 
@@ -299,8 +302,15 @@ class StateSpaceCell:
         cell = saved.config.get("cell", {})
         if cell.get("class_name") != "StateSpaceCell":
             raise ValueError(f"a recurrent layer of a cell this neural_filter does not know ({cell.get('class_name')})")
-        kernel, bias, linear, mix = saved.arrays
-        return cls(kernel, bias, linear, mix, cell["config"].get("activation", "tanh"))
+        config = cell["config"]
+        kernel, bias, linear, mix, *bounded = saved.arrays
+        if config.get("transition", "free") == "bounded":  # L's state rows built from decay, rotation, coupling
+            decay, rotation = bounded
+            inputs = len(linear) - len(decay)
+            state = state_space_transition.transition(decay, rotation, linear[inputs:], np,
+                                                      state_space_transition.constants(len(decay)))
+            linear = np.concatenate([linear[:inputs], state]).astype(np.float32)
+        return cls(kernel, bias, linear, mix, config.get("activation", "tanh"))
 
     @staticmethod
     def keras_layer(settings: TrainSettings, name: str):
@@ -310,22 +320,24 @@ class StateSpaceCell:
         from neural_filter.state_space_cell import HIDDEN_PER_UNIT  # noqa: PLC0415 - imports Keras, as above
         from neural_filter.state_space_cell import StateSpaceCell as KerasCell  # noqa: PLC0415
 
-        cell = KerasCell(settings.units, HIDDEN_PER_UNIT * settings.units, settings.activation)
+        cell = KerasCell(settings.units, HIDDEN_PER_UNIT * settings.units, settings.activation, "bounded")
         return keras.layers.RNN(cell, return_sequences=True, name=name)
 
     @staticmethod
     def start(weights: list, level: float | None, rate: int, rng) -> list:
-        """The linear map a bank of one-pole low-passes (START_CUTOFFS at the pair's rate), the input's share of it
-        and the dense layer small and random: the state starts near a linear filter, and each unit's share moves
-        it from the first step. (The pair's level is not read: measured at the bench's, 0.39 rms.)"""
-        kernel, bias, linear, mix = weights
+        """The transition a bank of one-pole low-passes (START_CUTOFFS at the pair's rate: the decays, no rotation
+        nor coupling), the input's share of the linear map and the dense layer small and random: the state starts
+        near a linear filter, and each unit's share moves it from the first step. (The pair's level is not read:
+        measured at the bench's, 0.39 rms.)"""
+        kernel, bias, linear, mix, _decay, _rotation = weights
         units, hidden, width = mix.shape[1], mix.shape[0], kernel.shape[0]
         inputs = width - units
-        poles = np.exp(-2 * np.pi * np.geomspace(*START_CUTOFFS, units) / rate)
-        linear = np.concatenate([rng.normal(0, 0.1, (inputs, units)), np.diag(poles)])
+        decay, rotation, coupling = state_space_transition.start(
+            np.exp(-2 * np.pi * np.geomspace(*START_CUTOFFS, units) / rate))
+        linear = np.concatenate([rng.normal(0, 0.1, (inputs, units)), coupling])
         kernel = rng.normal(0, 1 / np.sqrt(width), (width, hidden))
         mix = rng.normal(0, 0.01, (hidden, units))
-        return [array.astype(np.float32) for array in (kernel, bias, linear, mix)]
+        return [array.astype(np.float32) for array in (kernel, bias, linear, mix, decay, rotation)]
 
     @property
     def units(self) -> int:
@@ -378,10 +390,9 @@ def linear_readout(starts: list, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarr
     from scipy import signal  # noqa: PLC0415 - SciPy: when a model is built, never when gen.py imports the kind
 
     states = np.asarray(x, np.float64)[:, None]  # (samples, inputs)
-    for _kernel, _bias, linear, _mix in starts:
+    for _kernel, _bias, linear, _mix, poles, _rotation in starts:
         inputs = states.shape[1]
         driven = states @ linear[:inputs]  # (samples, units): what each unit's one-pole low-pass is fed
-        poles = np.diag(linear[inputs:])
         states = np.stack([signal.lfilter([1.0], [1.0, -pole], column) for pole, column in zip(poles, driven.T)], 1)
     columns = np.concatenate([states, np.ones((len(states), 1))], 1)
     gram = columns.T @ columns
