@@ -1,33 +1,38 @@
-"""The state-space cell's bounded transition: the state's part of its linear map L, built from weights so that its
-poles stay inside the unit circle whatever values training gives them.
+"""The state-space cell's bounded transition: the state's part of its linear map L, built from weights so that it
+contracts the state whatever values training gives them.
 
-The cell's state moves by s' = s A + (the input's and the dense layer's shares), with
+The cell's state moves by s' = s A + (the input's and the dense layer's shares), A built of 2x2 blocks:
 
-    A = blockdiag(B_0, B_1, ...) + U,
-    B_k = g_k [[sigma_k + delta_k, omega_k], [-omega_k, sigma_k - delta_k]],
-    g_k = RADIUS / max(RADIUS, sqrt(sigma_k^2 + omega_k^2) + |delta_k|),
+    D_k = [[sigma_k + delta_k, omega_k], [-omega_k, sigma_k - delta_k]]  on the diagonal,
+    U_ik = the coupling weights' block (i, k)                             above it (i < k), zero below,
+    A_ik = g_k D_k or g_k U_ik,   g_k = RADIUS / max(RADIUS, |D_k| + sum over i < k of |U_ik|),
 
-sigma_k and delta_k the mean and half the difference of decay[2k] and decay[2k + 1], omega_k = rotation[k], and U
-the coupling weights where the row's block comes before the column's (strictly upper block-triangular; zero on and
-below the diagonal blocks). With an odd number of units the last is a block of one: decay alone.
+sigma_k and delta_k the mean and half the difference of decay[2k] and decay[2k + 1], omega_k = rotation[k],
+|D_k| = sqrt(sigma_k^2 + omega_k^2) + |delta_k| (D_k's spectral norm: D^T D's largest eigenvalue is its square)
+and |U_ik| the Frobenius norm (at least the spectral). With an odd number of units the last is a block of one:
+decay alone.
 
-Why it holds: a block-triangular matrix's eigenvalues are its diagonal blocks', and sqrt(sigma^2 + omega^2) +
-|delta| is B's spectral norm (B^T B's largest eigenvalue is its square), at least its spectral radius: every pole
-of A lies within RADIUS of zero, so the linear part of the state can no longer grow without bound (measured before
-this form: the compressor's state blew up at a rate of 3e-3), while the coupling stays free (a ladder's cascade of
-one-poles is such a coupling, its poles all on the diagonal).
+Why it holds: the new state's block k is the old blocks through column k of A, so its length is at most the
+old state's longest block times the column's sum of block norms, at most RADIUS: in the norm "the longest
+block", A shrinks every state by RADIUS at least, so every power of A does too. Its poles lie within RADIUS
+of zero, and no coupling can make the state swell on its way down (measured before this form: the
+compressor's state blew up at a rate of 3e-3; bounding the poles alone, with the coupling free, still let it
+blow up, later). A ladder's cascade of one-poles is such a coupling (each stage p of itself and 1 - p of the
+one before: a column sum of 1, within RADIUS at any scale of the stages below 1).
 
-A block holds two real poles sigma +- sqrt(delta^2 - omega^2) (with omega 0, exactly decay[2k] and decay[2k + 1]:
-the one-pole bank the cell starts as is this form unchanged) or a complex pair sigma +- i sqrt(omega^2 - delta^2):
-a resonance, at radius sqrt(sigma^2 + omega^2) and angle atan2(omega, sigma) for delta 0.
+A block holds two real poles sigma +- sqrt(delta^2 - omega^2) (with omega 0, exactly decay[2k] and
+decay[2k + 1]: the one-pole bank the cell starts as is this form, coupling zero, unchanged) or a complex pair
+sigma +- i sqrt(omega^2 - delta^2): a resonance, at radius sqrt(sigma^2 + omega^2) and angle
+atan2(omega, sigma) for delta 0.
 
 `ops` is NumPy or keras.ops: one formula for training (state_space_cell.py) and rendering (kinds/recurrent.py).
 """
 
 import numpy as np
 
-# Every pole of the transition lies within this radius. A pole at 1 - 1e-5 decays by 1/e in 1e5 samples (2 s at
-# 48 kHz), longer than any effect here rings (the resonant ladder's linear poles: about 0.99993 at 48 kHz).
+# The transition shrinks the state by this factor at least (every pole within this radius). A pole at 1 - 1e-5
+# decays by 1/e in 1e5 samples (2 s at 48 kHz), longer than any effect here rings (the resonant ladder's linear
+# poles: about 0.99993 at 48 kHz).
 RADIUS = 1 - 1e-5
 # Inside the square root, so that its gradient stays finite where a block's sigma and omega are both zero.
 TINY = 1e-12
@@ -55,7 +60,8 @@ def constants(units: int) -> dict:
         signs[2 * k, 2 * k + 1], signs[2 * k + 1, 2 * k] = 1, -1
     return {"member": member.T.copy(), "mean": mean, "half_difference": half_difference.astype(np.float32),
             "pairs": pairs, "signs": signs, "identity": np.eye(units, dtype=np.float32),
-            "coupled": np.float32(block_of[:, None] < block_of[None, :])}
+            "coupled": np.float32(block_of[:, None] < block_of[None, :]),
+            "coupled_blocks": np.float32(np.arange(count)[:, None] < np.arange(count)[None, :])}
 
 
 def transition(decay, rotation, coupling, ops, fixed: dict):
@@ -64,11 +70,14 @@ def transition(decay, rotation, coupling, ops, fixed: dict):
     sigma = ops.matmul(decay, fixed["mean"])  # (blocks,)
     delta = ops.matmul(decay, fixed["half_difference"])
     omega = ops.matmul(rotation, fixed["pairs"])
-    norm = ops.sqrt(sigma * sigma + omega * omega + TINY) + ops.abs(delta)
-    gain = ops.matmul(RADIUS / ops.maximum(norm, RADIUS), fixed["member"])  # (units,): each row's block's
+    diagonal_norm = ops.sqrt(sigma * sigma + omega * omega + TINY) + ops.abs(delta)
+    above = coupling * fixed["coupled"]
+    squares = ops.matmul(ops.matmul(fixed["member"], above * above), ops.transpose(fixed["member"]))  # (blocks, blocks)
+    column = diagonal_norm + ops.sum(ops.sqrt(squares + TINY) * fixed["coupled_blocks"], axis=0)
+    gain = ops.matmul(RADIUS / ops.maximum(column, RADIUS), fixed["member"])  # (units,): each column's block's
     omega_rows = ops.matmul(omega, fixed["member"])
     diagonal = fixed["identity"] * decay[None, :] + fixed["signs"] * omega_rows[:, None]
-    return diagonal * gain[:, None] + coupling * fixed["coupled"]
+    return (diagonal + above) * gain[None, :]
 
 
 def start(poles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

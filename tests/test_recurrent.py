@@ -148,28 +148,46 @@ def test_the_engine_is_numpy_only_where_the_compiled_start_up_costs_more():
 def transition_as_written(decay, rotation, coupling):
     """state_space_transition's docstring, block by block, in float64."""
     units = len(decay)
-    matrix = np.zeros((units, units))
-    for k in range(0, units, 2):
+    starts = range(0, units, 2)
+    blocks = {}
+    for k in starts:
         if k + 1 == units:  # the odd last unit: a block of one
-            matrix[k, k] = decay[k] * min(1, state_space_transition.RADIUS / abs(decay[k]))
-            continue
-        sigma, delta, omega = (decay[k] + decay[k + 1]) / 2, (decay[k] - decay[k + 1]) / 2, rotation[k // 2]
-        gain = state_space_transition.RADIUS / max(state_space_transition.RADIUS, np.hypot(sigma, omega) + abs(delta))
-        matrix[k : k + 2, k : k + 2] = gain * np.array([[sigma + delta, omega], [-omega, sigma - delta]])
-        matrix[k : k + 2, k + 2 :] = coupling[k : k + 2, k + 2 :]
+            blocks[k, k] = np.array([[decay[k]]], np.float64)
+        else:
+            sigma, delta, omega = (decay[k] + decay[k + 1]) / 2, (decay[k] - decay[k + 1]) / 2, rotation[k // 2]
+            blocks[k, k] = np.array([[sigma + delta, omega], [-omega, sigma - delta]])
+        for i in starts:
+            if i < k:
+                blocks[i, k] = coupling[i : i + 2, k : k + 2].astype(np.float64)
+    matrix = np.zeros((units, units))
+    for k in starts:
+        column = [block for (_, column), block in blocks.items() if column == k]
+        norm = sum(np.linalg.norm(block, 2 if block is blocks[k, k] else "fro") for block in column)
+        gain = state_space_transition.RADIUS / max(state_space_transition.RADIUS, norm)
+        for (i, column), block in blocks.items():
+            if column == k:
+                matrix[i : i + block.shape[0], k : k + block.shape[1]] = gain * block
     return matrix
 
 
+def longest_block(states, units):
+    """The norm the transition contracts: each state's longest block (pairs of units; an odd last one alone)."""
+    return np.max([np.linalg.norm(states[:, k : k + 2], axis=1) for k in range(0, units, 2)], axis=0)
+
+
 @pytest.mark.parametrize("units", [1, 2, 5, 8])
-def test_the_transition_is_its_formula_and_every_pole_lies_within_the_radius(units):
+def test_the_transition_is_its_formula_and_shrinks_every_state(units):
     rng = np.random.default_rng(units)
     fixed = state_space_transition.constants(units)
     for scale in (0.3, 1, 10):  # inside the bound, about it, far outside it
         decay, rotation, coupling = (rng.normal(0, scale, shape).astype(np.float32)
                                      for shape in (units, units // 2, (units, units)))
         matrix = state_space_transition.transition(decay, rotation, coupling, np, fixed)
-        np.testing.assert_allclose(matrix, transition_as_written(decay, rotation, coupling), rtol=1e-6, atol=1e-7)
-        assert np.abs(np.linalg.eigvals(matrix.astype(np.float64))).max() <= state_space_transition.RADIUS + 1e-7
+        np.testing.assert_allclose(matrix, transition_as_written(decay, rotation, coupling), rtol=1e-5, atol=1e-7)
+        states = rng.normal(0, 1, (1000, units))
+        shrunk = longest_block(states @ matrix.astype(np.float64), units) / longest_block(states, units)
+        assert shrunk.max() <= state_space_transition.RADIUS + 1e-6
+        assert np.abs(np.linalg.eigvals(matrix.astype(np.float64))).max() <= state_space_transition.RADIUS + 1e-6
 
 
 def test_the_transition_starts_as_the_one_pole_bank_and_a_rotation_makes_a_complex_pair():
@@ -177,9 +195,10 @@ def test_the_transition_starts_as_the_one_pole_bank_and_a_rotation_makes_a_compl
     fixed = state_space_transition.constants(7)
     start = state_space_transition.transition(*state_space_transition.start(poles), np, fixed)
     assert start.tobytes() == np.diag(poles).astype(np.float32).tobytes()  # the bank, exactly
-    # decay 0.999 twice and rotation 0.02: the poles 0.999 +- 0.02i (radius 0.9992, 153 Hz at 48 kHz), coupled or not
+    # decay 0.999 twice and rotation 0.02: the poles 0.999 +- 0.02i (radius 0.9992, 153 Hz at 48 kHz), coupled to
+    # the next block (its column's norms 0.5 + 0.2: unscaled)
     decay = np.float32([0.999, 0.999, 0.5, 0.4])
-    coupling = np.ones((4, 4), np.float32)
+    coupling = np.full((4, 4), 0.1, np.float32)
     poles = np.linalg.eigvals(state_space_transition.transition(decay, np.float32([0.02, 0]), coupling, np,
                                                                 state_space_transition.constants(4)))
     np.testing.assert_allclose(sorted(poles, key=lambda pole: (pole.real, pole.imag)),
