@@ -15,8 +15,9 @@ cells (fit.py --cell, CELLS):
       e = b1 s3 + a1 s4 + b0 d,  s = [a, b, c, d, e],  output e
   a linear state update and two saturations, one of the input and one of a state. Its linear map
   starts as a bank of one-pole low-passes (cutoffs 20 Hz to 5 kHz at the pair's rate), the rest
-  small (its transition, the state's part of L, is bounded: it shrinks every state, every pole within the unit circle,
-  state_space_transition.py), and there is no long linear path beside it: the cell's own linear map is one (measured:
+  small. Its transition (the state's part of L) is built to shrink every state whatever the
+  weights (state_space_transition.py): blocks of two real poles or a complex pair (a resonance),
+  coupled. There is no long linear path beside it: the cell's own linear map is one (measured:
   with the least-squares FIR fixed beside it, the cell learned nothing of what the FIR left on the
   resonant ladder; it must then learn the residual of a strongly nonlinear resonance).
 - gru: Keras's GRU (the activator is the candidate activation, the gates sigmoids), beside the long
