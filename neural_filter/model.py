@@ -67,9 +67,13 @@ def make_optimiser(name: str, epochs: int, window: int, learning_rate: float | N
         settings["learning_rate"] = learning_rate
     if steps is not None and not isinstance(settings["learning_rate"], keras.optimizers.schedules.LearningRateSchedule):
         settings["learning_rate"] = keras.optimizers.schedules.CosineDecay(settings["learning_rate"], max(steps, 1))
-    if clip is not None:
-        settings["global_clipnorm"] = clip
-    return cls(**settings)
+    if clip is None:
+        return cls(**settings)
+    settings["global_clipnorm"] = clip
+    # Keras's loss-scale wrapper at a fixed scale of 1: it skips a step whose gradients are not finite (back
+    # through thousands of samples of a state-space cell's dense layer they can overflow while its state stays
+    # bounded: kinds/recurrent.py's STATE_SPACE_CLIP), and applies every other step unchanged.
+    return keras.optimizers.LossScaleOptimizer(cls(**settings), initial_scale=1.0, dynamic_growth_steps=2**31 - 1)
 
 
 def build_model(spec, layers: int, units: int, activation: str, linear_path: bool = False,

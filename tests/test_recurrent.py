@@ -264,6 +264,24 @@ def test_a_saved_model_renders_as_keras_predicts(tmp_path, levels, activation, c
         np.testing.assert_allclose(rendered, predicted, rtol=0, atol=1e-5 * np.abs(predicted).max())
 
 
+# --- training ------------------------------------------------------------------------------------
+
+
+def test_a_state_space_cells_optimiser_skips_a_step_whose_gradients_are_not_finite_and_clips_the_others():
+    import keras
+
+    from neural_filter import model
+    from neural_filter.settings import TrainSettings
+
+    clip = recurrent.RecurrentKind().gradient_clip(TrainSettings(cell="state-space"))
+    optimiser = model.make_optimiser("sgd", 1, 64, learning_rate=1.0, clip=clip)
+    weight = keras.Variable(np.float32([1.0, 2.0]))
+    optimiser.apply_gradients([(keras.ops.convert_to_tensor(np.float32([np.inf, 1.0])), weight)])
+    assert np.asarray(weight).tolist() == [1.0, 2.0]  # skipped, not NaN
+    optimiser.apply_gradients([(keras.ops.convert_to_tensor(np.float32([3.0, 4.0])), weight)])
+    np.testing.assert_allclose(np.asarray(weight), [1 - 0.6 * clip, 2 - 0.8 * clip], rtol=1e-6)  # clipped to its norm
+
+
 # --- training cost ---------------------------------------------------------------------------------
 
 
