@@ -70,6 +70,9 @@ PAIR_SECONDS = 30
 # -9.2 alone and -9.8 with tones: at equal training time, loud material counts more than a spread of levels.
 TONES = True  # every other second of the pair tone bursts (synth.tone_bursts, make_data.py --tones)
 ENVELOPE = "steady"  # the pair's noise: pink, at one level or in bursts (synth.bursts, make_data.py --envelope)
+# Effects whose pair's level moves instead (make_data.py --envelope, the README's advice for them): a compressor acts
+# on the level, and the tones pair's 100 ms RMS spans only -15 to -3 dBFS, never its -20 dB threshold (issue 21).
+EFFECT_ENVELOPES = {"compressor": "levels"}
 FIR_TAPS = 1024
 GAP_SECONDS = 0.5  # silence between the recordings in the one song every model renders
 NAM_PYTHON = ROOT / ".venv-nam" / "bin" / "python"
@@ -259,11 +262,15 @@ def write_document(out: Path, command: str, note: str, settings: dict[str, str],
     temporary.replace(out)  # never half-written
 
 
-def pair_words(args) -> str:
-    """The pair's signal in make_data.py's options."""
+def pair_words(args, effects) -> str:
+    """The pair's signal in make_data.py's options (`effects`: the names benched)."""
+    envelope = args.envelope or ENVELOPE
     words = " ".join(["make_data.py --noise pink", *(["--tones"] if args.tones else []),
-                      *([f"--envelope {args.envelope}"] if args.envelope != "steady" else [])])
-    return words + ("; the linear effects without --tones" if args.tones else "")
+                      *([f"--envelope {envelope}"] if envelope != "steady" else [])])
+    own = [f"the {name} --envelope {level}" for name, level in EFFECT_ENVELOPES.items()
+           if name in effects and not args.envelope]
+    return words + "".join(f"; {words}" for words in own) + (
+        "; the linear effects without --tones" if args.tones and set(effects) & set(LINEAR_EFFECTS) else "")
 
 
 def parse_arguments(argv=None):
@@ -274,8 +281,9 @@ def parse_arguments(argv=None):
     parser.add_argument("--nam-seconds", type=float, default=0.0,
                         help="NAM's CPU seconds (default 0: the CPU time our slowest kind took)")
     parser.add_argument("--no-nam", action="store_true", help="leave neural-amp-modeler out")
-    parser.add_argument("--envelope", choices=synth.ENVELOPES, default=ENVELOPE,
-                        help=f"the pair's noise: make_data.py --envelope (default {ENVELOPE})")
+    parser.add_argument("--envelope", choices=synth.ENVELOPES, default=None,
+                        help=f"the pair's noise: make_data.py --envelope (default {ENVELOPE}; "
+                             + ", ".join(f"{name} {envelope}" for name, envelope in EFFECT_ENVELOPES.items()) + ")")
     parser.add_argument("--tones", action=argparse.BooleanOptionalAction, default=TONES,
                         help=f"every other second of the pair tone bursts: make_data.py --tones (default {TONES})")
     parser.add_argument("--note", default="", help="a line on how the run was made (the machine, its load)")
@@ -313,11 +321,11 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     for name, (settings, chain) in effects.items():
         results[name] = bench_effect(chain, song, modes, args.epochs, None if args.no_nam else args.nam_seconds,
-                                     np.random.default_rng(0), args.envelope,
+                                     np.random.default_rng(0), args.envelope or EFFECT_ENVELOPES.get(name, ENVELOPE),
                                      args.tones and name not in LINEAR_EFFECTS)
         print(f"{name}: done after {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
         write_document(Path(args.out), command, args.note, {name: effects[name][0] for name in results}, song,
-                       results, pair_words(args))
+                       results, pair_words(args, results))
     print(table(results))
     return 0
 
