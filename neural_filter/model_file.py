@@ -46,7 +46,9 @@ SPEC_ENTRY = "neural_filter.json"  # the record, stored inside the .keras zip
 # layer of it. Other kinds' files are as in format 4.
 # 6: a recurrent model of state-space cells (RNN layers holding state_space_cell's cell), which a reader of
 # format 5 would skip. A file says the format its kind needs (Kind.format_needed): 6 for those, 5 for the others.
-FORMAT = 6
+# 7: a recurrent model of state-space cells with a gain read-out (fit.py --cell state-space-gain: the layers
+# gain_hidden and gain, and an output reading one value more), which a reader of format 6 would render without it.
+FORMAT = 7
 LONG_PATHS = (linear_path.LinearPath, linear_bank.LinearBank)  # what a model file may hold beside its Keras model
 
 
