@@ -83,6 +83,9 @@ COMMANDS = {  # kind -> fit.py's command line for it, as the README gives it
     "recurrent": ["1", "8", "16", "tanh", "adam", "1", "1025", "400", "--mode", "recurrent", "--learning-rate",
                   "0.003"],
 }
+# Effects whose command for a kind is another than COMMANDS's, as the README gives it for them (effect -> kind -> line)
+EFFECT_COMMANDS = {"compressor": {"recurrent": ["1", "16", "8", "tanh", "adam", "1", "2048", "60", "--mode", "recurrent",
+                                                "--cell", "gru", "--learning-rate", "0.01"]}}
 EPOCHS_ARGUMENT = 7  # the positional index of epoches in every command above
 ONE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1",
               "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
@@ -152,9 +155,11 @@ def best_fir(x: np.ndarray, y: np.ndarray, song: np.ndarray) -> np.ndarray:
     return signal.oaconvolve(song, taps[::-1].astype(np.float64))[: len(song)] + bias  # taps run oldest first
 
 
-def run_ours(mode: str, folder: Path, epochs: int | None) -> tuple[np.ndarray, dict]:
-    """fit.py on the pair in `folder` (one thread); its 16-bit render of song.raw and its timings."""
-    arguments = list(COMMANDS.get(mode, COMMANDS["sliding"][:8] + ["--mode", mode]))
+def run_ours(mode: str, folder: Path, epochs: int | None, effect: str) -> tuple[np.ndarray, dict]:
+    """fit.py on the pair in `folder` (one thread) with `effect`'s command for `mode`; its 16-bit render of song.raw
+    and its timings."""
+    arguments = list(EFFECT_COMMANDS.get(effect, {}).get(mode) or COMMANDS.get(mode, COMMANDS["sliding"][:8]
+                                                                                     + ["--mode", mode]))
     if epochs is not None:
         arguments[EPOCHS_ARGUMENT] = str(epochs)
     models = folder / f"models_{mode}"
@@ -197,7 +202,7 @@ def run_nam(folder: Path, cpu_seconds: float) -> dict[str, tuple[np.ndarray, dic
     return results
 
 
-def bench_effect(chain: list, song: Song, modes: list[str], epochs: int | None, nam_seconds: float | None,
+def bench_effect(name: str, chain: list, song: Song, modes: list[str], epochs: int | None, nam_seconds: float | None,
                  rng: np.random.Generator, envelope: str, tones: bool) -> list[dict]:
     """The rows of one effect: FIR and floor first, then each model."""
     x = sixteen_bits(synth.noise("pink", PAIR_SECONDS, RATE, rng, 1.0, envelope, tones))
@@ -210,7 +215,7 @@ def bench_effect(chain: list, song: Song, modes: list[str], epochs: int | None, 
         for name, samples in (("train_x", x), ("train_y", y), ("song", song.samples)):
             write_s16(folder / f"{name}.raw", samples)
         for mode in modes:
-            rendered, timing = run_ours(mode, folder, epochs)
+            rendered, timing = run_ours(mode, folder, epochs, name)
             rows.append({"kind": mode, "scores": song.scores(rendered, target), **timing})
         if nam_seconds is not None:
             budget = nam_seconds or max(row["cpu_seconds"] for row in rows if "cpu_seconds" in row)
@@ -320,7 +325,7 @@ def main(argv=None) -> int:
     results = {}
     started = time.perf_counter()
     for name, (settings, chain) in effects.items():
-        results[name] = bench_effect(chain, song, modes, args.epochs, None if args.no_nam else args.nam_seconds,
+        results[name] = bench_effect(name, chain, song, modes, args.epochs, None if args.no_nam else args.nam_seconds,
                                      np.random.default_rng(0), args.envelope or EFFECT_ENVELOPES.get(name, ENVELOPE),
                                      args.tones and name not in LINEAR_EFFECTS)
         print(f"{name}: done after {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
