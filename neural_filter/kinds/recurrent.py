@@ -4,7 +4,7 @@ memory.
 A window of samples holds no state: a drive inside a filter's feedback loop (a driven ladder)
 rings on with what came before, and a compressor's gain follows the level of the last tenth of a
 second. A recurrent cell keeps that in its state. The network is `layers` stacked cells of `units`
-state each (hidden_0, hidden_1, ...) and a linear read-out of the last cell's state (output). Two
+state each (hidden_0, hidden_1, ...) and a linear read-out of the last cell's state (output). Three
 cells (fit.py --cell, CELLS):
 
 - state-space (the default; state_space_cell.py, after Parker et al., DAFx 2019): the state moves
@@ -21,6 +21,9 @@ cells (fit.py --cell, CELLS):
 - gru: Keras's GRU (the activator is the candidate activation, the gates sigmoids), beside the long
   linear path (linear_path.py): the pair's least-squares FIR, fixed, whose output is taken from the
   target; the read-out starts at zero, so training starts from the best linear filter there is.
+- state-space-gain: the state-space cell, its read-out beside a gain read-out (GainReadout): the
+  input weighed by exp(a dense layer of the state and the input), as a compressor weighs its input
+  by a gain read off its level. Saved in format 7 (model_file.FORMAT).
 
 Training cuts the pair into segments of SEGMENT outputs, each with the window's past before it:
 the window is the burn-in plus one, as a sliding or tcn window is the samples each output reads.
