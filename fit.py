@@ -172,9 +172,10 @@ def _print_report(request, outcome, scored_on: str) -> None:
         print(f"  {what} scored {signed_db(start['esr_db'])}: training added {start['esr_db'] - m['esr_db']:.1f} dB")
     path = outcome.record.get("linear_path") or outcome.record.get("linear_bank")  # a knob's: one FIR per pair
     if path:
-        length = "as --linear-taps gave" if path["length_from"] == "given" else \
-            "as long as the pair shows the response" if "knots" not in path else \
-            "as long as the longest response the pairs show"
+        length = {"given": "as --linear-taps gave",
+                  "window": "as long as the window (no pair shows a longer response)"}.get(path["length_from"]) or \
+            ("as long as the pair shows the response" if "knots" not in path else
+             "as long as the longest response the pairs show")
         what = "linear path" if "knots" not in path else "linear bank, one FIR per pair"
         print(f"  {what}: {path['taps']} taps ({path['taps'] / outcome.record['data']['rate'] * 1000:.1f} ms), "
               f"{length}")

@@ -34,7 +34,7 @@ class LinearBank:
     taps: np.ndarray  # (length, knots) float32
     biases: np.ndarray  # (knots,) float32
     before: int
-    source: str = "pair"  # "pair": the length read off the pairs; "given": --linear-taps
+    source: str = "pair"  # "pair": the length read off the pairs; "given": --linear-taps; "window": the stack's
 
     record_key = "linear_bank"  # the run record's field, and the layer name model_file gives it
     entry_name = ENTRY
@@ -116,9 +116,11 @@ class Swept:
         return linear_path.overlap_save(blocks, bank.length, bank.before, outputs)
 
 
-def fit(pairs: list, rate: int, before, taps: int | None = None, curve: bool = True, progress=None) -> LinearBank:
+def fit(pairs: list, rate: int, before, taps: int | None = None, curve: bool = True, progress=None,
+        shortest: int = linear_path.SHORTEST) -> LinearBank:
     """Each pair's least-squares FIR (`pairs`: full-scale (x, y) per knot), all `taps` long, or as long as the
-    longest any pair shows (linear_path.length_of, `curve`: the stack reads the bank's output).
+    longest any pair shows (linear_path.length_of, `curve`: the stack reads the bank's output), and never
+    shorter than `shortest` (the stack's window: see KnobKind.fit_bank).
 
     `before(length)`: the taps before the output (the alignment). `progress()`: called once per pair read for
     the length, and once per pair solved.
@@ -127,11 +129,13 @@ def fit(pairs: list, rate: int, before, taps: int | None = None, curve: bool = T
 
     source = "given" if taps else "pair"
     if not taps:
-        taps = linear_path.SHORTEST
+        taps = shortest
         for x, y in pairs:  # each pair's search starts at the longest so far: only longer lengths need trying
             taps = linear_path.length_of(x, y, rate, before, start=taps, curve=curve).length
             if progress:
                 progress()
+        if taps == shortest > linear_path.SHORTEST:
+            source = "window"  # no pair shows a response longer than the stack's window
     found = []
     for x, y in pairs:
         found.append(fir.exact_least_squares_fir(x, y, taps, before(taps)))

@@ -31,6 +31,18 @@ def test_the_banks_length_is_the_longest_any_pair_shows_whatever_their_order():
         assert bank.before == lengths[0] - 1  # causal: every tap before the output
 
 
+def test_the_bank_is_never_shorter_than_the_window_and_says_so_when_the_window_set_its_length():
+    # a 4 kHz low-pass shows a few hundred taps at most; a stack of window 1024 would fit the rest by gradient
+    # steps, knot by knot (the knob's u8 regression), so the bank starts its search at the window
+    high = lowpass_pair(4000.0, 2)
+    assert linear_path.length_of(*high, RATE, causal, curve=True).length < 1024
+    bank = linear_bank.fit([high], RATE, causal, shortest=1024)
+    assert (bank.length, bank.before, bank.source) == (1024, 1023, "window")
+    low = lowpass_pair(80.0, 1)  # longer than the window: read off the pair as before
+    longer = linear_bank.fit([high, low], RATE, causal, shortest=1024)
+    assert longer.length > 1024 and longer.source == "pair"
+
+
 @pytest.mark.parametrize("align, before", [("causal", 299), ("centre", 149)])
 def test_given_taps_are_the_banks_length_and_each_knots_fir_is_its_pairs_least_squares_fir(align, before):
     pairs = [lowpass_pair(1000.0, 1), lowpass_pair(3000.0, 3)]
