@@ -63,7 +63,9 @@ def parse_arguments(argv=None):
     parser.add_argument("--cell", choices=recurrent.CELLS, default=None,
                         help="recurrent mode: state-space, a linear state update plus a dense layer of 2 x UNITS "
                              "(Parker et al.), its own linear map and no linear path beside it; gru, Keras's GRU "
-                             f"beside the long linear path (default {DEFAULTS.cell})")
+                             "beside the long linear path; state-space-gain, the state-space cell whose read-out also "
+                             "weighs the input by a gain read off its state (for a compressor) "
+                             f"(default {DEFAULTS.cell})")
     parser.add_argument("--pairs", default=None, metavar="CSV",
                         help="train one sliding model for every cutoff, a knob, on the pairs this list names "
                              "(make_data.py --cutoff LO:HI writes one), instead of train_x.raw and train_y.raw")

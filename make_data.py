@@ -64,10 +64,12 @@ def parse_arguments(argv=None):
                         help="peak of the dry noise, up to 1 (full scale; default 0.8 for white, Audacity's, "
                              "1 for pink and brownian)")
     parser.add_argument("--envelope", choices=synth.ENVELOPES, default="steady",
-                        help="the noise's level over time: steady (default, Audacity's) or bursts (10 ms to 1 s each, "
+                        help="the noise's level over time: steady (default, Audacity's); bursts (10 ms to 1 s each, "
                              "levels spread over 50 dB, some silent, ramps of 0.1-30 ms between them): for effects "
-                             "whose sound depends on the level, a drive, a clipper, a compressor, so that the pair "
-                             "shows the levels and changes of level music has")
+                             "whose sound depends on the level, a drive, a clipper, so that the pair shows the levels "
+                             "and changes of level music has; or levels (for a compressor: 50-500 ms each, every band "
+                             "of -50 to 0 dB within a second or two, in the part fit.py validates on too, stepped or "
+                             "ramped, so the pair shows the threshold's both sides, attacks and releases)")
     parser.add_argument("--tones", action="store_true",
                         help="every other second, tone bursts instead of noise (chords of 1-4 sines from 40 Hz to "
                              "10 kHz, 50 ms to 1 s each): for nonlinear effects and compressors, so that the pair "
@@ -159,8 +161,8 @@ def noise_words(args) -> str:
     """How the summary line names the noise: nothing for the seed's."""
     seed_noise = (args.noise, args.amplitude, args.envelope, args.tones) == ("white", 0.8, "steady", False)
     tones = " and tones" if args.tones else ""
-    bursts = " in bursts" if args.envelope == "bursts" else ""
-    return "" if seed_noise else f" of {args.noise} noise{tones}{bursts} peaking at {args.amplitude:g}"
+    envelope = {"steady": "", "bursts": " in bursts", "levels": " at moving levels"}[args.envelope]
+    return "" if seed_noise else f" of {args.noise} noise{tones}{envelope} peaking at {args.amplitude:g}"
 
 
 def knob_cutoffs(args) -> list[float] | None:

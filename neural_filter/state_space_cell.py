@@ -25,6 +25,7 @@ cell from its saved weights).
 import keras
 
 from neural_filter import state_space_transition
+from neural_filter.kinds.recurrent import GAIN_LIMIT
 
 # Hidden values per state value. A ladder needs 2 for its 5 states; measured 2026-12-05 (a JAX prototype, the
 # resonant ladder's pair, 60 CPU s): 8 units with 16 hidden -17.2 dB on the worst recording, 16 with 32 -17.8.
@@ -74,3 +75,13 @@ class StateSpaceCell(keras.layers.Layer):
     def get_config(self) -> dict:
         return {**super().get_config(), "units": self.units, "hidden": self.hidden,
                 "activation": self.activation_name, "transition": self.transition}
+
+
+@keras.saving.register_keras_serializable(package="neural_filter")
+class Gained(keras.layers.Layer):
+    """The input weighed by a gain: audio * exp(min(gain, GAIN_LIMIT)), sample by sample (kinds/recurrent.py's
+    gain read-out). No weights: gen.py reads the gain's Dense layers and computes it itself."""
+
+    def call(self, audio, gain):
+        return audio * keras.ops.exp(keras.ops.minimum(gain, GAIN_LIMIT))
+

@@ -94,7 +94,8 @@ def check_noise(kind: str, amplitude: float = 0.8) -> None:
 def noise(kind: str, seconds: float, rate: int, rng: np.random.Generator,
           amplitude: float = 0.8, envelope: str = "steady", tones: bool = False) -> np.ndarray:
     """Generate>Noise of that kind: white (uniform), pink or brownian, within +-amplitude; at one level
-    throughout (`envelope` "steady", Audacity's) or in bursts of many levels ("bursts": see `bursts`);
+    throughout (`envelope` "steady", Audacity's), in bursts of many levels ("bursts": see `bursts`) or at
+    levels that move slowly over a compressor's range ("levels": see `levels`);
     with `tones`, every other second is tone bursts instead (see `tone_bursts`)."""
     check_noise(kind, amplitude)
     check_envelope(envelope)
@@ -105,8 +106,8 @@ def noise(kind: str, seconds: float, rate: int, rng: np.random.Generator,
     if tones:
         odd_seconds = (np.arange(len(samples)) // rate) % 2 == 1
         samples = np.where(odd_seconds, tone_bursts(len(samples), rate, rng), samples / amplitude)
-    if envelope == "bursts":
-        samples = samples * bursts(len(samples), rate, rng)
+    if envelope != "steady":
+        samples = samples * ENVELOPE_GAINS[envelope](len(samples), rate, rng)
     return _scaled_to_peak(samples, amplitude)  # not centred again: a silent burst stays silent
 
 
@@ -141,7 +142,7 @@ def tone_bursts(samples: int, rate: int, rng: np.random.Generator) -> np.ndarray
     return output
 
 
-ENVELOPES = ("steady", "bursts")
+ENVELOPES = ("steady", "bursts", "levels")
 # Bursts: lengths log-uniform from 10 ms to 1 s, levels uniform in dB over the range a recording spans
 # (its loud passages to its quiet tails), one in ten silent; each change of level is a ramp of
 # 0.1-30 ms, log-uniform, so a compressor sees fast and slow attacks and releases.
@@ -163,19 +164,63 @@ def bursts(samples: int, rate: int, rng: np.random.Generator) -> np.ndarray:
     The level a nonlinear effect is driven at decides its curve, and a compressor's gain follows the
     level of the last tenth of a second: a pair at one level teaches neither (issue 20, 21).
     """
-    shortest, longest = (seconds * rate for seconds in BURST_SECONDS)
-    count = int(np.ceil(samples / shortest)) + 1  # enough bursts to fill the signal, at worst all shortest
-    lengths = np.exp(rng.uniform(np.log(shortest), np.log(longest), count))
-    starts = np.concatenate([[0.0], np.cumsum(lengths)])
-    starts = starts[: np.searchsorted(starts, samples) + 1]
+    starts = _segment_starts(samples, rate, rng, BURST_SECONDS)
     levels = 10 ** (rng.uniform(*BURST_LEVELS_DB, len(starts)) / 20)
     levels[rng.uniform(size=len(starts)) < SILENT_BURSTS] = 0.0
     ramps = np.exp(rng.uniform(*np.log(np.array(RAMP_SECONDS) * rate), len(starts)))
-    ramps = np.minimum(ramps, np.diff(starts, append=starts[-1] + longest))  # a ramp ends within its burst
-    # the knots: at each burst's start the level before it (silence before the first), after its ramp its own
+    ramps = np.minimum(ramps, np.diff(starts, append=starts[-1] + BURST_SECONDS[1] * rate))  # within its burst
+    return _ramped(samples, starts, ramps, levels, before=0.0)  # silence before the first
+
+
+def _segment_starts(samples: int, rate: int, rng: np.random.Generator, seconds: tuple) -> np.ndarray:
+    """Where each segment of an envelope starts (the first at 0, the last at or past `samples`), their lengths
+    log-uniform over `seconds` (shortest, longest)."""
+    shortest, longest = (limit * rate for limit in seconds)
+    count = int(np.ceil(samples / shortest)) + 1  # enough segments to fill the signal, at worst all shortest
+    lengths = np.exp(rng.uniform(np.log(shortest), np.log(longest), count))
+    starts = np.concatenate([[0.0], np.cumsum(lengths)])
+    return starts[: np.searchsorted(starts, samples) + 1]
+
+
+def _ramped(samples: int, starts: np.ndarray, ramps: np.ndarray, levels: np.ndarray, before: float) -> np.ndarray:
+    """Each segment's level reached `ramps` samples after its start, from the level before it (`before`, then the
+    previous segment's), straight between the knots, one value per sample."""
     times = np.stack([starts, starts + ramps], axis=1).ravel()
-    gains = np.stack([np.concatenate([[0.0], levels[:-1]]), levels], axis=1).ravel()
-    return np.interp(np.arange(samples), times, gains)
+    knots = np.stack([np.concatenate([[before], levels[:-1]]), levels], axis=1).ravel()
+    return np.interp(np.arange(samples), times, knots)
+
+
+# Levels: segments of 50-500 ms (log-uniform), each at a level in -50..0 dB, reached either by a step (a ramp of
+# 0.1-5 ms, the attack or release a compressor's times act on) or by a ramp over the whole segment (a slow swell or
+# fade), one or the other at even odds. The levels are drawn LEVEL_BINS at a time, one in each of LEVEL_BINS
+# equal bands of the range in random order, so that every second or two crosses the whole range: fit.py
+# validates on the pair's last tenth (3 s of 30), which then shows the knee and both sides of it too.
+LEVEL_SECONDS = (0.05, 0.5)
+LEVELS_DB = (-50.0, 0.0)
+LEVEL_BINS = 8
+STEP_SECONDS = (0.0001, 0.005)
+
+
+def levels(samples: int, rate: int, rng: np.random.Generator) -> np.ndarray:
+    """A gain per sample whose level in dB moves over a compressor's whole range, held, stepped and ramped.
+
+    A compressor acts on the level: below its threshold it passes the signal, above it the gain
+    falls with the level, and its attack and release decide how fast it follows. A pair whose
+    level stays within a few dB (steady noise, tones: 100 ms RMS within -15 to -3 dBFS) never
+    shows the knee; one in bursts shows it in training but may not in its last tenth, the part
+    fit.py validates on (issue 21). Here every level band comes back within a couple of seconds.
+    """
+    starts = _segment_starts(samples, rate, rng, LEVEL_SECONDS)
+    bands = np.concatenate([rng.permutation(LEVEL_BINS) for _ in range(-(-len(starts) // LEVEL_BINS))])
+    low, high = LEVELS_DB
+    decibels = low + (bands[: len(starts)] + rng.uniform(size=len(starts))) * (high - low) / LEVEL_BINS
+    lengths = np.diff(starts, append=starts[-1] + LEVEL_SECONDS[1] * rate)
+    steps = np.exp(rng.uniform(*np.log(np.array(STEP_SECONDS) * rate), len(starts)))
+    ramps = np.where(rng.uniform(size=len(starts)) < 0.5, np.minimum(steps, lengths / 2), lengths * 0.99)
+    return 10 ** (_ramped(samples, starts, ramps, decibels, before=decibels[0]) / 20)  # straight in dB
+
+
+ENVELOPE_GAINS = {"bursts": bursts, "levels": levels}  # synth.noise's envelopes other than steady
 
 
 def check_lowpass(cutoff: float, rolloff: int, rate: int) -> None:

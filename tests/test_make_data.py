@@ -232,16 +232,20 @@ def test_noise_kind_makes_the_pair_from_that_noise_and_notes_it(cwd, capsys, kin
     assert (note["noise"], note["amplitude"]) == (kind, 1.0)
 
 
-def test_bursts_make_the_pair_from_noise_in_bursts_and_note_it(cwd, capsys):
-    status, out, err = run([*SMALL, "--seed", "5", "--noise", "pink", "--envelope", "bursts", "--drive", "10"], capsys)
+@pytest.mark.parametrize("envelope, words", [
+    ("bursts", "in bursts"),  # for a drive or a clipper
+    ("levels", "at moving levels"),  # for a compressor
+])
+def test_an_envelope_makes_the_pair_from_noise_at_its_levels_and_is_noted(cwd, capsys, envelope, words):
+    status, out, err = run([*SMALL, "--seed", "5", "--noise", "pink", "--envelope", envelope, "--drive", "10"], capsys)
     assert (status, err) == (0, "")
-    assert out.startswith("wrote train_x.raw and train_y.raw (0.5 s of pink noise in bursts peaking at 1, 600 Hz")
-    noise = synth.noise("pink", 0.5, RATE, np.random.default_rng(5), 1.0, "bursts")
+    assert out.startswith(f"wrote train_x.raw and train_y.raw (0.5 s of pink noise {words} peaking at 1, 600 Hz")
+    noise = synth.noise("pink", 0.5, RATE, np.random.default_rng(5), 1.0, envelope)
     assert (cwd / "train_x.raw").read_bytes() == audio.encode(noise, "u8").tobytes()
     note = json.loads((cwd / "train_y.json").read_text())
-    assert list(note)[:3] == ["noise", "amplitude", "envelope"] and note["envelope"] == "bursts"
+    assert list(note)[:3] == ["noise", "amplitude", "envelope"] and note["envelope"] == envelope
     read = effect.read_note(cwd / "train_y.raw")
-    assert (read.noise, read.envelope, read.recipe.drive) == ("pink", "bursts", 10.0)
+    assert (read.noise, read.envelope, read.recipe.drive) == ("pink", envelope, 10.0)
 
 
 def test_tones_are_made_and_noted_and_a_note_read_back(cwd, capsys):

@@ -48,8 +48,13 @@ def random_stack(window, layers, units, seed=3, activation="tanh", cell="gru") -
 
     make = gru if cell == "gru" else state_space
     cells = [make(1 if layer == 0 else units) for layer in range(layers)]
-    return recurrent.RecurrentStack(cells, Dense(rng.normal(0, 0.5, (units, 1)).astype(np.float32),
-                                                 np.float32([0.05])), window)
+    gain = None
+    if cell == "state-space-gain":  # a gain of about exp(+-1): the input weighed by it is as large as the state's share
+        gain = recurrent.GainReadout(Dense(rng.normal(0, 0.5, (units + 1, 2 * units)).astype(np.float32),
+                                           rng.normal(0, 0.3, 2 * units).astype(np.float32), activation),
+                                     Dense(rng.normal(0, 0.3, (2 * units, 1)).astype(np.float32), np.float32([0.1])))
+    readout = rng.normal(0, 0.5, (units + (gain is not None), 1)).astype(np.float32)
+    return recurrent.RecurrentStack(cells, Dense(readout, np.float32([0.05])), window, gain=gain)
 
 
 def reference(stack: recurrent.RecurrentStack, samples: np.ndarray) -> np.ndarray:
@@ -64,7 +69,12 @@ def reference(stack: recurrent.RecurrentStack, samples: np.ndarray) -> np.ndarra
             states[index] = (gru_step if isinstance(cell, recurrent.GruCell) else state_space_step)(
                 cell, inputs, states[index])
             inputs = states[index]
-        outputs.append(inputs @ stack.output.kernel[:, 0] + stack.output.bias[0])
+        read = inputs
+        if stack.gain is not None:  # y = s' . r + d x exp(h . w + c), h = tanh([s'; x] hidden + b)
+            hidden = np.tanh(np.concatenate([inputs, [sample]]) @ stack.gain.hidden.kernel + stack.gain.hidden.bias)
+            read = np.concatenate([inputs, [sample * np.exp(hidden @ stack.gain.gain.kernel[:, 0]
+                                                            + stack.gain.gain.bias[0])]])
+        outputs.append(read @ stack.output.kernel[:, 0] + stack.output.bias[0])
     return np.array(outputs[stack.window - 1 :])
 
 
@@ -83,7 +93,7 @@ def state_space_step(cell, inputs, state):
     return both @ cell.linear + np.tanh(both @ cell.kernel + cell.bias) @ cell.mix
 
 
-CELLS = ["gru", "state-space"]
+CELLS = ["gru", "state-space", "state-space-gain"]
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -239,6 +249,7 @@ def test_a_state_space_model_saved_in_format_6_loads_in_keras_free_and_predicts_
     ("unit", "gelu", "gru"),
     ("signed", "tanh", "state-space"),
     ("unit", "silu", "state-space"),  # the input's offset folds into the hidden bias and the state's shift
+    ("unit", "tanh", "state-space-gain"),  # ... and into the gain read-out's hidden bias; x * gain at network levels
 ])
 def test_a_saved_model_renders_as_keras_predicts(tmp_path, levels, activation, cell):
     from neural_filter.settings import TrainSettings
@@ -255,7 +266,9 @@ def test_a_saved_model_renders_as_keras_predicts(tmp_path, levels, activation, c
                                            "rate": 44100}})
     network, loaded_spec, _ = model_file.load_network(path)
     assert (loaded_spec, network.window, len(network.cells), network.units) == (spec, 64, 2, 8)
-    assert all(type(loaded) is recurrent.CELL_TYPES[cell] for loaded in network.cells)
+    saved_as = recurrent.StateSpaceCell if cell == "state-space-gain" else recurrent.CELL_TYPES[cell]
+    assert all(type(loaded) is saved_as for loaded in network.cells)
+    assert (network.gain is not None) == recurrent.CELL_TYPES[cell].gain
     samples = rng.uniform(-1, 1, 6000).astype(np.float32)
     predicted = spec.from_network(np.asarray(keras_model.predict(spec.to_network(spec.pad(samples))[None, :, None],
                                                                  verbose=0)).ravel())
@@ -372,6 +385,21 @@ def test_a_gru_trains_beside_the_long_linear_path_and_gen_renders_its_bytes(tmp_
     assert record["metrics"]["esr"] < record["start"]["esr"]  # it learned something beside the linear path
     assert gen.run([str(path), "song.raw", "--out", "again.raw", "--format", "s16le"]) == 0
     assert (tmp_path / "again.raw").read_bytes() == path.with_suffix(".raw").read_bytes()
+
+
+def test_a_gain_read_out_trains_is_saved_in_format_7_and_gen_renders_its_bytes(tmp_path, monkeypatch, capsys,
+                                                                               keras_backend):
+    driven_pair(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert fit.run([*FIT[:7], "2", *FIT[8:], "--cell", "state-space-gain"]) == 0
+    out = capsys.readouterr().out
+    path = tmp_path / re.search(r"^saved (\S+\.keras)$", out, re.MULTILINE).group(1)
+    record = json.loads(path.with_suffix(".json").read_text())
+    assert record["settings"]["cell"] == "state-space-gain" and record["format"] == 7  # format 6 would drop the gain
+    assert record["metrics"]["esr"] < record["start"]["esr"]
+    assert gen.run([str(path), "song.raw", "--out", "again.raw", "--format", "s16le"]) == 0
+    assert (tmp_path / "again.raw").read_bytes() == path.with_suffix(".raw").read_bytes()
+    assert fit.run([*FIT[:7], "1", *FIT[8:], "--cell", "state-space-gain", "--resume", str(path)]) == 0
 
 
 @pytest.mark.parametrize("argv, line", [

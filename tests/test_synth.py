@@ -252,7 +252,25 @@ def test_bursts_are_reproducible_and_steady_noise_is_unchanged_by_them():
 def test_an_unknown_envelope_is_refused():
     with pytest.raises(ArgumentError) as caught:
         synth.noise("pink", 1.0, RATE, np.random.default_rng(0), 1.0, "loud")
-    assert str(caught.value) == "--envelope 'loud': unknown; use one of steady, bursts"
+    assert str(caught.value) == "--envelope 'loud': unknown; use one of steady, bursts, levels"
+
+
+# --- levels: a compressor's whole range, in training and in the part fit.py validates on ----------------
+
+
+def test_levels_cross_the_whole_range_in_every_tenth_of_the_pair_with_steps_and_ramps():
+    x = synth.noise("pink", 30.0, RATE, np.random.default_rng(0), 1.0, "levels", tones=True)
+    assert np.max(np.abs(x)) == pytest.approx(1.0)
+    rms = 10 * np.log10(np.mean(x.reshape(-1, RATE // 10) ** 2, axis=1))  # 100 ms RMS, dBFS
+    for tenth in rms.reshape(10, -1):  # fit.py validates on the last tenth: it too spans the knee of -20 dB
+        assert tenth.min() < -45 and tenth.max() > -20  # 100 ms RMS; the peaks lie 10 dB above it
+    gains_db = 20 * np.log10(synth.levels(30 * RATE, RATE, np.random.default_rng(1)))
+    assert -50 <= gains_db.min() and gains_db.max() <= 0
+    per_millisecond = np.abs(np.diff(gains_db[:: RATE // 1000]))
+    assert np.mean(per_millisecond == 0) > 0.3  # held levels
+    assert np.sum(per_millisecond > 2) > 100  # steps: several dB within a millisecond, both ways
+    assert np.sum((0 < per_millisecond) & (per_millisecond < 0.2)) > 3000  # slow ramps
+    np.testing.assert_array_equal(gains_db, 20 * np.log10(synth.levels(30 * RATE, RATE, np.random.default_rng(1))))
 
 
 def test_tones_take_every_other_second_with_steady_pitches_and_keep_the_peak():
