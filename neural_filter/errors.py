@@ -107,9 +107,14 @@ class LineError(DataError):
 
 
 class TrainingDivergedError(NeuralFilterError):
-    """Training produced a NaN or infinite loss in `epoch`; nothing was saved."""
+    """Training produced a NaN or infinite loss in `epoch`; nothing was saved. Epoch 0: the model's start
+    already gave NaN or infinite outputs, before any training."""
 
     def __init__(self, epoch: int):
         self.epoch = epoch
-        super().__init__(f"training diverged: the loss became NaN or infinite in epoch {epoch}; nothing was saved",
-                         "try a smaller {learning_rate}, another optimiser or another activation")
+        if epoch == 0:
+            super().__init__("training diverged before it began: the model's start gives NaN or infinite outputs on "
+                             "the pair; nothing was saved", "try another activation or a shorter {window}")
+        else:
+            super().__init__(f"training diverged: the loss became NaN or infinite in epoch {epoch}; nothing was "
+                             "saved", "try a smaller {learning_rate}, another optimiser or another activation")

@@ -31,6 +31,9 @@ def esr(prediction: np.ndarray, target: np.ndarray) -> float:
 
 
 def decibels(ratio: float) -> float:
+    """10 log10(ratio); 0 is -inf dB, and a NaN ratio stays NaN (a broken model is never "at the floor")."""
+    if np.isnan(ratio):
+        return float("nan")
     return float(10 * np.log10(ratio)) if ratio > 0 else float("-inf")
 
 
@@ -41,6 +44,8 @@ def floor_db(target) -> float:
 
 def verdict(esr_db: float, floor: float) -> str:
     """The score in words, against the floor (both in dB): "at the floor", "near the floor", or how far above it."""
+    if np.isnan(esr_db):
+        return "no score (the outputs hold NaN)"
     if floor == float("-inf"):  # a silent or constant target
         return "no floor to measure against"
     above = esr_db - floor

@@ -25,7 +25,6 @@ cell from its saved weights).
 import keras
 
 from neural_filter import state_space_transition
-from neural_filter.kinds.recurrent import GAIN_LIMIT
 
 # Hidden values per state value. A ladder needs 2 for its 5 states; measured 2026-12-05 (a JAX prototype, the
 # resonant ladder's pair, 60 CPU s): 8 units with 16 hidden -17.2 dB on the worst recording, 16 with 32 -17.8.
@@ -79,9 +78,17 @@ class StateSpaceCell(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="neural_filter")
 class Gained(keras.layers.Layer):
-    """The input weighed by a gain: audio * exp(min(gain, GAIN_LIMIT)), sample by sample (kinds/recurrent.py's
-    gain read-out). No weights: gen.py reads the gain's Dense layers and computes it itself."""
+    """The input weighed by a gain: audio * exp(min(gain, limit)), sample by sample (kinds/recurrent.py's
+    gain read-out, whose GAIN_LIMIT is `limit`). No weights: gen.py reads the gain's Dense layers and computes it
+    itself."""
+
+    def __init__(self, limit: float, **kwargs):
+        super().__init__(**kwargs)
+        self.limit = limit
 
     def call(self, audio, gain):
-        return audio * keras.ops.exp(keras.ops.minimum(gain, GAIN_LIMIT))
+        return audio * keras.ops.exp(keras.ops.minimum(gain, self.limit))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "limit": self.limit}
 

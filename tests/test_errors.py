@@ -31,6 +31,11 @@ def fit_spelling(option):
      "try a smaller --learning-rate, another optimiser or another activation",
      "training diverged: the loss became NaN or infinite in epoch 3; nothing was saved; "
      "try a smaller --learning-rate, another optimiser or another activation"),
+    (TrainingDivergedError(0),
+     "training diverged before it began: the model's start gives NaN or infinite outputs on the pair; nothing was "
+     "saved; try another activation or a shorter --window",
+     "training diverged before it began: the model's start gives NaN or infinite outputs on the pair; nothing was "
+     "saved; try another activation or a shorter samples"),
 ])
 def test_worded_by_the_edge(error, default, as_fit_says):
     assert str(error) == error.worded() == default

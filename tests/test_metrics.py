@@ -42,6 +42,13 @@ def test_decibels(ratio, expected):
     assert metrics.decibels(ratio) == pytest.approx(expected, abs=1e-4)
 
 
+def test_a_nan_ratio_is_never_at_the_floor():
+    """decibels(NaN) was -inf, so a model whose outputs were NaN read "at the floor"."""
+    assert np.isnan(metrics.decibels(float("nan")))
+    summary = metrics.summary(np.full(4, np.nan), np.array([1.0, -1.0, 0.5, -0.5]), np.zeros(4), floor=-80.0)
+    assert np.isnan(summary["esr_db"]) and summary["verdict"] == "no score (the outputs hold NaN)" and summary["score"] == 99.9
+
+
 @pytest.mark.parametrize("esr_db, floor, expected", [
     (-32.3, -32.6, "at the floor"),       # the shipped 600 Hz model on its u8 pair
     (-33.0, -32.6, "at the floor"),       # below the floor (its rounding noise met half way) is at it too

@@ -387,7 +387,7 @@ def test_a_gru_trains_beside_the_long_linear_path_and_gen_renders_its_bytes(tmp_
     assert (tmp_path / "again.raw").read_bytes() == path.with_suffix(".raw").read_bytes()
 
 
-def test_a_gain_read_out_trains_is_saved_in_format_7_and_gen_renders_its_bytes(tmp_path, monkeypatch, capsys,
+def test_a_gain_read_out_trains_is_saved_in_format_8_and_gen_renders_its_bytes(tmp_path, monkeypatch, capsys,
                                                                                keras_backend):
     driven_pair(tmp_path)
     monkeypatch.chdir(tmp_path)
@@ -395,7 +395,7 @@ def test_a_gain_read_out_trains_is_saved_in_format_7_and_gen_renders_its_bytes(t
     out = capsys.readouterr().out
     path = tmp_path / re.search(r"^saved (\S+\.keras)$", out, re.MULTILINE).group(1)
     record = json.loads(path.with_suffix(".json").read_text())
-    assert record["settings"]["cell"] == "state-space-gain" and record["format"] == 7  # format 6 would drop the gain
+    assert record["settings"]["cell"] == "state-space-gain" and record["format"] == 8  # format 7 would drop the gain
     assert record["metrics"]["esr"] < record["start"]["esr"]
     assert gen.run([str(path), "song.raw", "--out", "again.raw", "--format", "s16le"]) == 0
     assert (tmp_path / "again.raw").read_bytes() == path.with_suffix(".raw").read_bytes()

@@ -386,3 +386,30 @@ def test_with_nothing_held_out_training_never_hands_back_worse_than_its_start():
     result = train.train(prepared, spec, settings)
     assert result.best_epoch == 0
     assert result.metrics["esr"] == pytest.approx(result.start_metrics["esr"], rel=1e-6)
+
+
+def test_a_start_that_gives_nan_is_refused_not_called_at_the_floor(monkeypatch):
+    """A start whose outputs are NaN scored -inf dB, "at the floor", and was saved untrained (a relu
+    state-space cell over a long burn-in did it): now training refuses it before it begins."""
+    from neural_filter import dataset, train
+    from neural_filter.errors import TrainingDivergedError
+    from neural_filter.settings import TrainSettings
+
+    rng = np.random.default_rng(3)
+    x = synth.white_noise(1, RATE, rng).astype(np.float32)
+    y = synth.audacity_lowpass(x, 2000, 6, RATE).astype(np.float32)
+    prepared = dataset.Prepared(x, y, x[:0], y[:0], RATE)
+    spec = FilterSpec(mode="sliding", window=32, levels="signed")
+    settings = TrainSettings(layers=1, units=8, batch_size=8, activation="tanh", epochs=2, linear_path=True)
+    start = spec.kind.start
+
+    def blown_up(model, *arguments):
+        start(model, *arguments)
+        last = model.trainable_weights[-1]
+        last.assign(np.full(last.shape, np.nan, np.float32))
+
+    monkeypatch.setattr(type(spec.kind), "start", lambda self, model, *arguments: blown_up(model, *arguments))
+    with pytest.raises(TrainingDivergedError) as refused:
+        train.train(prepared, spec, settings)
+    assert refused.value.epoch == 0
+    assert str(refused.value).startswith("training diverged before it began: the model's start gives NaN")

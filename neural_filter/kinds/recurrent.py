@@ -477,7 +477,7 @@ def gain_readout_inputs(inputs, states, spec, settings: TrainSettings):
     hidden = keras.layers.Dense(GAIN_PER_UNIT * settings.units, activation=settings.activation,
                                 name="gain_hidden")(both)
     gain = keras.layers.Dense(1, kernel_initializer="zeros", name="gain")(hidden)
-    return keras.layers.Concatenate(name="state_and_gained")([states, Gained(name="gained")(audio, gain)])
+    return keras.layers.Concatenate(name="state_and_gained")([states, Gained(GAIN_LIMIT, name="gained")(audio, gain)])
 
 
 class GainedStateSpaceCell(StateSpaceCell):
