@@ -215,8 +215,8 @@ def bench_effect(name: str, chain: list, song: Song, modes: list[str], epochs: i
             {"kind": "16-bit floor", "scores": song.scores(sixteen_bits(target), target)}]
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        for name, samples in (("train_x", x), ("train_y", y), ("song", song.samples)):
-            write_s16(folder / f"{name}.raw", samples)
+        for part, samples in (("train_x", x), ("train_y", y), ("song", song.samples)):
+            write_s16(folder / f"{part}.raw", samples)
         for mode in modes:
             rendered, timing = run_ours(mode, folder, epochs, name)
             rows.append({"kind": mode, "scores": song.scores(rendered, target), **timing})
