@@ -48,6 +48,7 @@ ARCHITECTURES = {  # name -> (model config, samples of output per datum)
             {"condition_size": 1, "input_size": 16, "channels": 8, "kernel_size": 3, "dilations": DILATIONS,
              "activation": "Tanh", "gated": False, "head": {"out_channels": 1, "kernel_size": 1, "bias": True}}],
             "head_scale": 0.02}},
+        "loss": {"val_loss": "esr"},  # NAM's default is the MSE: its validation would not read as an ESR
         "optimizer": {"lr": 0.004},
         "lr_scheduler": {"class": "ExponentialLR", "kwargs": {"gamma": 0.993}},
     }, 8192),
