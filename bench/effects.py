@@ -264,8 +264,8 @@ def write_document(out: Path, command: str, note: str, settings: dict[str, str],
     parts = ["# Real effects", f"`{command}`" + (f"\n\n{note}" if note else ""), METHOD.format(pair=pair),
              "| effect | settings (pedalboard 0.9.26) |\n|---|---|\n"
              + "\n".join(f"| {name} | {words} |" for name, words in settings.items()),
-             "Our kinds: " + "; ".join(sorted({f"`{row['command']}`" for rows in results.values() for row in rows
-                                                if "command" in row})) + ".",
+             "Our kinds: " + ("; ".join(sorted({f"`{row['command']}`" for rows in results.values() for row in rows
+                                                 if "command" in row})) or "none (neural-amp-modeler alone)") + ".",
              "Recordings: " + ", ".join(f"{name} {(span.stop - span.start) / RATE:.1f} s"
                                         for name, span in song.spans.items()) + ".",
              table(results)]
