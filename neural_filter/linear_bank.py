@@ -120,7 +120,7 @@ def fit(pairs: list, rate: int, before, taps: int | None = None, curve: bool = T
         shortest: int = linear_path.SHORTEST) -> LinearBank:
     """Each pair's least-squares FIR (`pairs`: full-scale (x, y) per knot), all `taps` long, or as long as the
     longest any pair shows (linear_path.length_of, `curve`: the stack reads the bank's output), and never
-    shorter than `shortest` (the stack's window: see KnobKind.fit_bank).
+    shorter than `shortest` (the stack's window: see KnobKind.fit_bank) or linear_path.SHORTEST.
 
     `before(length)`: the taps before the output (the alignment). `progress()`: called once per pair read for
     the length, and once per pair solved.
@@ -129,7 +129,7 @@ def fit(pairs: list, rate: int, before, taps: int | None = None, curve: bool = T
 
     source = "given" if taps else "pair"
     if not taps:
-        taps = shortest
+        taps = max(shortest, linear_path.SHORTEST)  # a window under the search's own start does not shorten it
         for x, y in pairs:  # each pair's search starts at the longest so far: only longer lengths need trying
             taps = linear_path.length_of(x, y, rate, before, start=taps, curve=curve).length
             if progress:

@@ -70,10 +70,24 @@ def make_optimiser(name: str, epochs: int, window: int, learning_rate: float | N
     if clip is None:
         return cls(**settings)
     settings["global_clipnorm"] = clip
-    # Keras's loss-scale wrapper at a fixed scale of 1: it skips a step whose gradients are not finite (back
-    # through thousands of samples of a state-space cell's dense layer they can overflow while its state stays
-    # bounded: kinds/recurrent.py's STATE_SPACE_CLIP), and applies every other step unchanged.
-    return keras.optimizers.LossScaleOptimizer(cls(**settings), initial_scale=1.0, dynamic_growth_steps=2**31 - 1)
+    return SkipNonFinite(cls(**settings), initial_scale=1.0, dynamic_growth_steps=2**31 - 1)
+
+
+@keras.saving.register_keras_serializable(package="neural_filter")
+class SkipNonFinite(keras.optimizers.LossScaleOptimizer):
+    """An optimiser that skips a step whose gradients are not finite and applies every other one unchanged.
+
+    Back through thousands of samples of a state-space cell's dense layer the gradients can overflow while its
+    state stays bounded (kinds/recurrent.py's STATE_SPACE_CLIP). Keras's loss-scale wrapper skips such a step,
+    but also halves its scale each time, for good (growth is off here): after some 150 skips the scale is 0,
+    the next gradients are 0 / 0 and every weight becomes NaN. Here the scale stays 1.
+    """
+
+    def _stateless_handle_non_finite_grads(self, optimizer_variables, trainable_variables):
+        return trainable_variables, list(optimizer_variables)
+
+    def _stateful_handle_non_finite_grads(self):
+        return None
 
 
 def build_model(spec, layers: int, units: int, activation: str, linear_path: bool = False,

@@ -43,6 +43,12 @@ def test_the_bank_is_never_shorter_than_the_window_and_says_so_when_the_window_s
     assert longer.length > 1024 and longer.source == "pair"
 
 
+def test_a_window_shorter_than_the_searchs_start_does_not_shorten_the_bank():
+    x = synth.white_noise(1, RATE, np.random.default_rng(4)).astype(np.float32)
+    bank = linear_bank.fit([(x, 0.5 * x)], RATE, causal, shortest=16)  # a gain: one tap would do
+    assert (bank.length, bank.source) == (linear_path.SHORTEST, "pair")  # as without a window, not 16 taps
+
+
 @pytest.mark.parametrize("align, before", [("causal", 299), ("centre", 149)])
 def test_given_taps_are_the_banks_length_and_each_knots_fir_is_its_pairs_least_squares_fir(align, before):
     pairs = [lowpass_pair(1000.0, 1), lowpass_pair(3000.0, 3)]

@@ -44,6 +44,7 @@ state with window - 1 samples of silence before the signal.
 import ctypes
 import dataclasses
 import functools
+from pathlib import Path
 
 import numpy as np
 
@@ -199,12 +200,13 @@ def _prototype(sizes: int):
 
 @functools.cache
 def _compiled_loop(module: str, function_name: str, sizes: int):
-    """A loop module's function, as activations loads its own: the machine code depends on its source and on
-    activation_loop's, whose activations it compiles in."""
+    """A loop module's function, as activations loads its own: the machine code depends on its source, on
+    activation_loop's, whose activations it compiles in, and on this module's, whose GAIN_LIMIT it reads."""
     from neural_filter import activations  # noqa: PLC0415 - llvmlite and the loop, 45 ms: when rendering
 
     return activations.CompiledLoop(module, function_name, _prototype(sizes), (function_name,),
-                                    lambda: (activations.SOURCE.with_name(f"{module}.py"), activations.SOURCE))
+                                    lambda: (activations.SOURCE.with_name(f"{module}.py"), activations.SOURCE,
+                                             Path(__file__)))
 
 
 @dataclasses.dataclass(frozen=True)
