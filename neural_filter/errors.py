@@ -107,12 +107,15 @@ class LineError(DataError):
 
 
 class TrainingDivergedError(NeuralFilterError):
-    """Training produced a NaN or infinite loss in `epoch`; nothing was saved. Epoch 0: the model's start
-    already gave NaN or infinite outputs, before any training."""
+    """Training produced a NaN or infinite loss in `epoch`; nothing was saved. Epoch 0: the model's start (or the
+    model to resume, `resumed`) already gave NaN or infinite outputs, before any training."""
 
-    def __init__(self, epoch: int):
+    def __init__(self, epoch: int, resumed: bool = False):
         self.epoch = epoch
-        if epoch == 0:
+        if epoch == 0 and resumed:  # its activation and window are the file's: no other can be given
+            super().__init__("training diverged before it began: the model to resume gives NaN or infinite outputs "
+                             "on the pair; nothing was saved", "train a new model instead of resuming this one")
+        elif epoch == 0:
             super().__init__("training diverged before it began: the model's start gives NaN or infinite outputs on "
                              "the pair; nothing was saved", "try another activation or a shorter {window}")
         else:

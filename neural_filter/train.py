@@ -82,7 +82,7 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
     floor = metrics.floor_db(prepared.validation_y if len(prepared.validation_x) else prepared.train_y)
     start = _scored(model, validation or (train_x, train_y), spec, parts.linear(judged), parts.target(judged))
     if not np.all(np.isfinite(start["prediction"])):  # a start that blew up is no model, least of all "at the floor"
-        raise TrainingDivergedError(0)
+        raise TrainingDivergedError(0, resumed=not new)
     start_metrics = metrics.summary(start["prediction"], start["target"], start["input"], floor)
     if new and start_metrics["esr_db"] - floor <= AT_FLOOR_MARGIN_DB:
         return TrainResult(model, {}, 0, 0.0, False, start_metrics, start, start_metrics, skipped=True,

@@ -36,6 +36,11 @@ def fit_spelling(option):
      "saved; try another activation or a shorter --window",
      "training diverged before it began: the model's start gives NaN or infinite outputs on the pair; nothing was "
      "saved; try another activation or a shorter samples"),
+    (TrainingDivergedError(0, resumed=True),
+     "training diverged before it began: the model to resume gives NaN or infinite outputs on the pair; nothing "
+     "was saved; train a new model instead of resuming this one",
+     "training diverged before it began: the model to resume gives NaN or infinite outputs on the pair; nothing "
+     "was saved; train a new model instead of resuming this one"),
 ])
 def test_worded_by_the_edge(error, default, as_fit_says):
     assert str(error) == error.worded() == default

@@ -6,6 +6,7 @@ The rendering tests need NumPy only; the training tests run fit.py and gen.py in
 """
 
 import concurrent.futures
+import dataclasses
 import json
 import os
 import re
@@ -413,3 +414,7 @@ def test_a_start_that_gives_nan_is_refused_not_called_at_the_floor(monkeypatch):
         train.train(prepared, spec, settings)
     assert refused.value.epoch == 0
     assert str(refused.value).startswith("training diverged before it began: the model's start gives NaN")
+    resumed = spec.kind.build(spec, dataclasses.replace(settings, linear_path=False))  # a broken file's model
+    blown_up(resumed, prepared, spec, dataclasses.replace(settings, linear_path=False))
+    with pytest.raises(TrainingDivergedError, match="the model to resume gives NaN.*train a new model instead"):
+        train.train(prepared, spec, settings, model=resumed)
