@@ -74,7 +74,8 @@ NOISE = "pink"  # the pair's noise (make_data.py --noise)
 # Effects whose pair is another (make_data.py --noise and --envelope, the README's advice for them). A compressor acts
 # on the level: the tones pair's 100 ms RMS spans only -15 to -3 dBFS, never its -20 dB threshold, where levels cross
 # it (issue 21); and on the level of every band: chimes hold 48% of their energy above 6 kHz, pink noise 8% (measured
-# 2026-12-05, the gain read-out's command: -10.6 dB on the worst recording from white noise, -4.2 from pink).
+# 2026-12-05 on the worst recording at moving levels: the GRU -18.4 dB from white noise, -3.4 from pink; the gain
+# read-out -10.6 and -4.2).
 EFFECT_PAIRS = {"compressor": {"noise": "white", "envelope": "levels"}}
 FIR_TAPS = 1024
 GAP_SECONDS = 0.5  # silence between the recordings in the one song every model renders

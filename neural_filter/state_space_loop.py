@@ -17,8 +17,8 @@ import llvmlite.binding as llvm
 import numba
 import numpy as np
 
-from neural_filter.kinds import recurrent
 from neural_filter.activation_loop import FLOAT32_POINTER, activation_of, compiled_alone, exp, inline, read_out
+from neural_filter.kinds import recurrent
 
 FUNCTION_NAME = "neural_filter_state_space"
 GAIN_LIMIT = np.float32(recurrent.GAIN_LIMIT)
