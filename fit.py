@@ -64,8 +64,13 @@ def parse_arguments(argv=None):
                         help="recurrent mode: state-space, a linear state update plus a dense layer of 2 x UNITS "
                              "(Parker et al.), its own linear map and no linear path beside it; gru, Keras's GRU "
                              "beside the long linear path; state-space-gain, the state-space cell whose read-out also "
-                             "weighs the input by a gain read off its state (for a compressor) "
+                             "weighs the input by a gain read off its state; gru-gain, the GRU with that gain read-out "
+                             "and no linear path (for a compressor) "
                              f"(default {DEFAULTS.cell})")
+    parser.add_argument("--carry-state", action="store_true",
+                        help="recurrent mode: each training segment starts from the state the model reaches there "
+                             "over the whole pair (read again every epoch), not from zero; the window is then the "
+                             "burn-in after that state (for effects that ring longer than a burn-in from zero)")
     parser.add_argument("--pairs", default=None, metavar="CSV",
                         help="train one sliding model for every cutoff, a knob, on the pairs this list names "
                              "(make_data.py --cutoff LO:HI writes one), instead of train_x.raw and train_y.raw")
@@ -126,13 +131,16 @@ def request_from(args):
     if args.cell is not None and args.cell not in kind.cells:
         raise ArgumentError("cell", args.cell, f"is a recurrent model's cell, and this is a {kind.name} model",
                             "drop it, or give --mode recurrent")
+    if args.carry_state and kind.name != "recurrent":
+        raise ArgumentError("carry_state", None, f"is for a recurrent model's cells, and this is a {kind.name} model",
+                            "drop it, or give --mode recurrent")
     cell = args.cell or DEFAULTS.cell
     settings = TrainSettings(
         layers=int(args.layers), units=int(args.units), batch_size=int(args.batches), activation=args.activator,
         optimiser=args.optimiser, epochs=int(args.epoches), seed=args.seed, learning_rate=args.learning_rate,
         linear_path=kind.linear_path_with(cell) and not args.no_linear_path,
         fir_start=not args.no_fir_start, linear_taps=args.linear_taps,
-        patience=args.patience, cell=cell)
+        patience=args.patience, cell=cell, carry_state=args.carry_state)
     data = DataSettings(validation=args.val, seed=args.seed, format=args.format, rate=args.rate,
                         progress=not args.quiet)
     typed = (args.activator, args.optimiser, args.layers, args.units, args.batches, args.samples, args.epoches)

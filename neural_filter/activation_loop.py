@@ -125,6 +125,30 @@ def read_out(state, first, weights, at, units):
     return total
 
 
+@inline
+def gained(x, state, last, weights, at, units, gain_units, kind, scratch, free):
+    """A recurrent model's gain read-out (kinds/recurrent.py's GainReadout; recurrent_loop, state_space_loop): x at
+    the network's levels (x * scale + offset) times exp(min(c + h . w, limit)), h = activation([state; x] K + b),
+    from weights[at]: scale, offset, c, limit, K (units + 1, gain_units), b and w (gain_units each); scratch[free..]
+    holds h."""
+    scale, offset, exponent, limit = weights[at], weights[at + 1], weights[at + 2], weights[at + 3]
+    kernel_at = at + 4
+    bias_at = kernel_at + (units + 1) * gain_units
+    for j in range(gain_units):
+        scratch[free + j] = weights[bias_at + j]
+    for i in range(units + 1):
+        value = state[last + i] if i < units else x
+        row = kernel_at + i * gain_units
+        for j in range(gain_units):
+            scratch[free + j] += value * weights[row + j]
+    for j in range(gain_units):
+        scratch[free + j] = activation_of(kind, scratch[free + j])
+    for j in range(gain_units):
+        exponent += scratch[free + j] * weights[bias_at + gain_units + j]
+    if exponent > limit:
+        exponent = limit
+    return (x * scale + offset) * exp(exponent)
+
 def _activate(units, bias, unit_count, row_count, kind):
     """units[u, i] = activation(units[u, i] + bias[u]) in place, `units` in C order (unit_count, row_count)."""
     for unit in range(unit_count):

@@ -47,8 +47,8 @@ SPEC_ENTRY = "neural_filter.json"  # the record, stored inside the .keras zip
 # 6: a recurrent model of state-space cells (RNN layers holding state_space_cell's cell), which a reader of
 # format 5 would skip. 7: a state-space cell's transition is bounded (state_space_transition.py: two more weights,
 # decay and rotation, and L's state rows the coupling), which a reader of format 6 would misread; files of format 6
-# hold L free, and load and render as they did. 8: a recurrent model of state-space cells with a gain read-out
-# (fit.py --cell state-space-gain: the layers gain_hidden and gain, and an output reading one value more), which a
+# hold L free, and load and render as they did. 8: a recurrent model with a gain read-out (fit.py --cell
+# state-space-gain or gru-gain: the layers gain_hidden and gain, and an output reading one value more), which a
 # reader of format 7 would render without it. A file says the format its kind needs (Kind.format_needed): 8 for the
 # gain read-out, 7 for other state-space cells, 5 for the others.
 FORMAT = 8

@@ -21,19 +21,21 @@ import llvmlite.binding as llvm
 import numba
 import numpy as np
 
-from neural_filter.activation_loop import FLOAT32_POINTER, activation_of, compiled_alone, read_out, sigmoid_of
+from neural_filter.activation_loop import FLOAT32_POINTER, activation_of, compiled_alone, gained, read_out, sigmoid_of
 
 F = np.float32
 ONE = F(1)
 FUNCTION_NAME = "neural_filter_recurrent"
 
 
-def _run(samples, count, outputs, state, weights, units, layers, kind, scratch):
+def _run(samples, count, outputs, state, weights, units, layers, kind, gain_units, scratch):
     """outputs[n] for samples[0..count), the state (layers, units) carried in `state` and left there for the next call.
 
     `weights` is RecurrentStack.packed's layout: per layer its input kernel (inputs, 3 units), its
     recurrent kernel (units, 3 units), its input bias and recurrent bias (3 units each); then the
-    read-out's kernel (units) and bias. `scratch` holds 6 units floats: the two products.
+    read-out's kernel (units) and bias; then, where `gain_units` is not 0, the read-out's weight of x * gain
+    and the gain read-out (kinds/recurrent.py's GainReadout.packed, read by activation_loop.gained).
+    `scratch` holds 6 units + gain_units floats: the two products and the gain's hidden values.
     """
     gates = 3 * units
     from_input = scratch
@@ -69,11 +71,16 @@ def _run(samples, count, outputs, state, weights, units, layers, kind, scratch):
                 update = scratch[gates + k]
                 state[mine + k] = update * state[mine + k] + (ONE - update) * from_input[2 * units + k]
             at = bias_at + 2 * gates
-        outputs[n] = read_out(state, (layers - 1) * units, weights, at, units)
+        last = (layers - 1) * units
+        total = read_out(state, last, weights, at, units)
+        if gain_units:  # after the read-out's kernel and bias: its weight of x * gain, then the gain's own
+            total += weights[at + units + 1] * gained(x, state, last, weights, at + units + 2, units, gain_units,
+                                                      kind, scratch, 6 * units)
+        outputs[n] = total
 
 
 SIGNATURE = numba.types.void(FLOAT32_POINTER, numba.types.intp, FLOAT32_POINTER, FLOAT32_POINTER, FLOAT32_POINTER,
-                             numba.types.intp, numba.types.intp, numba.types.intp, FLOAT32_POINTER)
+                             numba.types.intp, numba.types.intp, numba.types.intp, numba.types.intp, FLOAT32_POINTER)
 
 
 def machine_code(target_machine: llvm.TargetMachine) -> bytes:

@@ -30,6 +30,7 @@ class TrainSettings:
     bias_start: float = 0.5  # hidden biases start uniform on +-this (0: Keras's zeros)
     cosine: bool = True  # the rate decays along a cosine to zero over the run, from model.SLIDING_RATES
     cell: str = "state-space"  # recurrent mode: the cell (kinds/recurrent.CELLS)
+    carry_state: bool = False  # recurrent mode: segments start from the state the pair leaves there (carried_state.py)
 
 
 DEFAULTS = TrainSettings()

@@ -15,13 +15,10 @@ machine code on disk and loads it without Numba (kinds/recurrent.py's StateSpace
 
 import llvmlite.binding as llvm
 import numba
-import numpy as np
 
-from neural_filter.activation_loop import FLOAT32_POINTER, activation_of, compiled_alone, exp, inline, read_out
-from neural_filter.kinds import recurrent
+from neural_filter.activation_loop import FLOAT32_POINTER, activation_of, compiled_alone, gained, read_out
 
 FUNCTION_NAME = "neural_filter_state_space"
-GAIN_LIMIT = np.float32(recurrent.GAIN_LIMIT)
 
 
 def _run(samples, count, outputs, state, weights, units, hidden, layers, kind, gain_units, scratch):
@@ -30,9 +27,8 @@ def _run(samples, count, outputs, state, weights, units, hidden, layers, kind, g
     `weights` is StateSpaceCell.packed's layout: per layer K (inputs + units, hidden), b (hidden),
     L (inputs + units, units), shift (units), M (hidden, units); then the read-out's kernel (units) and
     bias; then, where `gain_units` is not 0, the read-out's weight of x * gain and the gain read-out
-    (kinds/recurrent.py's GainReadout.packed): the input's scale and offset, c, the hidden kernel
-    (units + 1, gain_units), its bias and the gain's weights. `scratch` holds hidden + units +
-    gain_units floats: the hidden values, the new state and the gain's hidden values.
+    (kinds/recurrent.py's GainReadout.packed, read by activation_loop.gained). `scratch` holds hidden +
+    units + gain_units floats: the hidden values, the new state and the gain's hidden values.
     """
     for n in range(count):
         x = samples[n]
@@ -74,31 +70,9 @@ def _run(samples, count, outputs, state, weights, units, hidden, layers, kind, g
         last = (layers - 1) * units
         total = read_out(state, last, weights, at, units)
         if gain_units:  # after the read-out's kernel and bias: its weight of x * gain, then the gain's own
-            total += weights[at + units + 1] * _gained(x, state, last, weights, at + units + 2, units, gain_units,
+            total += weights[at + units + 1] * gained(x, state, last, weights, at + units + 2, units, gain_units,
                                                        kind, scratch, hidden + units)
         outputs[n] = total
-
-
-@inline
-def _gained(x, state, last, weights, at, units, gain_units, kind, scratch, free):
-    """x at the network's levels (x * scale + offset) times the gain read off the state and x (weights from `at`)."""
-    scale, offset, exponent = weights[at], weights[at + 1], weights[at + 2]
-    kernel_at = at + 3
-    bias_at = kernel_at + (units + 1) * gain_units
-    for j in range(gain_units):
-        scratch[free + j] = weights[bias_at + j]
-    for i in range(units + 1):
-        value = state[last + i] if i < units else x
-        row = kernel_at + i * gain_units
-        for j in range(gain_units):
-            scratch[free + j] += value * weights[row + j]
-    for j in range(gain_units):
-        scratch[free + j] = activation_of(kind, scratch[free + j])
-    for j in range(gain_units):
-        exponent += scratch[free + j] * weights[bias_at + gain_units + j]
-    if exponent > GAIN_LIMIT:
-        exponent = GAIN_LIMIT
-    return (x * scale + offset) * exp(exponent)
 
 
 SIGNATURE = numba.types.void(FLOAT32_POINTER, numba.types.intp, FLOAT32_POINTER, FLOAT32_POINTER, FLOAT32_POINTER,

@@ -71,12 +71,15 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
     linear = parts.linear if long_path is not None and len(model.inputs) > 1 else None
     train_x, train_y = kind.model_arrays(prepared.train_x, parts.residual("train"), spec, settings.segment,
                                          **_given(linear, "train"))
-    _compile(model, spec, settings, len(train_y))
     validation = None
     if len(prepared.validation_x):
         # sliding mode: the validation tail follows the training signal, whose last samples are its past
         validation = kind.model_arrays(prepared.validation_x, parts.residual("validation"), spec, segment=None,
                                        past=prepared.train_x, **_given(linear, "validation"))
+    # what is fitted: the model and these arrays, or the kind's (the recurrent kind's --carry-state)
+    fitted, training, validating, carrying = kind.carried(model, prepared, (train_x, train_y), validation, spec,
+                                                          settings) or (model, (train_x, train_y), validation, [])
+    _compile(fitted, spec, settings, len(train_y))
     judged = "validation" if validation else "train"
     # the floor is read off the pair as read (the network's levels and back are not exact in float32)
     floor = metrics.floor_db(prepared.validation_y if len(prepared.validation_x) else prepared.train_y)
@@ -87,9 +90,8 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
     if new and start_metrics["esr_db"] - floor <= AT_FLOOR_MARGIN_DB:
         return TrainResult(model, {}, 0, 0.0, False, start_metrics, start, start_metrics, skipped=True,
                            linear_path=long_path)
-    callbacks = [*kind.training_callbacks(settings, len(train_y), train_y.shape[1]), *callbacks]
-    keep_best, stop_on_ctrl_c, seconds = _fit(model, (train_x, train_y), validation, settings, callbacks, ctrl_c,
-                                              progress)
+    callbacks = [*carrying, *kind.training_callbacks(settings, len(train_y), train_y.shape[1]), *callbacks]
+    keep_best, stop_on_ctrl_c, seconds = _fit(fitted, training, validating, settings, callbacks, ctrl_c, progress)
 
     scored = _scored(model, validation or (train_x, train_y), spec, parts.linear(judged), parts.target(judged))
     return TrainResult(model, keep_best.history, keep_best.best_epoch, seconds, stop_on_ctrl_c.interrupted,

@@ -47,10 +47,10 @@ def random_stack(window, layers, units, seed=3, activation="tanh", cell="gru") -
                                         rng.normal(0, 0.3 / np.sqrt(hidden), (hidden, units)).astype(np.float32),
                                         activation)
 
-    make = gru if cell == "gru" else state_space
+    make = gru if cell.startswith("gru") else state_space
     cells = [make(1 if layer == 0 else units) for layer in range(layers)]
     gain = None
-    if cell == "state-space-gain":  # a gain of about exp(+-1): the input weighed by it is as large as the state's share
+    if cell.endswith("-gain"):  # a gain of about exp(+-1): the input weighed by it is as large as the state's share
         gain = recurrent.GainReadout(Dense(rng.normal(0, 0.5, (units + 1, 2 * units)).astype(np.float32),
                                            rng.normal(0, 0.3, 2 * units).astype(np.float32), activation),
                                      Dense(rng.normal(0, 0.3, (2 * units, 1)).astype(np.float32), np.float32([0.1])))
@@ -94,7 +94,7 @@ def state_space_step(cell, inputs, state):
     return both @ cell.linear + np.tanh(both @ cell.kernel + cell.bias) @ cell.mix
 
 
-CELLS = ["gru", "state-space", "state-space-gain"]
+CELLS = ["gru", "state-space", "state-space-gain", "gru-gain"]
 FORMAT_6 = MODELS["state-space, format 6"]  # saved before the bounded transition, its L one free weight
 
 
@@ -249,6 +249,7 @@ def test_a_state_space_model_saved_in_format_6_loads_in_keras_free_and_predicts_
     ("signed", "tanh", "state-space"),
     ("unit", "silu", "state-space"),  # the input's offset folds into the hidden bias and the state's shift
     ("unit", "tanh", "state-space-gain"),  # ... and into the gain read-out's hidden bias; x * gain at network levels
+    ("unit", "tanh", "gru-gain"),  # the gain read-out after GRUs
 ])
 def test_a_saved_model_renders_as_keras_predicts(tmp_path, levels, activation, cell):
     from neural_filter.settings import TrainSettings
@@ -265,7 +266,8 @@ def test_a_saved_model_renders_as_keras_predicts(tmp_path, levels, activation, c
                                            "rate": 44100}})
     network, loaded_spec, _ = model_file.load_network(path)
     assert (loaded_spec, network.window, len(network.cells), network.units) == (spec, 64, 2, 8)
-    saved_as = recurrent.StateSpaceCell if cell == "state-space-gain" else recurrent.CELL_TYPES[cell]
+    saved_as = {"state-space-gain": recurrent.StateSpaceCell, "gru-gain": recurrent.GruCell}.get(
+        cell, recurrent.CELL_TYPES[cell])
     assert all(type(loaded) is saved_as for loaded in network.cells)
     assert (network.gain is not None) == recurrent.CELL_TYPES[cell].gain
     samples = rng.uniform(-1, 1, 6000).astype(np.float32)
@@ -377,6 +379,7 @@ def test_fit_trains_names_records_and_renders_a_recurrent_model_gen_renders_the_
 @pytest.mark.parametrize("cell, format, linear_path", [
     ("gru", 5, True),  # beside the long linear path
     ("state-space-gain", 8, False),  # format 7 would render it without the gain
+    ("gru-gain", 8, False),  # the same read-out after a GRU, no linear path
 ])
 def test_each_cell_trains_is_saved_in_its_format_and_gen_renders_its_bytes(tmp_path, monkeypatch, capsys,
                                                                           keras_backend, cell, format, linear_path):
@@ -401,12 +404,15 @@ def test_each_cell_trains_is_saved_in_its_format_and_gen_renders_its_bytes(tmp_p
     (["1", "8", "16", "tanh", "adam", "1", "64", "1", "--mode", "recurrent", "--cell", "gru", "--no-fir-start"],
      "fit.py: --no-fir-start: is not for a recurrent model: its linear path is the long least-squares FIR; drop it"),
     (["1", "8", "16", "tanh", "adam", "1", "64", "1", "--mode", "recurrent", "--no-fir-start"],
-     "fit.py: --no-fir-start: is not for a state-space cell: it has no linear path beside it; drop it"),
+     "fit.py: --no-fir-start: is not for --cell state-space: it has no linear path beside it; drop it"),
     (["1", "8", "16", "tanh", "adam", "1", "64", "1", "--mode", "recurrent", "--linear-taps", "512"],
-     "fit.py: --linear-taps 512: is not for a state-space cell: it has no linear path beside it; drop it, or give "
+     "fit.py: --linear-taps 512: is not for --cell state-space: it has no linear path beside it; drop it, or give "
      "--cell gru"),
     (["6", "8", "16", "tanh", "adam", "1", "64", "1", "--mode", "sliding", "--cell", "gru"],
      "fit.py: --cell gru: is a recurrent model's cell, and this is a sliding model; drop it, or give --mode recurrent"),
+    (["6", "8", "16", "tanh", "adam", "1", "64", "1", "--mode", "tcn", "--carry-state"],
+     "fit.py: --carry-state: is for a recurrent model's cells, and this is a tcn model; drop it, or give --mode "
+     "recurrent"),
     (["1", "8", "16", "tanh", "adam", "1", "64", "1", "--mode", "recurrent", "--pairs", "pairs.csv"],
      "fit.py: --mode recurrent: is not for a knob model (--pairs): one is a sliding model at signed levels whose "
      "linear path starts at each pair's least-squares FIR, trained anew; drop it, or train on one pair"),
@@ -417,6 +423,61 @@ def test_what_a_recurrent_model_is_not_is_one_line_and_exit_status_2_with_nothin
     assert fit.run(argv) == 2
     assert one_line(capsys.readouterr().err) == line
     assert sorted(path.name for path in workdir.iterdir()) == before
+
+
+# --- carried state ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cell", ["gru", "state-space-gain"])
+def test_states_at_are_the_states_a_render_of_everything_before_reaches(cell):
+    stack = random_stack(window=1, layers=2, units=4, cell=cell)
+    spec = FilterSpec(mode="recurrent", window=1, levels="signed")
+    samples = np.random.default_rng(5).uniform(-1, 1, 1000).astype(np.float32)
+    states = stack.states_at(spec, samples, 300, 4)
+    assert states.shape == (4, 8)
+    assert not states[0].any()
+    for index in (1, 3):
+        state = np.zeros(8, np.float32)
+        stack.with_engine("numpy")._numpy(spec)(samples[: 300 * index], state)
+        np.testing.assert_allclose(states[index], state, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("cell", ["state-space", "gru-gain"])
+def test_a_carried_segment_gives_what_the_whole_pair_run_in_one_sequence_gives_there(cell):
+    """Each segment starts from the state the model reaches at its first sample over the whole pair: the training
+    model's outputs on the segments are the saved model's over the pair in one sequence."""
+    from neural_filter import dataset
+    from neural_filter.settings import TrainSettings
+
+    settings = TrainSettings(layers=2, units=8, activation="tanh", cell=cell, batch_size=4, carry_state=True)
+    spec = FilterSpec(mode="recurrent", window=33, levels="signed")
+    kind = spec.kind
+    model = kind.build(spec, settings)
+    rng = np.random.default_rng(4)
+    model.set_weights([rng.normal(0, 0.3, weight.shape).astype(np.float32) for weight in model.get_weights()])
+    x = rng.uniform(-0.5, 0.5, 3 * recurrent.SEGMENT + 100).astype(np.float32)
+    prepared = dataset.Prepared(x, x, np.zeros(0, np.float32), np.zeros(0, np.float32), 44100)
+    arrays = kind.model_arrays(x, x, spec, settings.segment)
+    fitted, (segments,), validating, refresh = kind.carried(model, prepared, arrays, None, spec, settings)
+    assert (validating, len(arrays[1]), len(segments)) == (None, 3, 1)
+    (inputs, *states), _targets = segments[0]
+    assert [state.shape for state in states] == [(3, 8), (3, 8)] and not states[0][0].any() and states[1][2].any()
+    carried = np.asarray(fitted.predict([inputs, *states], verbose=0))[:, :, 0]
+    whole = np.asarray(model.predict(spec.pad(x)[None, :, None], verbose=0))[0, : 3 * recurrent.SEGMENT, 0]
+    np.testing.assert_allclose(carried.ravel(), whole, rtol=0, atol=2e-5 * np.abs(whole).max())
+
+
+def test_fit_carries_the_state_trains_and_gen_renders_its_bytes(tmp_path, monkeypatch, capsys, keras_backend):
+    driven_pair(tmp_path, seconds=1.0)
+    monkeypatch.chdir(tmp_path)
+    assert fit.run([*FIT[:7], "2", *FIT[8:], "--carry-state"]) == 0
+    out = capsys.readouterr().out
+    path = tmp_path / re.search(r"^saved (\S+\.keras)$", out, re.MULTILINE).group(1)
+    record = json.loads(path.with_suffix(".json").read_text())
+    assert record["settings"]["carry_state"] is True
+    assert record["metrics"]["esr"] < record["start"]["esr"]
+    assert gen.run([str(path), "song.raw", "--out", "again.raw", "--format", "s16le"]) == 0
+    assert (tmp_path / "again.raw").read_bytes() == path.with_suffix(".raw").read_bytes()
 
 
 def test_a_sweep_over_sliding_tcn_and_recurrent_names_each_kind(workdir, capsys):

@@ -108,6 +108,11 @@ class Kind:
     def start(self, model, prepared, spec, settings: TrainSettings) -> None:
         """Set a new model's starting weights from the training pair (dataset.Prepared), where the kind has a start."""
 
+    def carried(self, model, prepared, arrays: tuple, validation, spec, settings: TrainSettings):
+        """The model to fit, its training data, validation arrays and callbacks where they are not `model`, `arrays`
+        and none (the recurrent kind's --carry-state); None: those."""
+        return None
+
     def training_callbacks(self, settings: TrainSettings, examples: int, samples: int) -> list:
         """Keras callbacks of the kind's own for a run on `examples` training examples of `samples` outputs each."""
         return []

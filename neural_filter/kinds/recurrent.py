@@ -26,13 +26,15 @@ cells (fit.py --cell, CELLS):
 - state-space-gain: the state-space cell, its read-out beside a gain read-out (GainReadout): the
   input weighed by exp(a dense layer of the state and the input), as a compressor weighs its input
   by a gain read off its level. Saved in format 8 (model_file.FORMAT).
+- gru-gain: Keras's GRU with that gain read-out and no linear path beside it (GainedGruCell says why).
 
 Training cuts the pair into segments of SEGMENT outputs, each with the window's past before it:
 the window is the burn-in plus one, as a sliding or tcn window is the samples each output reads.
 The cells start every segment at zero state, run over its window - 1 samples of past (whose
 outputs the loss skips: the state warms up on them), then over the segment, whose outputs are
 scored. So the window should cover the memory the effect needs to settle from silence: a ladder's
-ringing, a compressor's release.
+ringing, a compressor's release. With fit.py --carry-state (carried_state.py) each segment's cells start
+instead from the state the model reaches there over the whole pair, and the window is the burn-in after it.
 
 Rendering (RecurrentStack) runs the cells sample by sample in compiled code (recurrent_loop.py for
 GRUs, state_space_loop.py for state-space cells, each loaded by activations.CompiledLoop), the state
@@ -44,7 +46,6 @@ state with window - 1 samples of silence before the signal.
 import ctypes
 import dataclasses
 import functools
-from pathlib import Path
 
 import numpy as np
 
@@ -69,7 +70,7 @@ COMPILED_START_UP_NS = 50e6
 
 
 # fit.py --cell: the cells a recurrent model may have, the default first (measured: see the README's recurrent section)
-CELLS = ("state-space", "gru", "state-space-gain")
+CELLS = ("state-space", "gru", "state-space-gain", "gru-gain")
 # The state-space cell's linear map starts as one-pole low-passes at cutoffs spread over this range (Hz).
 START_CUTOFFS = (20.0, 5000.0)
 # A state-space cell's gradients are clipped to this global norm (Keras's MSE at the network's levels). Measured
@@ -116,9 +117,9 @@ class RecurrentKind(SlidingKind):
              "is not a cell activation gen.py renders", f"give one of {', '.join(CELL_ACTIVATIONS)}"),
             ("no_fir_start", None, not settings.fir_start and (settings.linear_path or not gru),
              "is not for a recurrent model: its linear path is the long least-squares FIR" if gru else
-             "is not for a state-space cell: it has no linear path beside it", "drop it"),
+             f"is not for --cell {settings.cell}: it has no linear path beside it", "drop it"),
             ("linear_taps", settings.linear_taps, settings.linear_taps is not None and not gru,
-             "is not for a state-space cell: it has no linear path beside it", "drop it, or give --cell gru"))
+             f"is not for --cell {settings.cell}: it has no linear path beside it", "drop it, or give --cell gru"))
         for option, value, wrong, problem, remedy in refusals:
             if wrong:
                 raise ArgumentError(option, value, problem, remedy)
@@ -126,17 +127,27 @@ class RecurrentKind(SlidingKind):
 
     def build(self, spec, settings: TrainSettings):
         """hidden_0.. (cells, each giving its state at every sample), the burn-in cut off, output (Dense)."""
-        import keras  # noqa: PLC0415 - 6-8 s: when a model is built, never when gen.py imports the kind
+        return _network(spec, settings)
 
-        inputs = keras.Input(shape=(None, 1))  # (batch, window - 1 + samples, 1)
-        hidden = inputs
-        for index in range(settings.layers):  # (batch, window - 1 + samples, units)
-            hidden = CELL_TYPES[settings.cell].keras_layer(settings, f"hidden_{index}")(hidden)
-        hidden = keras.layers.Cropping1D((spec.window - 1, 0), name="burn_in")(hidden)  # (batch, samples, units)
-        if CELL_TYPES[settings.cell].gain:
-            hidden = gain_readout_inputs(inputs, hidden, spec, settings)  # (batch, samples, units + 1)
-        outputs = keras.layers.Dense(1, name="output")(hidden)  # (batch, samples, 1)
-        return keras.Model(inputs, outputs, name="recurrent_filter")
+    def carried(self, model, prepared, arrays: tuple, validation, spec, settings: TrainSettings):
+        """fit.py --carry-state (carried_state.py): the model to fit (`model`'s layers, each cell also reading the
+        state it starts from), the training segments with their states, the validation part's arrays for it and the
+        callback reading the states again; None without --carry-state."""
+        if not settings.carry_state:
+            return None
+        from neural_filter import carried_state  # noqa: PLC0415 - imports Keras: when training only
+
+        inputs, targets = arrays
+        segment = targets.shape[1]
+        padded = spec.pad(prepared.train_x)  # the segments' k-th starts at sample k * segment of it
+
+        def states_of():
+            return stack_of_model(model, spec).states_at(spec, padded, segment, len(targets))
+
+        training = carried_state.CarriedSegments(inputs, targets, settings.batch_size, settings.layers, states_of,
+                                                 settings.seed)
+        validating = validation and carried_state.with_zero_states(validation, settings.layers, settings.units)
+        return _network(spec, settings, model), (training,), validating, [training.refresh()]
 
     def format_needed(self, settings: TrainSettings) -> int:
         return CELL_TYPES[settings.cell].format
@@ -153,8 +164,8 @@ class RecurrentKind(SlidingKind):
 
     def start(self, model, prepared, spec, settings: TrainSettings) -> None:
         """The cells' starts (each cell's `start`), and the read-out: at zero beside the linear path (sliding's
-        start: training starts from the best linear filter), or, after state-space cells, the least-squares
-        read-out of their linear start (`linear_readout`)."""
+        start: training starts from the best linear filter), or the cell's own (`readout_start`): after state-space
+        cells, the least-squares read-out of their linear start; after GRUs with the gain, the input's best scale."""
         rng = np.random.default_rng(settings.seed)
         level = float(np.std(spec.to_network(prepared.train_x))) or 1.0
         cell = CELL_TYPES[settings.cell]
@@ -166,8 +177,8 @@ class RecurrentKind(SlidingKind):
         if cell.linear_path:
             super().start(model, prepared, spec, settings)
             return
-        kernel, bias = linear_readout(starts, spec.to_network(prepared.train_x), spec.to_network(prepared.train_y),
-                                      cell.gain)
+        kernel, bias = cell.readout_start(starts, spec.to_network(prepared.train_x),
+                                          spec.to_network(prepared.train_y))
         model.get_layer("output").set_weights([kernel[:, None], np.float32([bias])])
 
     def training_callbacks(self, settings: TrainSettings, examples: int, samples: int) -> list:
@@ -200,13 +211,12 @@ def _prototype(sizes: int):
 
 @functools.cache
 def _compiled_loop(module: str, function_name: str, sizes: int):
-    """A loop module's function, as activations loads its own: the machine code depends on its source, on
-    activation_loop's, whose activations it compiles in, and on this module's, whose GAIN_LIMIT it reads."""
+    """A loop module's function, as activations loads its own: the machine code depends on its source and on
+    activation_loop's, whose activations and gain read-out it compiles in (GAIN_LIMIT comes as a weight)."""
     from neural_filter import activations  # noqa: PLC0415 - llvmlite and the loop, 45 ms: when rendering
 
     return activations.CompiledLoop(module, function_name, _prototype(sizes), (function_name,),
-                                    lambda: (activations.SOURCE.with_name(f"{module}.py"), activations.SOURCE,
-                                             Path(__file__)))
+                                    lambda: (activations.SOURCE.with_name(f"{module}.py"), activations.SOURCE))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -258,12 +268,12 @@ class GruCell:
     def units(self) -> int:
         return self.recurrent.shape[0]
 
-    def sizes(self, cells: int, gain: None = None) -> tuple:
-        """The loop's size arguments after the weights: units, layers, activation."""
-        return self.units, cells, CELL_ACTIVATIONS.index(self.activation)
+    def sizes(self, cells: int, gain: "GainReadout | None" = None) -> tuple:
+        """The loop's size arguments after the weights: units, layers, activation, the gain's hidden values."""
+        return self.units, cells, CELL_ACTIVATIONS.index(self.activation), gain.width if gain else 0
 
-    def scratch(self, gain: None = None) -> int:
-        return 6 * self.units
+    def scratch(self, gain: "GainReadout | None" = None) -> int:
+        return 6 * self.units + (gain.width if gain else 0)
 
     def folded(self, scale: np.float32, offset: np.float32) -> "GruCell":
         """This cell reading x * scale + offset where it read x."""
@@ -374,6 +384,11 @@ class StateSpaceCell:
         return dataclasses.replace(self, kernel=kernel, linear=linear, bias=self.bias + offset * self.kernel[0],
                                    shift=self._shift() + offset * self.linear[0])
 
+    @classmethod
+    def readout_start(cls, starts: list, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+        """The read-out's start: the least-squares read-out of the cells' linear start (linear_readout)."""
+        return linear_readout(starts, x, y, cls.gain)
+
     def _shift(self) -> np.ndarray:
         return np.zeros(self.units, np.float32) if self.shift is None else self.shift
 
@@ -418,7 +433,7 @@ def linear_readout(starts: list, x: np.ndarray, y: np.ndarray, gained: bool = Fa
 
 @dataclasses.dataclass(frozen=True)
 class GainReadout:
-    """The state-space model's gain on its input: with s' the last cell's new state and x the input (network levels),
+    """A recurrent model's gain on its input: with s' the last cell's new state and x the input (network levels),
         h = activation([s'; x] hidden + b),  gain = exp(min(h . weights + c, GAIN_LIMIT)),
     and the read-out (output) weighs x * gain beside the state: y = s' . r + d x gain + bias.
 
@@ -450,9 +465,9 @@ class GainReadout:
         return dataclasses.replace(self, hidden=dataclasses.replace(self.hidden, kernel=kernel, bias=bias))
 
     def packed(self, scale: np.float32, offset: np.float32) -> list:
-        """Its weights in state_space_loop._run's order (after the read-out): the input's levels, c, the hidden kernel,
-        bias and the gain's weights."""
-        return [np.float32([scale, offset, self.gain.bias[0]]), self.hidden.kernel, self.hidden.bias,
+        """Its weights in activation_loop.gained's order (after the read-out): the input's levels, c, GAIN_LIMIT, the
+        hidden kernel, bias and the gain's weights."""
+        return [np.float32([scale, offset, self.gain.bias[0], GAIN_LIMIT]), self.hidden.kernel, self.hidden.bias,
                 self.gain.kernel[:, 0]]
 
     def of(self, state: np.ndarray, sample: np.float32, scale: np.float32, offset: np.float32) -> np.float32:
@@ -469,18 +484,78 @@ GAIN_LIMIT = 30.0
 GAIN_PER_UNIT = 2  # the gain's hidden values per state value
 
 
-def gain_readout_inputs(inputs, states, spec, settings: TrainSettings):
-    """The read-out's inputs with the gain (GainReadout): the states and x * gain, (batch, samples, units + 1)."""
+def _network(spec, settings: TrainSettings, shared=None):
+    """The recurrent model (RecurrentKind.build); `shared`: a model whose layers this one calls, each cell also reading
+    the state it starts from (inputs state_0, state_1, ...: carried_state.py)."""
+    import keras  # noqa: PLC0415 - 6-8 s: when a model is built, never when gen.py imports the kind
+
+    def layer(name: str, make):
+        return shared.get_layer(name) if shared is not None else make()
+
+    inputs = keras.Input(shape=(None, 1))  # (batch, window - 1 + samples, 1)
+    states = [keras.Input(shape=(settings.units,), name=f"state_{index}") for index in range(settings.layers)
+              if shared is not None]
+    hidden = inputs
+    for index in range(settings.layers):  # (batch, window - 1 + samples, units)
+        cell = layer(f"hidden_{index}", lambda: CELL_TYPES[settings.cell].keras_layer(settings, f"hidden_{index}"))
+        hidden = cell(hidden, initial_state=[states[index]]) if states else cell(hidden)
+    hidden = keras.layers.Cropping1D((spec.window - 1, 0), name="burn_in")(hidden)  # (batch, samples, units)
+    if CELL_TYPES[settings.cell].gain:
+        hidden = gain_readout_inputs(inputs, hidden, spec, settings, layer)  # (batch, samples, units + 1)
+    outputs = layer("output", lambda: keras.layers.Dense(1, name="output"))(hidden)  # (batch, samples, 1)
+    return keras.Model([inputs, *states] if states else inputs, outputs, name="recurrent_filter")
+
+
+def gain_readout_inputs(inputs, states, spec, settings: TrainSettings, layer):
+    """The read-out's inputs with the gain (GainReadout): the states and x * gain, (batch, samples, units + 1);
+    `layer(name, make)` gives each layer with weights (_network's)."""
     import keras  # noqa: PLC0415 - 6-8 s: when a model is built, never when gen.py imports the kind
 
     from neural_filter.state_space_cell import Gained  # noqa: PLC0415 - imports Keras, as above
 
     audio = keras.layers.Cropping1D((spec.window - 1, 0), name="audio")(inputs)  # (batch, samples, 1)
     both = keras.layers.Concatenate(name="state_and_input")([states, audio])
-    hidden = keras.layers.Dense(GAIN_PER_UNIT * settings.units, activation=settings.activation,
-                                name="gain_hidden")(both)
-    gain = keras.layers.Dense(1, kernel_initializer="zeros", name="gain")(hidden)
+    hidden = layer("gain_hidden", lambda: keras.layers.Dense(GAIN_PER_UNIT * settings.units,
+                                                             activation=settings.activation, name="gain_hidden"))(both)
+    gain = layer("gain", lambda: keras.layers.Dense(1, kernel_initializer="zeros", name="gain"))(hidden)
     return keras.layers.Concatenate(name="state_and_gained")([states, Gained(GAIN_LIMIT, name="gained")(audio, gain)])
+
+
+def stack_of_model(model, spec) -> "RecurrentStack":
+    """The RecurrentStack of a Keras recurrent model in memory (as model_file reads one from its file)."""
+    from neural_filter.model_file import CellWeights  # noqa: PLC0415 - h5py: when training only
+
+    layers = {}
+    for layer in model.layers:
+        if layer.name.startswith("hidden_"):
+            layers[layer.name] = CellWeights(layer.get_weights(), layer.get_config())
+        elif layer.name in ("output", "gain_hidden", "gain"):
+            kernel, bias = layer.get_weights()
+            layers[layer.name] = Dense(kernel, bias, layer.get_config().get("activation") or "linear")
+    return RecurrentKind().network_of(layers, {"spec": {"window": spec.window}})
+
+
+class GainedGruCell(GruCell):
+    """fit.py --cell gru-gain: Keras's GRU, its read-out beside a gain read-out (GainReadout) and no linear path
+    beside it: a compressor's output is its input times a gain in (0, 1], which x * exp(...) makes with a positive
+    weight, where the input minus the least-squares FIR's output (what the GRU's read-out sees beside the linear
+    path) is x times a gain of either sign, which it cannot. Saved as the GRU is; a model holds the gain read-out's
+    layers beside it (RecurrentKind.network_of)."""
+
+    linear_path = False
+    gain = True
+    format = 8  # a reader of format 7 would render its read-out without the gain
+
+    @staticmethod
+    def readout_start(starts: list, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+        """The read-out at zero but for its weight of x * gain (at gain 1 at the start): the input's least-squares
+        scale and the bias, so that training starts from the best constant gain, a compressor's mean."""
+        _kernel, recurrent, _biases = starts[-1]
+        columns = np.stack([np.asarray(x, np.float64), np.ones(len(x))], 1)
+        (scale, bias), *_ = np.linalg.lstsq(columns, np.asarray(y, np.float64), rcond=None)
+        kernel = np.zeros(len(recurrent) + 1, np.float32)
+        kernel[-1] = scale
+        return kernel, float(bias)
 
 
 class GainedStateSpaceCell(StateSpaceCell):
@@ -491,7 +566,8 @@ class GainedStateSpaceCell(StateSpaceCell):
     format = 8  # a reader of format 7 would render its read-out without the gain
 
 
-CELL_TYPES = {"state-space": StateSpaceCell, "gru": GruCell, "state-space-gain": GainedStateSpaceCell}  # fit.py --cell
+CELL_TYPES = {"state-space": StateSpaceCell, "gru": GruCell, "state-space-gain": GainedStateSpaceCell,  # fit.py --cell
+              "gru-gain": GainedGruCell}
 
 
 def spec_levels(spec) -> tuple[np.float32, np.float32]:
@@ -518,7 +594,7 @@ class RecurrentStack:
     window: int  # the burn-in plus one: silence the render starts with is window - 1 samples
     long_path: object = None  # a linear_path.LinearPath, full scale: render.py adds its output
     engine: str = "compiled"
-    gain: GainReadout | None = None  # a state-space model's: output then reads units + 1 values
+    gain: GainReadout | None = None  # --cell state-space-gain's or gru-gain's: output then reads units + 1 values
 
     @property
     def layers(self) -> list:
@@ -569,6 +645,18 @@ class RecurrentStack:
         run(np.zeros(self.window - 1, np.float32), state)
         for block in blocks:
             yield run(np.ascontiguousarray(block, np.float32), state)
+
+    def states_at(self, spec, samples: np.ndarray, every: int, count: int) -> np.ndarray:
+        """(count, layers * units): the state at samples 0, every, 2 every, ... of full-scale `samples`, run from
+        zero state (carried_state.py)."""
+        run = self._compiled(spec) if self.engine == "compiled" else self._numpy(spec)
+        state = np.zeros(len(self.cells) * self.units, np.float32)
+        states = np.empty((count, len(state)), np.float32)
+        for index in range(count):
+            states[index] = state
+            if index + 1 < count:
+                run(np.ascontiguousarray(samples[index * every : (index + 1) * every], np.float32), state)
+        return states
 
     def _compiled(self, spec):
         first = self.cells[0]
