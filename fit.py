@@ -131,7 +131,7 @@ def request_from(args):
     if args.cell is not None and args.cell not in kind.cells:
         raise ArgumentError("cell", args.cell, f"is a recurrent model's cell, and this is a {kind.name} model",
                             "drop it, or give --mode recurrent")
-    if args.carry_state and kind.name != "recurrent":
+    if args.carry_state and not kind.cells:  # a kind without recurrent cells has no state to carry
         raise ArgumentError("carry_state", None, f"is for a recurrent model's cells, and this is a {kind.name} model",
                             "drop it, or give --mode recurrent")
     cell = args.cell or DEFAULTS.cell

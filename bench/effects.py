@@ -89,10 +89,10 @@ COMMANDS = {  # kind -> fit.py's command line for it, as the README gives it
 }
 # Effects whose command for a kind is another than COMMANDS's, as the README gives it for them (effect -> kind -> line)
 EFFECT_COMMANDS = {
-    "compressor": {"recurrent": ["1", "16", "8", "tanh", "adam", "1", "2048", "150", "--mode", "recurrent", "--cell",
-                                 "gru", "--learning-rate", "0.01"]},
-    "resonant ladder, low cutoff": {"recurrent": ["1", "8", "16", "tanh", "adam", "1", "8193", "300", "--mode",
-                                                  "recurrent", "--learning-rate", "0.003"]},
+    "compressor": {"recurrent": ["1", "16", "8", "relu", "adam", "1", "2048", "300", "--mode", "recurrent", "--cell",
+                                 "gru-gain", "--learning-rate", "0.01"]},
+    "resonant ladder, low cutoff": {"recurrent": ["1", "8", "16", "tanh", "adam", "1", "2049", "500", "--mode",
+                                                  "recurrent", "--learning-rate", "0.003", "--carry-state"]},
 }
 EPOCHS_ARGUMENT = 7  # the positional index of epoches in every command above
 ONE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1",

@@ -46,6 +46,7 @@ state with window - 1 samples of silence before the signal.
 import ctypes
 import dataclasses
 import functools
+import types
 
 import numpy as np
 
@@ -522,13 +523,12 @@ def gain_readout_inputs(inputs, states, spec, settings: TrainSettings, layer):
 
 
 def stack_of_model(model, spec) -> "RecurrentStack":
-    """The RecurrentStack of a Keras recurrent model in memory (as model_file reads one from its file)."""
-    from neural_filter.model_file import CellWeights  # noqa: PLC0415 - h5py: when training only
-
+    """The RecurrentStack of a Keras recurrent model in memory (as model_file reads one from its file: each cell's
+    weights and config as its CellWeights holds them; model_file imports the kinds, so not its class)."""
     layers = {}
     for layer in model.layers:
         if layer.name.startswith("hidden_"):
-            layers[layer.name] = CellWeights(layer.get_weights(), layer.get_config())
+            layers[layer.name] = types.SimpleNamespace(arrays=layer.get_weights(), config=layer.get_config())
         elif layer.name in ("output", "gain_hidden", "gain"):
             kernel, bias = layer.get_weights()
             layers[layer.name] = Dense(kernel, bias, layer.get_config().get("activation") or "linear")
