@@ -15,7 +15,7 @@ import llvmlite.binding as llvm
 import numba
 import numpy as np
 
-from neural_filter.numpy_activations import COMPILED, ERF_P, ERF_POLYNOMIAL, FUNCTION_NAME
+from neural_filter.numpy_activations import COMPILED, ERF_P, ERF_POLYNOMIAL, FUNCTION_NAME, SMALLEST_NORMAL
 
 F = np.float32
 ONE, HALF = F(1), F(0.5)
@@ -113,6 +113,12 @@ def activation_of(kind, x):
     if kind == GELU:
         return gelu_of(x)
     return F(0) if x < 0 else x  # relu; NaN passes through
+
+
+@inline
+def flushed(x):
+    """x, or zero where it is subnormal (numpy_activations.SMALLEST_NORMAL says why); NaN stays NaN."""
+    return F(0) if abs(x) < SMALLEST_NORMAL else x
 
 
 @inline

@@ -21,7 +21,8 @@ import llvmlite.binding as llvm
 import numba
 import numpy as np
 
-from neural_filter.activation_loop import FLOAT32_POINTER, activation_of, compiled_alone, gained, read_out, sigmoid_of
+from neural_filter.activation_loop import (FLOAT32_POINTER, activation_of, compiled_alone, flushed, gained, read_out,
+                                           sigmoid_of)
 
 F = np.float32
 ONE = F(1)
@@ -69,7 +70,7 @@ def _run(samples, count, outputs, state, weights, units, layers, kind, gain_unit
                                                           + scratch[gates + units + k] * scratch[gates + 2 * units + k])
             for k in range(units):
                 update = scratch[gates + k]
-                state[mine + k] = update * state[mine + k] + (ONE - update) * from_input[2 * units + k]
+                state[mine + k] = flushed(update * state[mine + k] + (ONE - update) * from_input[2 * units + k])
             at = bias_at + 2 * gates
         last = (layers - 1) * units
         total = read_out(state, last, weights, at, units)

@@ -16,7 +16,7 @@ machine code on disk and loads it without Numba (kinds/recurrent.py's StateSpace
 import llvmlite.binding as llvm
 import numba
 
-from neural_filter.activation_loop import FLOAT32_POINTER, activation_of, compiled_alone, gained, read_out
+from neural_filter.activation_loop import FLOAT32_POINTER, activation_of, compiled_alone, flushed, gained, read_out
 
 FUNCTION_NAME = "neural_filter_state_space"
 
@@ -65,7 +65,7 @@ def _run(samples, count, outputs, state, weights, units, hidden, layers, kind, g
                 for k in range(units):
                     scratch[hidden + k] += value * weights[row + k]
             for k in range(units):
-                state[mine + k] = scratch[hidden + k]
+                state[mine + k] = flushed(scratch[hidden + k])
             at = mix_at + hidden * units
         last = (layers - 1) * units
         total = read_out(state, last, weights, at, units)

@@ -133,6 +133,23 @@ def test_blocks_give_the_same_bytes_as_one_pass_and_come_back_block_for_block(en
     assert np.concatenate([np.empty(0, np.float32), *blocks]).tobytes() == whole.tobytes()
 
 
+@pytest.mark.parametrize("engine", ["numpy", "compiled"])
+def test_a_state_decaying_to_nothing_is_flushed_to_zero_not_left_subnormal(engine):
+    """A relu GRU's unit whose candidate stays at 0 halves at every sample; below float32's smallest normal it is
+    stored as 0 (a subnormal state made the compiled loop 4x slower: numpy_activations.SMALLEST_NORMAL)."""
+    cell = recurrent.GruCell(np.zeros((1, 3), np.float32), np.float32([[0, 0, -1]]), np.zeros((2, 3), np.float32),
+                             "relu")  # z = r = 1/2, candidate relu(-h / 2) = 0: h' = h / 2
+    stack = recurrent.RecurrentStack([cell], Dense(np.ones((1, 1), np.float32), np.zeros(1, np.float32)), 1,
+                                     engine=engine)
+    spec = FilterSpec(mode="recurrent", window=1, levels="signed")
+    run = stack._compiled(spec) if engine == "compiled" else stack._numpy(spec)
+    state = np.ones(1, np.float32)
+    run(np.zeros(120, np.float32), state)
+    assert state[0] == np.float32(2.0**-120)  # normal: exact halvings
+    run(np.zeros(20, np.float32), state)
+    assert state[0] == 0 and not np.signbit(state[0])  # 2^-140 would be subnormal
+
+
 @pytest.mark.parametrize("cell", CELLS)
 def test_the_compiled_loop_and_numpy_agree_and_unit_levels_fold_into_the_weights(cell):
     stack = random_stack(8, 2, 16, cell=cell)

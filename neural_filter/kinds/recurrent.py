@@ -295,7 +295,7 @@ class GruCell:
         update, reset = gates[:units], gates[units:]
         candidate = numpy_activations.COMPILED_IN_NUMPY[self.activation](
             from_input[2 * units :] + reset * from_state[2 * units :])
-        previous[:] = update * previous + (np.float32(1) - update) * candidate
+        previous[:] = numpy_activations.flushed(update * previous + (np.float32(1) - update) * candidate)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -401,7 +401,7 @@ class StateSpaceCell:
         """One sample in NumPy: `previous` (units,) becomes the new state."""
         both = np.concatenate([inputs, previous])
         hidden = numpy_activations.COMPILED_IN_NUMPY[self.activation](both @ self.kernel + self.bias)
-        previous[:] = both @ self.linear + self._shift() + hidden @ self.mix
+        previous[:] = numpy_activations.flushed(both @ self.linear + self._shift() + hidden @ self.mix)
 
 
 def linear_readout(starts: list, x: np.ndarray, y: np.ndarray, gained: bool = False) -> tuple[np.ndarray, float]:
