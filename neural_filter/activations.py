@@ -85,8 +85,9 @@ class CompiledLoop:
         return _loaded[self][1]
 
 
+# the loop compiles in numpy_activations' constants (its kinds' order, erf's polynomial, the smallest normal) too
 ACTIVATION_LOOP = CompiledLoop("activation_loop", FUNCTION_NAME, LOOP_PROTOTYPE, (COMPILED, FUNCTION_NAME),
-                               lambda: (SOURCE,))
+                               lambda: (SOURCE, SOURCE.with_name("numpy_activations.py")))
 _loaded = {}  # CompiledLoop -> (the execution engine, which owns the code; the function), once loaded
 _loading = threading.Lock()  # render's threads ask for the loop at once
 

@@ -80,10 +80,15 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
     fitted, training, validating, carrying = kind.carried(model, prepared, (train_x, train_y), validation, spec,
                                                           settings) or (model, (train_x, train_y), validation, [])
     _compile(fitted, spec, settings, len(train_y))
+
+    def scoring() -> tuple:  # the model and arrays a score reads: as fitted, from the states read now where carried
+        if fitted is model:
+            return model, validation or (train_x, train_y)
+        return fitted, training[0].scored(validating)
     judged = "validation" if validation else "train"
     # the floor is read off the pair as read (the network's levels and back are not exact in float32)
     floor = metrics.floor_db(prepared.validation_y if len(prepared.validation_x) else prepared.train_y)
-    start = _scored(model, validation or (train_x, train_y), spec, parts.linear(judged), parts.target(judged))
+    start = _scored(*scoring(), spec, parts.linear(judged), parts.target(judged))
     if not np.all(np.isfinite(start["prediction"])):  # a start that blew up is no model, least of all "at the floor"
         raise TrainingDivergedError(0, resumed=not new)
     start_metrics = metrics.summary(start["prediction"], start["target"], start["input"], floor)
@@ -93,7 +98,7 @@ def train(prepared: dataset.Prepared, spec: FilterSpec, settings: TrainSettings,
     callbacks = [*carrying, *kind.training_callbacks(settings, len(train_y), train_y.shape[1]), *callbacks]
     keep_best, stop_on_ctrl_c, seconds = _fit(fitted, training, validating, settings, callbacks, ctrl_c, progress)
 
-    scored = _scored(model, validation or (train_x, train_y), spec, parts.linear(judged), parts.target(judged))
+    scored = _scored(*scoring(), spec, parts.linear(judged), parts.target(judged))
     return TrainResult(model, keep_best.history, keep_best.best_epoch, seconds, stop_on_ctrl_c.interrupted,
                        metrics.summary(scored["prediction"], scored["target"], scored["input"], floor), scored,
                        start_metrics, linear_path=long_path)

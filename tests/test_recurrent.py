@@ -450,12 +450,13 @@ def test_states_at_are_the_states_a_render_of_everything_before_reaches(cell):
     stack = random_stack(window=1, layers=2, units=4, cell=cell)
     spec = FilterSpec(mode="recurrent", window=1, levels="signed")
     samples = np.random.default_rng(5).uniform(-1, 1, 1000).astype(np.float32)
-    states = stack.states_at(spec, samples, 300, 4)
-    assert states.shape == (4, 8)
+    starts = [0, 300, 600, 900, 950]
+    states = stack.states_at(spec, samples, np.array(starts))
+    assert states.shape == (5, 8)
     assert not states[0].any()
-    for index in (1, 3):
+    for index in (1, 3, 4):
         state = np.zeros(8, np.float32)
-        stack.with_engine("numpy")._numpy(spec)(samples[: 300 * index], state)
+        stack.with_engine("numpy")._numpy(spec)(samples[: starts[index]], state)
         np.testing.assert_allclose(states[index], state, rtol=0, atol=1e-5)
 
 
@@ -473,21 +474,34 @@ def test_a_carried_segment_gives_what_the_whole_pair_run_in_one_sequence_gives_t
     rng = np.random.default_rng(4)
     model.set_weights([rng.normal(0, 0.3, weight.shape).astype(np.float32) for weight in model.get_weights()])
     x = rng.uniform(-0.5, 0.5, 3 * recurrent.SEGMENT + 100).astype(np.float32)
-    prepared = dataset.Prepared(x, x, np.zeros(0, np.float32), np.zeros(0, np.float32), 44100)
+    held_out = rng.uniform(-0.5, 0.5, 500).astype(np.float32)
+    prepared = dataset.Prepared(x, x, held_out, held_out, 44100)
     arrays = kind.model_arrays(x, x, spec, settings.segment)
-    fitted, (segments,), validating, refresh = kind.carried(model, prepared, arrays, None, spec, settings)
-    assert (validating, len(arrays[1]), len(segments)) == (None, 3, 1)
+    validation = kind.model_arrays(held_out, held_out, spec, segment=None, past=x)
+    fitted, (segments,), validating, refresh = kind.carried(model, prepared, arrays, validation, spec, settings)
+    assert (len(arrays[1]), len(segments), len(validating)) == (3, 1, 1)
     (inputs, *states), _targets = segments[0]
     assert [state.shape for state in states] == [(3, 8), (3, 8)] and not states[0][0].any() and states[1][2].any()
     carried = np.asarray(fitted.predict([inputs, *states], verbose=0))[:, :, 0]
-    whole = np.asarray(model.predict(spec.pad(x)[None, :, None], verbose=0))[0, : 3 * recurrent.SEGMENT, 0]
-    np.testing.assert_allclose(carried.ravel(), whole, rtol=0, atol=2e-5 * np.abs(whole).max())
+    whole = np.asarray(model.predict(spec.pad(np.concatenate([x, held_out]))[None, :, None], verbose=0))[0, :, 0]
+    np.testing.assert_allclose(carried.ravel(), whole[: 3 * recurrent.SEGMENT], rtol=0,
+                               atol=2e-5 * np.abs(whole).max())
+    # the validation part starts from the state the whole training part leaves
+    (validation_inputs, *validation_states), _targets = validating[0]
+    carried = np.asarray(fitted.predict([validation_inputs, *validation_states], verbose=0)).ravel()
+    np.testing.assert_allclose(carried, whole[len(x) :], rtol=0, atol=2e-5 * np.abs(whole).max())
 
 
 def test_fit_carries_the_state_trains_and_gen_renders_its_bytes(tmp_path, monkeypatch, capsys, keras_backend):
     driven_pair(tmp_path, seconds=1.0)
     monkeypatch.chdir(tmp_path)
+    reads = []
+    states_at = recurrent.RecurrentStack.states_at
+    monkeypatch.setattr(recurrent.RecurrentStack, "states_at",
+                        lambda *arguments: reads.append(states_at(*arguments)) or reads[-1])
     assert fit.run([*FIT[:7], "2", *FIT[8:], "--carry-state"]) == 0
+    # read at the start, before the start's score, after each epoch and before the last score; never all zero
+    assert len(reads) == 5 and all(states[-1].any() for states in reads)
     out = capsys.readouterr().out
     path = tmp_path / re.search(r"^saved (\S+\.keras)$", out, re.MULTILINE).group(1)
     record = json.loads(path.with_suffix(".json").read_text())

@@ -131,23 +131,27 @@ class RecurrentKind(SlidingKind):
         return _network(spec, settings)
 
     def carried(self, model, prepared, arrays: tuple, validation, spec, settings: TrainSettings):
-        """fit.py --carry-state (carried_state.py): the model to fit (`model`'s layers, each cell also reading the
-        state it starts from), the training segments with their states, the validation part's arrays for it and the
-        callback reading the states again; None without --carry-state."""
+        """fit.py --carry-state (carried_state.py): the model to fit and score (`model`'s layers, each cell also
+        reading the state it starts from), the training segments with their states, the validation part with its
+        state and the callback reading the states again; None without --carry-state."""
         if not settings.carry_state:
             return None
         from neural_filter import carried_state  # noqa: PLC0415 - imports Keras: when training only
 
         inputs, targets = arrays
-        segment = targets.shape[1]
-        padded = spec.pad(prepared.train_x)  # the segments' k-th starts at sample k * segment of it
+        padded = spec.pad(prepared.train_x)
+        # the k-th segment's input starts at k * segment of the padded training part; the validation part's (its
+        # window - 1 samples of past from the training part's end) at len(train_x)
+        starts = np.arange(len(targets)) * targets.shape[1]
+        if validation is not None:
+            starts = np.append(starts, len(prepared.train_x))
 
         def states_of():
-            return stack_of_model(model, spec).states_at(spec, padded, segment, len(targets))
+            return stack_of_model(model, spec).states_at(spec, padded, starts)
 
         training = carried_state.CarriedSegments(inputs, targets, settings.batch_size, settings.layers, states_of,
                                                  settings.seed)
-        validating = validation and carried_state.with_zero_states(validation, settings.layers, settings.units)
+        validating = validation and carried_state.CarriedValidation(training, validation)
         return _network(spec, settings, model), (training,), validating, [training.refresh()]
 
     def format_needed(self, settings: TrainSettings) -> int:
@@ -212,12 +216,14 @@ def _prototype(sizes: int):
 
 @functools.cache
 def _compiled_loop(module: str, function_name: str, sizes: int):
-    """A loop module's function, as activations loads its own: the machine code depends on its source and on
-    activation_loop's, whose activations and gain read-out it compiles in (GAIN_LIMIT comes as a weight)."""
+    """A loop module's function, as activations loads its own: the machine code depends on its source, on
+    activation_loop's, whose activations and gain read-out it compiles in (GAIN_LIMIT comes as a weight), and on
+    numpy_activations', whose constants those read."""
     from neural_filter import activations  # noqa: PLC0415 - llvmlite and the loop, 45 ms: when rendering
 
     return activations.CompiledLoop(module, function_name, _prototype(sizes), (function_name,),
-                                    lambda: (activations.SOURCE.with_name(f"{module}.py"), activations.SOURCE))
+                                    lambda: (activations.SOURCE.with_name(f"{module}.py"), activations.SOURCE,
+                                             activations.SOURCE.with_name("numpy_activations.py")))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -646,16 +652,16 @@ class RecurrentStack:
         for block in blocks:
             yield run(np.ascontiguousarray(block, np.float32), state)
 
-    def states_at(self, spec, samples: np.ndarray, every: int, count: int) -> np.ndarray:
-        """(count, layers * units): the state at samples 0, every, 2 every, ... of full-scale `samples`, run from
+    def states_at(self, spec, samples: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """(len(starts), layers * units): the state at each of `starts` (ascending) of full-scale `samples`, run from
         zero state (carried_state.py)."""
         run = self._compiled(spec) if self.engine == "compiled" else self._numpy(spec)
         state = np.zeros(len(self.cells) * self.units, np.float32)
-        states = np.empty((count, len(state)), np.float32)
-        for index in range(count):
-            states[index] = state
-            if index + 1 < count:
-                run(np.ascontiguousarray(samples[index * every : (index + 1) * every], np.float32), state)
+        states = np.empty((len(starts), len(state)), np.float32)
+        at = 0
+        for index, start in enumerate(starts):
+            run(np.ascontiguousarray(samples[at:start], np.float32), state)
+            states[index], at = state, start
         return states
 
     def _compiled(self, spec):

@@ -80,7 +80,7 @@ class SlidingKind(Kind):
         return [inputs, np.asarray(linear, np.float32)[: targets.size].reshape(targets.shape)], targets
 
     def dry(self, inputs, spec) -> np.ndarray:
-        if isinstance(inputs, list):  # [audio, the long path's output]
+        if isinstance(inputs, (list, tuple)):  # [audio, the long path's output], or (audio, states...) (carried)
             inputs = inputs[0]
         before, after = spec.padding
         return inputs[:, before : inputs.shape[1] - after]
