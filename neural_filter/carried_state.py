@@ -49,8 +49,8 @@ class CarriedSegments(keras.utils.PyDataset):
         self.order = self.rng.permutation(len(self.targets))
 
     def refresh(self) -> keras.callbacks.Callback:
-        """The callback reading the states again at the end of every epoch."""
-        return keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: self.read())
+        """The callback reading the states again at the end of every epoch but the last (`scored` reads them)."""
+        return _Refresh(self)
 
     def scored(self, validation: "CarriedValidation | None") -> tuple:
         """(inputs, targets) for a score of the model as it is now: the validation part's (all of it in one sequence)
@@ -74,3 +74,16 @@ class CarriedValidation(keras.utils.PyDataset):
 
     def __getitem__(self, index: int):
         return (self.inputs, *self.segments.split(self.segments.validation_state)), self.targets
+
+
+class _Refresh(keras.callbacks.Callback):
+    """Reads the segments' states again after each epoch that another follows: not after the last one, nor once
+    training is told to stop (Ctrl-C, early stopping), where the pass would only keep the user waiting."""
+
+    def __init__(self, segments: CarriedSegments):
+        super().__init__()
+        self.segments = segments
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 < self.params.get("epochs", 0) and not self.model.stop_training:
+            self.segments.read()
