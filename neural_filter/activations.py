@@ -30,6 +30,7 @@ import numpy as np
 
 from neural_filter.numpy_activations import ALIASES, COMPILED, FUNCTION_NAME, NUMPY_ACTIVATIONS, with_bias
 SOURCE = Path(__file__).with_name("activation_loop.py")
+CONSTANTS = Path(__file__).with_name("numpy_activations.py")  # whose constants the compiled loops compile in
 
 # Numba's calling convention, which the compiled loop keeps: a status (0: done) and two pointers,
 # for a return value and an exception, before its own arguments (units, bias, unit count, row
@@ -85,9 +86,9 @@ class CompiledLoop:
         return _loaded[self][1]
 
 
-# the loop compiles in numpy_activations' constants (its kinds' order, erf's polynomial, the smallest normal) too
+# the loop compiles in CONSTANTS' (its kinds' order, erf's polynomial, the smallest normal) too
 ACTIVATION_LOOP = CompiledLoop("activation_loop", FUNCTION_NAME, LOOP_PROTOTYPE, (COMPILED, FUNCTION_NAME),
-                               lambda: (SOURCE, SOURCE.with_name("numpy_activations.py")))
+                               lambda: (SOURCE, CONSTANTS))
 _loaded = {}  # CompiledLoop -> (the execution engine, which owns the code; the function), once loaded
 _loading = threading.Lock()  # render's threads ask for the loop at once
 

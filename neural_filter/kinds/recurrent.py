@@ -223,7 +223,7 @@ def _compiled_loop(module: str, function_name: str, sizes: int):
 
     return activations.CompiledLoop(module, function_name, _prototype(sizes), (function_name,),
                                     lambda: (activations.SOURCE.with_name(f"{module}.py"), activations.SOURCE,
-                                             activations.SOURCE.with_name("numpy_activations.py")))
+                                             activations.CONSTANTS))
 
 
 @dataclasses.dataclass(frozen=True)
