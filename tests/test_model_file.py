@@ -26,8 +26,9 @@ KNOB_MODEL = expected_renders.MODELS["knob"]
 
 def test_files_saved_before_the_format_version_render_as_they_did():
     """The shipped models and a knob model saved by the code before issue 19, at fixed settings and sweeps, a
-    sliding model with a long linear path (format 3) and a state-space model (format 6), with both engines: the
-    SHA-256 of every float32 render is the one recorded when each was saved."""
+    sliding model with a long linear path (format 3), a state-space model (format 6) and a gru-gain model (format 8,
+    with the gain read-out), with both engines: the SHA-256 of every float32 render is the one recorded
+    when each was saved."""
     expected = json.loads((FIXTURES / "expected_renders.json").read_text())
     assert expected_renders.renders() == expected
 
