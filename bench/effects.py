@@ -146,7 +146,12 @@ class Song:
 
     def scores(self, output: np.ndarray, target: np.ndarray) -> dict[str, float]:
         """ESR in dB on each recording."""
-        return {name: metrics.decibels(metrics.esr(output[span], target[span])) for name, span in self.spans.items()}
+        return recording_scores(self.spans, output, target)
+
+
+def recording_scores(spans: dict[str, slice], output: np.ndarray, target: np.ndarray) -> dict[str, float]:
+    """ESR in dB of `output` against `target` on each recording (name -> its span)."""
+    return {name: metrics.decibels(metrics.esr(output[span], target[span])) for name, span in spans.items()}
 
 
 def apply(chain: list, samples: np.ndarray) -> np.ndarray:
@@ -210,11 +215,18 @@ def run_nam(folder: Path, cpu_seconds: float) -> dict[str, tuple[np.ndarray, dic
     return results
 
 
+def pair_of(args, name: str, chain: list) -> tuple[np.ndarray, np.ndarray]:
+    """The pair effect `name` learns from, both sides as the user's 16-bit files hold them: its noise and envelope
+    (pair_option), tones unless it is linear, drawn from seed 0 (every effect's pair from the same draws)."""
+    tones = args.tones and name not in LINEAR_EFFECTS
+    x = sixteen_bits(synth.noise(pair_option(args, name, "noise"), PAIR_SECONDS, RATE, np.random.default_rng(0), 1.0,
+                                 pair_option(args, name, "envelope"), tones))
+    return x, sixteen_bits(apply(chain, x))
+
+
 def bench_effect(name: str, chain: list, song: Song, modes: list[str], epochs: int | None, nam_seconds: float | None,
-                 rng: np.random.Generator, envelope: str, tones: bool, noise: str) -> list[dict]:
-    """The rows of one effect: FIR and floor first, then each model."""
-    x = sixteen_bits(synth.noise(noise, PAIR_SECONDS, RATE, rng, 1.0, envelope, tones))
-    y = sixteen_bits(apply(chain, x))
+                 x: np.ndarray, y: np.ndarray) -> list[dict]:
+    """The rows of one effect learning from the pair x, y: FIR and floor first, then each model."""
     target = apply(chain, song.samples)
     rows = [{"kind": "best FIR (1024 taps)", "scores": song.scores(sixteen_bits(best_fir(x, y, song.samples)), target)},
             {"kind": "16-bit floor", "scores": song.scores(sixteen_bits(target), target)}]
@@ -341,8 +353,7 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     for name, (settings, chain) in effects.items():
         results[name] = bench_effect(name, chain, song, modes, args.epochs, None if args.no_nam else args.nam_seconds,
-                                     np.random.default_rng(0), pair_option(args, name, "envelope"),
-                                     args.tones and name not in LINEAR_EFFECTS, pair_option(args, name, "noise"))
+                                     *pair_of(args, name, chain))
         print(f"{name}: done after {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
         write_document(Path(args.out), command, args.note, {name: effects[name][0] for name in results}, song,
                        results, pair_words(args, results))
