@@ -77,7 +77,12 @@ def main(argv=None) -> int:
     scored.add_argument("models", help="the run's --models folder, inside `folder`")
     args = parser.parse_args(argv)
     if effects.pedalboard is None:
-        print("bench/effect_lab.py needs pedalboard: run it with .venv-effects/bin/python", file=sys.stderr)
+        print("effect_lab.py needs pedalboard: run it with .venv-effects/bin/python", file=sys.stderr)
+        return 2
+    missing = effects.recordings.missing_packages() if args.command == "make" else []
+    if missing:  # the recordings are made from them (bench/recordings.py)
+        print(f"effect_lab.py needs the Debian packages {', '.join(missing)}: apt-get install {' '.join(missing)}",
+              file=sys.stderr)
         return 2
     try:
         if args.command == "make":

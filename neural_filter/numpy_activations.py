@@ -101,7 +101,6 @@ NUMPY_ACTIVATIONS = {
     "tanh_shrink": lambda x: x - np.tanh(x),
     "squareplus": lambda x: (x + np.sqrt(x * x + F(4))) / F(2),
 }
-# the five that activations.py compiles (its loop's kinds, in its order), here in NumPy
 # A recurrent state below float32's smallest normal is flushed to zero, in both engines (activation_loop.flushed). A
 # state that decays to nothing (a relu GRU's unit whose candidate stays at 0 through a quiet passage) passes
 # through subnormal values, whose arithmetic costs x86 about a hundred times a normal one's: measured 2026-12-05
@@ -112,9 +111,10 @@ SMALLEST_NORMAL = F(np.finfo(np.float32).tiny)
 
 def flushed(x):
     """x with its subnormal values set to zero (NaN stays NaN)."""
-    return np.where(np.abs(x) < SMALLEST_NORMAL, F(0), x).astype(F)
+    return np.where(np.abs(x) < SMALLEST_NORMAL, F(0), x).astype(F, copy=False)
 
 
+# the five that activations.py compiles (its loop's kinds, in its order), here in NumPy
 COMPILED_IN_NUMPY = {"tanh": tanh, "sigmoid": sigmoid, "silu": silu, "gelu": gelu, "relu": relu}
 ALIASES = {"swish": "silu"}  # Keras's other names for them
 COMPILED = tuple(COMPILED_IN_NUMPY)  # the compiled loop's kinds, in its order

@@ -41,8 +41,19 @@ def test_each_recording_is_scored_by_its_own_span_against_the_target(tmp_path):
 ])
 def test_a_wrong_word_or_folder_is_one_line_and_exit_status_2(tmp_path, capsys, monkeypatch, argv, line):
     monkeypatch.setattr(effect_lab.effects, "pedalboard", object())  # past the venv check, whatever this venv holds
+    monkeypatch.setattr(effect_lab.effects.recordings, "missing_packages", lambda: [])  # whatever this machine has
     monkeypatch.setattr(effect_lab.effects, "_effects", lambda: {"compressor": ("", [])})
     assert effect_lab.main([word.format(folder=tmp_path) for word in argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(line.format(folder=tmp_path))
     assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_make_without_the_recordings_packages_names_them_in_one_line_and_writes_nothing(tmp_path, capsys,
+                                                                                        monkeypatch):
+    monkeypatch.setattr(effect_lab.effects, "pedalboard", object())
+    monkeypatch.setattr(effect_lab.effects.recordings, "missing_packages", lambda: ["fluidsynth", "alsa-utils"])
+    assert effect_lab.main(["make", "compressor", str(tmp_path / "lab")]) == 2
+    assert capsys.readouterr().err == ("effect_lab.py needs the Debian packages fluidsynth, alsa-utils: apt-get install "
+                                       "fluidsynth alsa-utils\n")
+    assert not (tmp_path / "lab").exists()
