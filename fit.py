@@ -65,7 +65,8 @@ def parse_arguments(argv=None):
                              "(Parker et al.), its own linear map and no linear path beside it; gru, Keras's GRU "
                              "beside the long linear path; state-space-gain, the state-space cell whose read-out also "
                              "weighs the input by a gain read off its state; gru-gain, the GRU with that gain read-out "
-                             "and no linear path (for a compressor) "
+                             "and no linear path; follower, UNITS peak followers of the input with learned attacks and "
+                             "releases, read by that gain read-out alone (for a compressor; LAYERS 1) "
                              f"(default {DEFAULTS.cell})")
     parser.add_argument("--carry-state", action="store_true",
                         help="recurrent mode: each training segment starts from the state the model reaches there "

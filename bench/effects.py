@@ -89,8 +89,8 @@ COMMANDS = {  # kind -> fit.py's command line for it, as the README gives it
 }
 # Effects whose command for a kind is another than COMMANDS's, as the README gives it for them (effect -> kind -> line)
 EFFECT_COMMANDS = {
-    "compressor": {"recurrent": ["1", "16", "8", "relu", "adam", "1", "2048", "300", "--mode", "recurrent", "--cell",
-                                 "gru-gain", "--learning-rate", "0.01"]},
+    "compressor": {"recurrent": ["1", "8", "16", "relu", "adam", "1", "2048", "300", "--mode", "recurrent", "--cell",
+                                 "follower", "--learning-rate", "0.01"]},
     "resonant ladder, low cutoff": {"recurrent": ["1", "8", "16", "tanh", "adam", "1", "2049", "500", "--mode",
                                                   "recurrent", "--learning-rate", "0.003", "--carry-state"]},
 }

@@ -47,14 +47,21 @@ def random_stack(window, layers, units, seed=3, activation="tanh", cell="gru") -
                                         rng.normal(0, 0.3 / np.sqrt(hidden), (hidden, units)).astype(np.float32),
                                         activation)
 
-    make = gru if cell.startswith("gru") else state_space
+    def follower(_inputs):  # attacks and releases of about 0.05 to 2 ms at 44.1 kHz: every sample moves them
+        return recurrent.FollowerCell(rng.uniform(-4, -1, units).astype(np.float32),
+                                      rng.uniform(-7, -3, units).astype(np.float32))
+
+    make = {"gru": gru, "gru-gain": gru, "follower": follower}.get(cell, state_space)
+    layers = 1 if cell == "follower" else layers  # one bank of followers (fit.py refuses more)
     cells = [make(1 if layer == 0 else units) for layer in range(layers)]
     gain = None
-    if cell.endswith("-gain"):  # a gain of about exp(+-1): the input weighed by it is as large as the state's share
+    if cell.endswith("-gain") or cell == "follower":  # a gain of about exp(+-1): the input weighed by it is as large as the state's share
         gain = recurrent.GainReadout(Dense(rng.normal(0, 0.5, (units + 1, 2 * units)).astype(np.float32),
                                            rng.normal(0, 0.3, 2 * units).astype(np.float32), activation),
                                      Dense(rng.normal(0, 0.3, (2 * units, 1)).astype(np.float32), np.float32([0.1])))
     readout = rng.normal(0, 0.5, (units + (gain is not None), 1)).astype(np.float32)
+    if cell == "follower":  # its read-out weighs x * gain alone (RecurrentKind.network_of)
+        readout[:units] = 0
     return recurrent.RecurrentStack(cells, Dense(readout, np.float32([0.05])), window, gain=gain)
 
 
@@ -67,8 +74,8 @@ def reference(stack: recurrent.RecurrentStack, samples: np.ndarray) -> np.ndarra
     for sample in padded:
         inputs = np.array([sample])
         for index, cell in enumerate(stack.cells):
-            states[index] = (gru_step if isinstance(cell, recurrent.GruCell) else state_space_step)(
-                cell, inputs, states[index])
+            step = {recurrent.GruCell: gru_step, recurrent.FollowerCell: follower_step}.get(type(cell), state_space_step)
+            states[index] = step(cell, inputs, states[index])
             inputs = states[index]
         read = inputs
         if stack.gain is not None:  # y = s' . r + d x exp(h . w + c), h = tanh([s'; x] hidden + b)
@@ -89,12 +96,20 @@ def gru_step(cell, inputs, state):
     return update * state + (1 - update) * candidate
 
 
+def follower_step(cell, inputs, state):
+    """follower_cell's docstring in w = exp(state) = 1 + level / FOLLOWER_FLOOR."""
+    level = np.exp(state)
+    rectified = 1 + abs(inputs[0] - cell.centre) * np.float64(cell.weight)
+    attack, release = (np.exp(-np.exp(rate.astype(np.float64))) for rate in (cell.attack, cell.release))
+    return np.log(rectified + np.where(rectified > level, attack, release) * (level - rectified))
+
+
 def state_space_step(cell, inputs, state):
     both = np.concatenate([inputs, state])
     return both @ cell.linear + np.tanh(both @ cell.kernel + cell.bias) @ cell.mix
 
 
-CELLS = ["gru", "state-space", "state-space-gain", "gru-gain"]
+CELLS = ["gru", "state-space", "state-space-gain", "gru-gain", "follower"]
 FORMAT_6 = MODELS["state-space, format 6"]  # saved before the bounded transition, its L one free weight
 
 
@@ -281,22 +296,28 @@ def test_a_state_space_model_saved_in_format_6_loads_in_keras_free_and_predicts_
     ("unit", "silu", "state-space"),  # the input's offset folds into the hidden bias and the state's shift
     ("unit", "tanh", "state-space-gain"),  # ... and into the gain read-out's hidden bias; x * gain at network levels
     ("unit", "tanh", "gru-gain"),  # the gain read-out after GRUs
+    ("signed", "relu", "follower"),  # followers: the gain read-out reads their output, log(floor + level)
+    ("unit", "tanh", "follower"),  # ... rectified about the network's centre, the offset folded out
 ])
 def test_a_saved_model_renders_as_keras_predicts(tmp_path, levels, activation, cell):
     from neural_filter.settings import TrainSettings
 
     spec = FilterSpec(mode="recurrent", window=64, levels=levels)
-    keras_model = spec.kind.build(spec, TrainSettings(layers=2, units=8, activation=activation, cell=cell))
+    layers = 1 if cell == "follower" else 2
+    keras_model = spec.kind.build(spec, TrainSettings(layers=layers, units=8, activation=activation, cell=cell))
     # seed 1 drew a state-space model whose dense layer amplifies rounding (Keras and NumPy 3e-5 of its peak apart)
     rng = np.random.default_rng(2)
     scale = 0.5 if cell == "gru" else 0.25
     keras_model.set_weights([rng.normal(0, scale, weight.shape).astype(np.float32)
                              for weight in keras_model.get_weights()])
+    if cell == "follower":  # rates of coefficients 0.7-0.98 (exp(-exp(rate))): attacks and releases under 2 ms
+        cell_layer = keras_model.get_layer("hidden_0")
+        cell_layer.set_weights([rng.uniform(-4, -1, 8).astype(np.float32), rng.uniform(-7, -3, 8).astype(np.float32)])
     path = model_file.save_model(keras_model, tmp_path / "recurrent.keras",
                                  {"spec": {"mode": "recurrent", "window": 64, "align": "causal", "levels": levels,
                                            "rate": 44100}})
     network, loaded_spec, _ = model_file.load_network(path)
-    assert (loaded_spec, network.window, len(network.cells), network.units) == (spec, 64, 2, 8)
+    assert (loaded_spec, network.window, len(network.cells), network.units) == (spec, 64, layers, 8)
     saved_as = {"state-space-gain": recurrent.StateSpaceCell, "gru-gain": recurrent.GruCell}.get(
         cell, recurrent.CELL_TYPES[cell])
     assert all(type(loaded) is saved_as for loaded in network.cells)
@@ -411,6 +432,7 @@ def test_fit_trains_names_records_and_renders_a_recurrent_model_gen_renders_the_
     ("gru", 5, True),  # beside the long linear path
     ("state-space-gain", 8, False),  # format 7 would render it without the gain
     ("gru-gain", 8, False),  # the same read-out after a GRU, no linear path
+    ("follower", 9, False),  # format 8 would not know the cell
 ])
 def test_each_cell_trains_is_saved_in_its_format_and_gen_renders_its_bytes(tmp_path, monkeypatch, capsys,
                                                                           keras_backend, cell, format, linear_path):
@@ -439,6 +461,8 @@ def test_each_cell_trains_is_saved_in_its_format_and_gen_renders_its_bytes(tmp_p
     (["1", "8", "16", "tanh", "adam", "1", "64", "1", "--mode", "recurrent", "--linear-taps", "512"],
      "fit.py: --linear-taps 512: is not for --cell state-space: it has no linear path beside it; drop it, or give "
      "--cell gru"),
+    (["2", "8", "16", "relu", "adam", "1", "64", "1", "--mode", "recurrent", "--cell", "follower"],
+     "fit.py: layers 2: is not for --cell follower: its followers read the audio, one bank of UNITS of them; give 1"),
     (["6", "8", "16", "tanh", "adam", "1", "64", "1", "--mode", "sliding", "--cell", "gru"],
      "fit.py: --cell gru: is a recurrent model's cell, and this is a sliding model; drop it, or give --mode recurrent"),
     (["6", "8", "16", "tanh", "adam", "1", "64", "1", "--mode", "tcn", "--carry-state"],
@@ -474,14 +498,14 @@ def test_states_at_are_the_states_a_render_of_everything_before_reaches(cell):
         np.testing.assert_allclose(states[index], state, rtol=0, atol=1e-5)
 
 
-@pytest.mark.parametrize("cell", ["state-space", "gru-gain"])
-def test_a_carried_segment_gives_what_the_whole_pair_run_in_one_sequence_gives_there(cell):
+@pytest.mark.parametrize("cell, layers", [("state-space", 2), ("gru-gain", 2), ("follower", 1)])
+def test_a_carried_segment_gives_what_the_whole_pair_run_in_one_sequence_gives_there(cell, layers):
     """Each segment starts from the state the model reaches at its first sample over the whole pair: the training
     model's outputs on the segments are the saved model's over the pair in one sequence."""
     from neural_filter import dataset
     from neural_filter.settings import TrainSettings
 
-    settings = TrainSettings(layers=2, units=8, activation="tanh", cell=cell, batch_size=4, carry_state=True)
+    settings = TrainSettings(layers=layers, units=8, activation="tanh", cell=cell, batch_size=4, carry_state=True)
     spec = FilterSpec(mode="recurrent", window=33, levels="signed")
     kind = spec.kind
     model = kind.build(spec, settings)
@@ -495,7 +519,7 @@ def test_a_carried_segment_gives_what_the_whole_pair_run_in_one_sequence_gives_t
     fitted, (segments,), validating, refresh = kind.carried(model, prepared, arrays, validation, spec, settings)
     assert (len(arrays[1]), len(segments), len(validating)) == (3, 1, 1)
     (inputs, *states), _targets = segments[0]
-    assert [state.shape for state in states] == [(3, 8), (3, 8)] and not states[0][0].any() and states[1][2].any()
+    assert [state.shape for state in states] == [(3, 8)] * layers and not states[0][0].any() and states[-1][2].any()
     carried = np.asarray(fitted.predict([inputs, *states], verbose=0))[:, :, 0]
     whole = np.asarray(model.predict(spec.pad(np.concatenate([x, held_out]))[None, :, None], verbose=0))[0, :, 0]
     np.testing.assert_allclose(carried.ravel(), whole[: 3 * recurrent.SEGMENT], rtol=0,

@@ -4,7 +4,7 @@ memory.
 A window of samples holds no state: a drive inside a filter's feedback loop (a driven ladder)
 rings on with what came before, and a compressor's gain follows the level of the last tenth of a
 second. A recurrent cell keeps that in its state. The network is `layers` stacked cells of `units`
-state each (hidden_0, hidden_1, ...) and a linear read-out of the last cell's state (output). Three
+state each (hidden_0, hidden_1, ...) and a linear read-out of the last cell's state (output). The
 cells (fit.py --cell, CELLS):
 
 - state-space (the default; state_space_cell.py, after Parker et al., DAFx 2019): the state moves
@@ -27,6 +27,8 @@ cells (fit.py --cell, CELLS):
   input weighed by exp(a dense layer of the state and the input), as a compressor weighs its input
   by a gain read off its level. Saved in format 8 (model_file.FORMAT).
 - gru-gain: Keras's GRU with that gain read-out and no linear path beside it (GainedGruCell says why).
+- follower: peak followers of the input, each with its learned attack and release (follower_cell.py),
+  read by the gain read-out alone: a compressor's own structure. Saved in format 9.
 
 Training cuts the pair into segments of SEGMENT outputs, each with the window's past before it:
 the window is the burn-in plus one, as a sliding or tcn window is the samples each output reads.
@@ -37,7 +39,8 @@ ringing, a compressor's release. With fit.py --carry-state (carried_state.py) ea
 instead from the state the model reaches there over the whole pair, and the window is the burn-in after it.
 
 Rendering (RecurrentStack) runs the cells sample by sample in compiled code (recurrent_loop.py for
-GRUs, state_space_loop.py for state-space cells, each loaded by activations.CompiledLoop), the state
+GRUs, state_space_loop.py for state-space cells, follower_loop.py for followers, each loaded by
+activations.CompiledLoop), the state
 carried from block to block: gen.py streams a song of any length in bounded memory, and a render in
 blocks gives the bytes of a render in one pass. Like training's first segment, it starts at zero
 state with window - 1 samples of silence before the signal.
@@ -71,7 +74,7 @@ COMPILED_START_UP_NS = 50e6
 
 
 # fit.py --cell: the cells a recurrent model may have, the default first (measured: see the README's recurrent section)
-CELLS = ("state-space", "gru", "state-space-gain", "gru-gain")
+CELLS = ("state-space", "gru", "state-space-gain", "gru-gain", "follower")
 # The state-space cell's linear map starts as one-pole low-passes at cutoffs spread over this range (Hz).
 START_CUTOFFS = (20.0, 5000.0)
 # A state-space cell's gradients are clipped to this global norm (Keras's MSE at the network's levels). Measured
@@ -108,7 +111,8 @@ class RecurrentKind(SlidingKind):
         return super().model_arrays(x, y, spec, None if segment is None else min(SEGMENT, len(y)), past, linear)
 
     def check_request(self, request) -> None:
-        """Refuse what a recurrent model is not: centred, trained from zero, or a cell's activation we cannot render."""
+        """Refuse what a recurrent model is not: centred, trained from zero, a cell's activation we cannot render,
+        or a stack of followers."""
         settings = request.settings
         gru = CELL_TYPES[settings.cell].linear_path
         refusals = (
@@ -120,7 +124,9 @@ class RecurrentKind(SlidingKind):
              "is not for a recurrent model: its linear path is the long least-squares FIR" if gru else
              f"is not for --cell {settings.cell}: it has no linear path beside it", "drop it"),
             ("linear_taps", settings.linear_taps, settings.linear_taps is not None and not gru,
-             f"is not for --cell {settings.cell}: it has no linear path beside it", "drop it, or give --cell gru"))
+             f"is not for --cell {settings.cell}: it has no linear path beside it", "drop it, or give --cell gru"),
+            ("layers", settings.layers, settings.cell == "follower" and settings.layers != 1,
+             "is not for --cell follower: its followers read the audio, one bank of UNITS of them", "give 1"))
         for option, value, wrong, problem, remedy in refusals:
             if wrong:
                 raise ArgumentError(option, value, problem, remedy)
@@ -161,11 +167,12 @@ class RecurrentKind(SlidingKind):
         return [("cell", settings.cell, saved.get("cell", "gru"))]  # files saved before the state-space cell: GRUs
 
     def keras_objects(self) -> dict:
-        """The state-space cell's class and the gain read-out's layer, for Keras to load a model holding them
-        (model_file.load_for_resume)."""
-        from neural_filter.state_space_cell import Gained, StateSpaceCell  # noqa: PLC0415 - imports Keras: resuming only
+        """The state-space and follower cells' classes and the gain read-out's layer, for Keras to load a model holding
+        them (model_file.load_for_resume)."""
+        from neural_filter.follower_cell import FollowerCell  # noqa: PLC0415 - imports Keras: resuming only
+        from neural_filter.state_space_cell import Gained, StateSpaceCell  # noqa: PLC0415 - as above
 
-        return {"StateSpaceCell": StateSpaceCell, "Gained": Gained}
+        return {"StateSpaceCell": StateSpaceCell, "Gained": Gained, "FollowerCell": FollowerCell}
 
     def start(self, model, prepared, spec, settings: TrainSettings) -> None:
         """The cells' starts (each cell's `start`), and the read-out: at zero beside the linear path (sliding's
@@ -196,8 +203,14 @@ class RecurrentKind(SlidingKind):
     def network_of(self, layers: dict, record: dict) -> "RecurrentStack":
         cells = [layers[name] for name in hidden_names(layers)]
         gain = GainReadout(layers["gain_hidden"], layers["gain"]) if "gain" in layers else None
-        return RecurrentStack([cell_of(cell) for cell in cells], layers["output"], record["spec"]["window"],
-                              layers.get("linear_path"), gain=gain)
+        cells = [cell_of(cell) for cell in cells]
+        output = layers["output"]
+        if isinstance(cells[-1], FollowerCell):
+            gain = cells[-1].read_by(gain)
+        if gain is not None and len(output.kernel) == 1:  # a read-out of x * gain alone (follower): the state's at 0
+            output = Dense(np.concatenate([np.zeros((cells[-1].units, 1), np.float32), output.kernel]), output.bias,
+                           output.activation)
+        return RecurrentStack(cells, output, record["spec"]["window"], layers.get("linear_path"), gain=gain)
 
     def name_suffix(self, spec, knob=None) -> str:
         return "_recurrent"
@@ -240,6 +253,7 @@ class GruCell:
     linear_path = True  # beside the long linear path, unless fit.py --no-linear-path
     clip = None  # no gradient clipping
     gain = False  # its read-out is linear in its state
+    readout_reads_state = True
     format = 5  # the model file's (model_file.FORMAT), as every other kind's
 
     @classmethod
@@ -251,7 +265,7 @@ class GruCell:
         return cls(kernel, recurrent, biases.reshape(2, -1), saved.config.get("activation", "tanh"))
 
     @staticmethod
-    def keras_layer(settings: TrainSettings, name: str):
+    def keras_layer(settings: TrainSettings, name: str, spec):
         """Keras's GRU, giving its state at every sample."""
         import keras  # noqa: PLC0415 - 6-8 s: when a model is built, never when gen.py imports the kind
 
@@ -325,6 +339,7 @@ class StateSpaceCell:
     # near a resonance, a step that moves a pole towards the unit circle makes the next gradients explode
     clip = STATE_SPACE_CLIP
     gain = False  # its read-out is linear in its state (GainedStateSpaceCell's is not)
+    readout_reads_state = True
 
     @classmethod
     def of(cls, saved) -> "StateSpaceCell":
@@ -343,7 +358,7 @@ class StateSpaceCell:
         return cls(kernel, bias, linear, mix, config.get("activation", "tanh"))
 
     @staticmethod
-    def keras_layer(settings: TrainSettings, name: str):
+    def keras_layer(settings: TrainSettings, name: str, spec):
         """An RNN of state_space_cell's cell, giving its state at every sample."""
         import keras  # noqa: PLC0415 - 6-8 s: when a model is built, never when gen.py imports the kind
 
@@ -504,7 +519,8 @@ def _network(spec, settings: TrainSettings, shared=None):
               if shared is not None]
     hidden = inputs
     for index in range(settings.layers):  # (batch, window - 1 + samples, units)
-        cell = layer(f"hidden_{index}", lambda: CELL_TYPES[settings.cell].keras_layer(settings, f"hidden_{index}"))
+        make = CELL_TYPES[settings.cell].keras_layer
+        cell = layer(f"hidden_{index}", lambda: make(settings, f"hidden_{index}", spec))
         hidden = cell(hidden, initial_state=[states[index]]) if states else cell(hidden)
     hidden = keras.layers.Cropping1D((spec.window - 1, 0), name="burn_in")(hidden)  # (batch, samples, units)
     if CELL_TYPES[settings.cell].gain:
@@ -514,8 +530,9 @@ def _network(spec, settings: TrainSettings, shared=None):
 
 
 def gain_readout_inputs(inputs, states, spec, settings: TrainSettings, layer):
-    """The read-out's inputs with the gain (GainReadout): the states and x * gain, (batch, samples, units + 1);
-    `layer(name, make)` gives each layer with weights (_network's)."""
+    """The read-out's inputs with the gain (GainReadout): the states and x * gain, (batch, samples, units + 1), or
+    x * gain alone where the cell's read-out does not read its state (follower); `layer(name, make)` gives each
+    layer with weights (_network's)."""
     import keras  # noqa: PLC0415 - 6-8 s: when a model is built, never when gen.py imports the kind
 
     from neural_filter.state_space_cell import Gained  # noqa: PLC0415 - imports Keras, as above
@@ -525,7 +542,10 @@ def gain_readout_inputs(inputs, states, spec, settings: TrainSettings, layer):
     hidden = layer("gain_hidden", lambda: keras.layers.Dense(GAIN_PER_UNIT * settings.units,
                                                              activation=settings.activation, name="gain_hidden"))(both)
     gain = layer("gain", lambda: keras.layers.Dense(1, kernel_initializer="zeros", name="gain"))(hidden)
-    return keras.layers.Concatenate(name="state_and_gained")([states, Gained(GAIN_LIMIT, name="gained")(audio, gain)])
+    gained = Gained(GAIN_LIMIT, name="gained")(audio, gain)
+    if not CELL_TYPES[settings.cell].readout_reads_state:
+        return gained
+    return keras.layers.Concatenate(name="state_and_gained")([states, gained])
 
 
 def stack_of_model(model, spec) -> "RecurrentStack":
@@ -554,14 +574,19 @@ class GainedGruCell(GruCell):
 
     @staticmethod
     def readout_start(starts: list, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
-        """The read-out at zero but for its weight of x * gain (at gain 1 at the start): the input's least-squares
-        scale and the bias, so that training starts from the best constant gain, a compressor's mean."""
         _kernel, recurrent, _biases = starts[-1]
-        columns = np.stack([np.asarray(x, np.float64), np.ones(len(x))], 1)
-        (scale, bias), *_ = np.linalg.lstsq(columns, np.asarray(y, np.float64), rcond=None)
-        kernel = np.zeros(len(recurrent) + 1, np.float32)
-        kernel[-1] = scale
-        return kernel, float(bias)
+        return gain_readout_start(len(recurrent), x, y)
+
+
+def gain_readout_start(units: int, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """The read-out of `units` states and x * gain with no linear path (gru-gain, follower): at zero but for its
+    weight of x * gain (at gain 1 at the start), the input's least-squares scale, and the bias, so that training
+    starts from the best constant gain, a compressor's mean."""
+    columns = np.stack([np.asarray(x, np.float64), np.ones(len(x))], 1)
+    (scale, bias), *_ = np.linalg.lstsq(columns, np.asarray(y, np.float64), rcond=None)
+    kernel = np.zeros(units + 1, np.float32)
+    kernel[-1] = scale
+    return kernel, float(bias)
 
 
 class GainedStateSpaceCell(StateSpaceCell):
@@ -572,8 +597,112 @@ class GainedStateSpaceCell(StateSpaceCell):
     format = 8  # a reader of format 7 would render its read-out without the gain
 
 
+# The level a follower's state is counted from (follower_cell.py), at the network's levels: -100 dB, under a 16-bit
+# pair's LSB (-90 dB), so that the state resolves every level a pair holds.
+FOLLOWER_FLOOR = 1e-5
+LOG_FOLLOWER_FLOOR = float(np.log(FOLLOWER_FLOOR))
+# A new follower cell's time constants (JUCE's milliseconds: the coefficient is exp(-2 pi 1000 / (ms rate))), spread
+# geometrically, the releases shuffled against the attacks: a compressor's attack of 0.1-30 ms and release of 20 ms
+# to a second fall inside.
+FOLLOWER_ATTACKS, FOLLOWER_RELEASES = (0.2, 20.0), (20.0, 1000.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class FollowerCell:
+    """fit.py --cell follower: `units` peak followers of the input (follower_cell.py), each with its attack and
+    release, their state log(1 + level / FOLLOWER_FLOOR), read by the gain read-out (GainReadout) and no linear path:
+    a compressor's structure, its follower and its gain curve, where a GRU has to build the follower out of gates.
+
+    attack and release are the Keras cell's rates (coefficient exp(-exp(rate))); `weight` and `centre` the input's
+    scale and centre: v = 1 + |x - centre| * weight (1 / FOLLOWER_FLOOR and the network's centre, before folding)."""
+
+    attack: np.ndarray
+    release: np.ndarray
+    centre: np.float32 = np.float32(0)
+    weight: np.float32 = np.float32(1 / FOLLOWER_FLOOR)
+
+    LOOP = ("follower_loop", "neural_filter_follower")  # follower_loop.FUNCTION_NAME
+    linear_path = False
+    clip = None
+    gain = True
+    # its read-out weighs x * gain alone: a weight of the state (log levels, 0 to 11.5) would add a copy of the level
+    # to the output, which a compressor's has none of (not measured alone: the first fit.py run had it, and the gain
+    # read-out reading the state, not the output: -10.7 dB on the worst recording; trained by the prototype, -39.4)
+    readout_reads_state = False
+    format = 9  # a reader of format 8 would not know the cell
+    activation = None  # the followers have none; the gain read-out's is the model's
+
+    @classmethod
+    def of(cls, saved) -> "FollowerCell":
+        """From model_file's reading of an RNN layer holding one (model_file.CellWeights)."""
+        attack, release = saved.arrays
+        return cls(attack, release, np.float32(saved.config["cell"]["config"].get("centre", 0.0)))
+
+    @staticmethod
+    def keras_layer(settings: TrainSettings, name: str, spec):
+        """An RNN of follower_cell's cell, giving its state at every sample, rectifying about the network's centre."""
+        import keras  # noqa: PLC0415 - 6-8 s: when a model is built, never when gen.py imports the kind
+
+        from neural_filter.follower_cell import FollowerCell as KerasCell  # noqa: PLC0415 - imports Keras, as above
+
+        return keras.layers.RNN(KerasCell(settings.units, float(spec.scale_offset[1])), return_sequences=True,
+                                name=name)
+
+    @staticmethod
+    def start(weights: list, level: float | None, rate: int, rng) -> list:
+        """Attacks and releases spread over FOLLOWER_ATTACKS and FOLLOWER_RELEASES at the pair's rate."""
+        units = len(weights[0])
+        attack, release = (np.log(2 * np.pi * 1000 / (np.geomspace(*span, units) * rate))
+                           for span in (FOLLOWER_ATTACKS, FOLLOWER_RELEASES))
+        return [attack.astype(np.float32), rng.permutation(release).astype(np.float32)]
+
+    @staticmethod
+    def readout_start(starts: list, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+        return gain_readout_start(0, x, y)  # its read-out reads x * gain alone
+
+    @property
+    def units(self) -> int:
+        return len(self.attack)
+
+    def sizes(self, cells: int, gain: "GainReadout | None" = None) -> tuple:
+        """The loop's size arguments after the weights: units, layers, the gain read-out's activation, its hidden
+        values."""
+        return self.units, cells, CELL_ACTIVATIONS.index(gain.hidden.activation), gain.width
+
+    def scratch(self, gain: "GainReadout | None" = None) -> int:
+        return gain.width
+
+    def folded(self, scale: np.float32, offset: np.float32) -> "FollowerCell":
+        """This cell reading x * scale + offset where it read x."""
+        return dataclasses.replace(self, centre=np.float32((self.centre - offset) / scale),
+                                   weight=np.float32(self.weight * abs(scale)))
+
+    def read_by(self, gain: "GainReadout") -> "GainReadout":
+        """The gain read-out of the state, where the Keras model's reads the cell's output, state + LOG_FOLLOWER_FLOOR:
+        that offset folded into its hidden bias."""
+        kernel, bias = gain.hidden.kernel, gain.hidden.bias
+        bias = (bias + np.float32(LOG_FOLLOWER_FLOOR) * kernel[: self.units].sum(0)).astype(np.float32)
+        return dataclasses.replace(gain, hidden=dataclasses.replace(gain.hidden, bias=bias))
+
+    def coefficients(self) -> tuple[np.ndarray, np.ndarray]:
+        """The attack's and the release's one-pole coefficients, float32."""
+        return tuple(np.exp(-np.exp(rate.astype(np.float32))) for rate in (self.attack, self.release))
+
+    def packed(self) -> list:
+        """Its weights in follower_loop._run's order."""
+        return [np.float32([self.weight, self.centre]), *self.coefficients()]
+
+    def step(self, inputs: np.ndarray, previous: np.ndarray) -> None:
+        """One sample in NumPy: `previous` (units,) becomes the new state."""
+        attack, release = self.coefficients()
+        level = np.exp(previous)
+        rectified = np.float32(1) + np.abs(inputs[0] - self.centre) * self.weight
+        coefficient = np.where(rectified > level, attack, release)
+        previous[:] = np.log(rectified + coefficient * (level - rectified))
+
+
 CELL_TYPES = {"state-space": StateSpaceCell, "gru": GruCell, "state-space-gain": GainedStateSpaceCell,  # fit.py --cell
-              "gru-gain": GainedGruCell}
+              "gru-gain": GainedGruCell, "follower": FollowerCell}
 
 
 def spec_levels(spec) -> tuple[np.float32, np.float32]:
@@ -583,8 +712,12 @@ def spec_levels(spec) -> tuple[np.float32, np.float32]:
 
 
 def cell_of(saved):
-    """The NumPy cell of a saved recurrent layer (model_file.CellWeights): a GRU, or an RNN of a state-space cell."""
-    return (GruCell if "cell" not in saved.config else StateSpaceCell).of(saved)
+    """The NumPy cell of a saved recurrent layer (model_file.CellWeights): a GRU, or an RNN of a state-space cell or
+    of followers."""
+    if "cell" not in saved.config:
+        return GruCell.of(saved)
+    follower = saved.config["cell"].get("class_name") == "FollowerCell"
+    return (FollowerCell if follower else StateSpaceCell).of(saved)
 
 
 @dataclasses.dataclass
@@ -615,7 +748,11 @@ class RecurrentStack:
     def numpy_ready(self) -> bool:
         """Whether both engines compute the cells' activation; else Keras would have to (it never does: fit.py
         refuses other activations)."""
-        return all(cell.activation in CELL_ACTIVATIONS for cell in self.cells)
+        activations = [cell.activation for cell in self.cells if cell.activation is not None]
+        return all(activation in CELL_ACTIVATIONS for activation in activations + self._gain_activation())
+
+    def _gain_activation(self) -> list:
+        return [self.gain.hidden.activation] if self.gain is not None else []
 
     def with_engine(self, engine: str) -> "RecurrentStack":
         return dataclasses.replace(self, engine=engine)
