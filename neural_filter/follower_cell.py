@@ -23,24 +23,26 @@ JAX prototype reading the levels in linear form, -26.0.
 Each coefficient is exp(-exp(rate)): any rate gives a coefficient in (0, 1), a stable follower,
 and a step of the rate changes the time constant by a ratio, alike at 0.1 ms and at a second.
 
-`centre` is the network's level of a full-scale 0 (its offset): the cell rectifies about it.
+`centre` is the network's level of a full-scale 0 (its offset): the cell rectifies about it. `floor`
+(FLOOR above) is kinds/recurrent.py's FOLLOWER_FLOOR (1e-5: -100 dB, under a 16-bit pair's LSB), kept in
+the cell's config so that gen.py reads it from the file.
 Keras saves the cell by this class's registered name, as state_space_cell's; gen.py never imports
 it (follower_loop.py renders it from its weights).
 """
 
+import math
+
 import keras
 
-from neural_filter.kinds.recurrent import FOLLOWER_FLOOR as FLOOR
-from neural_filter.kinds.recurrent import LOG_FOLLOWER_FLOOR as LOG_FLOOR
 
 
 @keras.saving.register_keras_serializable(package="neural_filter")
 class FollowerCell(keras.layers.Layer):
-    """One step: the input (batch, 1) and the state (batch, units) -> the new state and the output, log(FLOOR + e)."""
+    """One step: the input (batch, 1) and the state (batch, units) -> the new state and the output, log(floor + e)."""
 
-    def __init__(self, units: int, centre: float = 0.0, **kwargs):
+    def __init__(self, units: int, centre: float = 0.0, floor: float = 1e-5, **kwargs):
         super().__init__(**kwargs)
-        self.units, self.centre = units, centre
+        self.units, self.centre, self.floor = units, centre, floor
         self.state_size = units
         self.output_size = units
 
@@ -50,12 +52,12 @@ class FollowerCell(keras.layers.Layer):
         self.release = self.add_weight(shape=(self.units,), initializer="zeros", name="release")
 
     def call(self, inputs, states):
-        level = keras.ops.exp(states[0])  # (batch, units): 1 + e / FLOOR
-        rectified = 1.0 + keras.ops.abs(inputs - self.centre) / FLOOR  # (batch, 1)
+        level = keras.ops.exp(states[0])  # (batch, units): 1 + e / floor
+        rectified = 1.0 + keras.ops.abs(inputs - self.centre) / self.floor  # (batch, 1)
         attack, release = (keras.ops.exp(-keras.ops.exp(rate)) for rate in (self.attack, self.release))
         coefficient = keras.ops.where(rectified > level, attack, release)
         state = keras.ops.log(rectified + coefficient * (level - rectified))
-        return state + LOG_FLOOR, [state]  # log(FLOOR + e)
+        return state + math.log(self.floor), [state]  # log(floor + e)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "units": self.units, "centre": self.centre}
+        return {**super().get_config(), "units": self.units, "centre": self.centre, "floor": self.floor}

@@ -600,7 +600,6 @@ class GainedStateSpaceCell(StateSpaceCell):
 # The level a follower's state is counted from (follower_cell.py), at the network's levels: -100 dB, under a 16-bit
 # pair's LSB (-90 dB), so that the state resolves every level a pair holds.
 FOLLOWER_FLOOR = 1e-5
-LOG_FOLLOWER_FLOOR = float(np.log(FOLLOWER_FLOOR))
 # A new follower cell's time constants (JUCE's milliseconds: the coefficient is exp(-2 pi 1000 / (ms rate))), spread
 # geometrically, the releases shuffled against the attacks: a compressor's attack of 0.1-30 ms and release of 20 ms
 # to a second fall inside.
@@ -620,6 +619,7 @@ class FollowerCell:
     release: np.ndarray
     centre: np.float32 = np.float32(0)
     weight: np.float32 = np.float32(1 / FOLLOWER_FLOOR)
+    floor: float = FOLLOWER_FLOOR  # the Keras cell's (its config's), which its output log(floor + level) counts from
 
     LOOP = ("follower_loop", "neural_filter_follower")  # follower_loop.FUNCTION_NAME
     linear_path = False
@@ -636,17 +636,20 @@ class FollowerCell:
     def of(cls, saved) -> "FollowerCell":
         """From model_file's reading of an RNN layer holding one (model_file.CellWeights)."""
         attack, release = saved.arrays
-        return cls(attack, release, np.float32(saved.config["cell"]["config"].get("centre", 0.0)))
+        config = saved.config["cell"]["config"]
+        floor = config.get("floor", FOLLOWER_FLOOR)
+        return cls(attack, release, np.float32(config.get("centre", 0.0)), np.float32(1 / floor), floor)
 
     @staticmethod
     def keras_layer(settings: TrainSettings, name: str, spec):
-        """An RNN of follower_cell's cell, giving its state at every sample, rectifying about the network's centre."""
+        """An RNN of follower_cell's cell, giving its output, log(FOLLOWER_FLOOR + level), at every sample, rectifying
+        about the network's centre."""
         import keras  # noqa: PLC0415 - 6-8 s: when a model is built, never when gen.py imports the kind
 
         from neural_filter.follower_cell import FollowerCell as KerasCell  # noqa: PLC0415 - imports Keras, as above
 
-        return keras.layers.RNN(KerasCell(settings.units, float(spec.scale_offset[1])), return_sequences=True,
-                                name=name)
+        cell = KerasCell(settings.units, float(spec.scale_offset[1]), FOLLOWER_FLOOR)
+        return keras.layers.RNN(cell, return_sequences=True, name=name)
 
     @staticmethod
     def start(weights: list, level: float | None, rate: int, rng) -> list:
@@ -678,10 +681,10 @@ class FollowerCell:
                                    weight=np.float32(self.weight * abs(scale)))
 
     def read_by(self, gain: "GainReadout") -> "GainReadout":
-        """The gain read-out of the state, where the Keras model's reads the cell's output, state + LOG_FOLLOWER_FLOOR:
-        that offset folded into its hidden bias."""
+        """The gain read-out of the state, where the Keras model's reads the cell's output, state + log(floor): that
+        offset folded into its hidden bias."""
         kernel, bias = gain.hidden.kernel, gain.hidden.bias
-        bias = (bias + np.float32(LOG_FOLLOWER_FLOOR) * kernel[: self.units].sum(0)).astype(np.float32)
+        bias = (bias + np.float32(np.log(self.floor)) * kernel[: self.units].sum(0)).astype(np.float32)
         return dataclasses.replace(gain, hidden=dataclasses.replace(gain.hidden, bias=bias))
 
     def coefficients(self) -> tuple[np.ndarray, np.ndarray]:
