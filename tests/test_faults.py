@@ -36,15 +36,19 @@ RATE = 44100
 def start(script: str, arguments, cwd: Path, log: Path, limit_bytes: int | None = None) -> subprocess.Popen:
     """A script as a user starts it, unbuffered, its stdout and stderr into `log` (read while it runs)."""
 
-    def limited():  # a full disk without root: writes past `limit_bytes` fail with EFBIG, not a signal
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+    def prepared():
+        # Ctrl-C as from a terminal, however the suite was started: a shell's background job (`cmd &`) ignores
+        # SIGINT, and its children inherit that (measured: gen.py then finished its render, exit 0, not 130)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if limit_bytes:  # a full disk without root: writes past `limit_bytes` fail with EFBIG, not a signal
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
 
     # as from a terminal: importing Keras in this process may have set TF_CPP_MIN_LOG_LEVEL to 1
     environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
     return subprocess.Popen([sys.executable, "-u", str(ROOT / script), *map(str, arguments)], cwd=cwd,
                             stdout=open(log, "wb"), stderr=subprocess.STDOUT, env=environment,
-                            preexec_fn=limited if limit_bytes else None)
+                            preexec_fn=prepared)
 
 
 def finish(script: str, arguments, cwd: Path, limit_bytes: int | None = None) -> tuple[int, str]:
