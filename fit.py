@@ -66,7 +66,9 @@ def parse_arguments(argv=None):
                              "beside the long linear path; state-space-gain, the state-space cell whose read-out also "
                              "weighs the input by a gain read off its state; gru-gain, the GRU with that gain read-out "
                              "and no linear path; follower, UNITS peak followers of the input with learned attacks and "
-                             "releases, read by that gain read-out alone (for a compressor; LAYERS 1) "
+                             "releases, read by that gain read-out alone (for a compressor; LAYERS 1); ladder, UNITS "
+                             "ladder filters (four one-poles, a saturated feedback), every coefficient learned (for "
+                             "a driven or resonant ladder; LAYERS 1; the activator is not read) "
                              f"(default {DEFAULTS.cell})")
     parser.add_argument("--carry-state", action="store_true",
                         help="recurrent mode: each training segment starts from the state the model reaches there "

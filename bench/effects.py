@@ -87,12 +87,15 @@ COMMANDS = {  # kind -> fit.py's command line for it, as the README gives it
     "recurrent": ["1", "8", "16", "tanh", "adam", "1", "1025", "400", "--mode", "recurrent", "--learning-rate",
                   "0.003"],
 }
+# The README's command for a ladder (fit.py --cell ladder), driven or resonant
+LADDER_COMMAND = ["1", "4", "8", "tanh", "adam", "1", "1025", "150", "--mode", "recurrent", "--cell", "ladder",
+                  "--learning-rate", "0.01", "--carry-state"]
 # Effects whose command for a kind is another than COMMANDS's, as the README gives it for them (effect -> kind -> line)
 EFFECT_COMMANDS = {
     "compressor": {"recurrent": ["1", "8", "16", "relu", "adam", "1", "2048", "300", "--mode", "recurrent", "--cell",
                                  "follower", "--learning-rate", "0.01"]},
-    "resonant ladder, low cutoff": {"recurrent": ["1", "8", "16", "tanh", "adam", "1", "2049", "500", "--mode",
-                                                  "recurrent", "--learning-rate", "0.003", "--carry-state"]},
+    "driven ladder": {"recurrent": LADDER_COMMAND},
+    "resonant ladder, low cutoff": {"recurrent": LADDER_COMMAND},
 }
 EPOCHS_ARGUMENT = 7  # the positional index of epoches in every command above
 ONE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1",

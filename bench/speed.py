@@ -4,7 +4,7 @@ Prints markdown tables (medians of --runs runs) for:
 - render: gen.py on a 3-minute 44.1 kHz u8 song, whole process (wall time, peak memory) and
   render only (in this process), for chunk, sliding and tcn 6x32 models, recurrent GRU cells of 16 and 32
   units, state-space cells of 8 and 16, the compressor's GRU of 16 with the gain read-out and its 8
-  followers (one core: the state runs sample by sample); the compute floor is the
+  followers, and 4 ladders (one core: the state runs sample by sample); the compute floor is the
   model's floating-point operations per sample over this machine's float32 matrix-multiply rate,
   measured in the same run, and "of floor" is our render-only throughput as a share of it;
 - a 1-hour song through gen.py (streaming: peak memory must stay flat);
@@ -62,13 +62,17 @@ MODELS = {  # name -> (spec, layers, units, activation, linear path[, recurrent 
     # the README's compressor now: 8 followers with the gain read-out (fit.py --cell follower), relu
     "recurrent follower 1x8 relu, window 2048": (FilterSpec(mode="recurrent", window=2048, levels="signed"), 1, 8,
                                                  "relu", False, "follower"),
+    # the README's ladders: 4 ladder filters (fit.py --cell ladder), 20 state values
+    "recurrent ladder 1x4, window 1025": (FilterSpec(mode="recurrent", window=1025, levels="signed"), 1, 4, "tanh",
+                                          False, "ladder"),
 }
 ONLY_TCN = ("sliding 6x32 tanh, window 64", "tcn 6x32 tanh, window 64")  # --tcn: these rows alone
 ONLY_RECURRENT = ("sliding 6x32 tanh, window 64", "recurrent 1x16 tanh, window 1024",
                   "recurrent 1x32 tanh, window 1024", "recurrent state-space 1x8 tanh, window 1024",
                   "recurrent state-space 1x16 tanh, window 1024",
                   "recurrent gru-gain 1x16 relu, window 2048",
-                  "recurrent follower 1x8 relu, window 2048")  # --recurrent: these rows alone
+                  "recurrent follower 1x8 relu, window 2048",
+                  "recurrent ladder 1x4, window 1025")  # --recurrent: these rows alone
 ORIGINAL_GEN_SECONDS = 140.0  # the original gen.py on a 3-minute song, measured on these machines (shared/NOTES.md)
 
 

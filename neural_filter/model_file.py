@@ -50,9 +50,11 @@ SPEC_ENTRY = "neural_filter.json"  # the record, stored inside the .keras zip
 # hold L free, and load and render as they did. 8: a recurrent model with a gain read-out (fit.py --cell
 # state-space-gain or gru-gain: the layers gain_hidden and gain, and an output reading one value more), which a
 # reader of format 7 would render without it. 9: a recurrent model of level followers (fit.py --cell follower: an
-# RNN holding follower_cell's cell), which a reader of format 8 would not know. A file says the format its kind needs
-# (Kind.format_needed): 9 for followers, 8 for the gain read-out, 7 for other state-space cells, 5 for the others.
-FORMAT = 9
+# RNN holding follower_cell's cell), which a reader of format 8 would not know. 10: one of ladders (fit.py --cell
+# ladder: ladder_cell's cell), which a reader of format 9 would not know. A file says the format its kind needs
+# (Kind.format_needed): 10 for ladders, 9 for followers, 8 for the gain read-out, 7 for other state-space cells, 5
+# for the others.
+FORMAT = 10
 LONG_PATHS = (linear_path.LinearPath, linear_bank.LinearBank)  # what a model file may hold beside its Keras model
 
 

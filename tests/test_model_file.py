@@ -49,7 +49,7 @@ def test_a_new_record_carries_the_format_first():
                                    interrupted=False, seconds=1.0)
     record = model_file.run_record(result, FilterSpec(mode="sliding", window=8), TrainSettings(), data={})
     # every kind's file says 5 but a recurrent model of state-space cells (6, test_recurrent)
-    assert list(record)[:2] == ["format", "spec"] and record["format"] == 5 and model_file.FORMAT == 9
+    assert list(record)[:2] == ["format", "spec"] and record["format"] == 5 and model_file.FORMAT == 10
     assert "linear_path" not in record  # a model without a long linear path (test_sliding: one with it)
 
 

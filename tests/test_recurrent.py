@@ -19,7 +19,7 @@ from conftest import one_line, split
 import fit
 import gen
 
-from neural_filter import audio, model_file, render, state_space_transition, synth
+from neural_filter import audio, ladder_cell, model_file, render, state_space_transition, synth
 from neural_filter.kinds import recurrent
 from neural_filter.network import Dense
 from neural_filter.spec import FilterSpec
@@ -51,15 +51,23 @@ def random_stack(window, layers, units, seed=3, activation="tanh", cell="gru") -
         return recurrent.FollowerCell(rng.uniform(-4, -1, units).astype(np.float32),
                                       rng.uniform(-7, -3, units).astype(np.float32))
 
-    make = {"gru": gru, "gru-gain": gru, "follower": follower}.get(cell, state_space)
-    layers = 1 if cell == "follower" else layers  # one bank of followers (fit.py refuses more)
+    def ladder(_inputs):  # ladders at 200 Hz to 4 kHz, resonance 0.2-0.6, drives about 1 (ladder_cell's weights)
+        values = [np.log(2 * np.pi * rng.uniform(200, 4000, units) / 44100), rng.uniform(0.5, 1.5, units),
+                  rng.uniform(0.5, 2, units), rng.normal(0, 0.1, units), rng.uniform(0.2, 0.6, units),
+                  rng.uniform(0.5, 1.5, units), rng.uniform(0.5, 2, units), rng.uniform(0, 1, units),
+                  rng.uniform(0.6, 0.9, units)]
+        return recurrent.LadderCell(*(value.astype(np.float32) for value in values))
+
+    make = {"gru": gru, "gru-gain": gru, "follower": follower, "ladder": ladder}.get(cell, state_space)
+    layers = 1 if cell in ("follower", "ladder") else layers  # one bank of followers or ladders (fit.py refuses more)
     cells = [make(1 if layer == 0 else units) for layer in range(layers)]
     gain = None
     if cell.endswith("-gain") or cell == "follower":  # a gain of about exp(+-1): the input weighed by it is as large as the state's share
         gain = recurrent.GainReadout(Dense(rng.normal(0, 0.5, (units + 1, 2 * units)).astype(np.float32),
                                            rng.normal(0, 0.3, 2 * units).astype(np.float32), activation),
                                      Dense(rng.normal(0, 0.3, (2 * units, 1)).astype(np.float32), np.float32([0.1])))
-    readout = rng.normal(0, 0.5, (units + (gain is not None), 1)).astype(np.float32)
+    # a ladder's five values each, resonant: a smaller read-out keeps the output (and float32's rounding) as large
+    readout = rng.normal(0, 0.1 if cell == "ladder" else 0.5, (cells[0].units + (gain is not None), 1)).astype(np.float32)
     if cell == "follower":  # its read-out weighs x * gain alone (RecurrentKind.network_of)
         readout[:units] = 0
     return recurrent.RecurrentStack(cells, Dense(readout, np.float32([0.05])), window, gain=gain)
@@ -69,12 +77,13 @@ def reference(stack: recurrent.RecurrentStack, samples: np.ndarray) -> np.ndarra
     """The cells as the modules' docstrings write them (Keras's GRU; state_space_cell's), in float64, over the
     silence and the signal."""
     padded = np.concatenate([np.zeros(stack.window - 1), samples]).astype(np.float64)
-    states = [np.zeros(cell.units) for cell in stack.cells]
+    states = [np.zeros(cell.units) for cell in stack.cells]  # a ladder's: 5 values per ladder
     outputs = []
     for sample in padded:
         inputs = np.array([sample])
         for index, cell in enumerate(stack.cells):
-            step = {recurrent.GruCell: gru_step, recurrent.FollowerCell: follower_step}.get(type(cell), state_space_step)
+            step = {recurrent.GruCell: gru_step, recurrent.FollowerCell: follower_step,
+                    recurrent.LadderCell: ladder_step}.get(type(cell), state_space_step)
             states[index] = step(cell, inputs, states[index])
             inputs = states[index]
         read = inputs
@@ -104,12 +113,27 @@ def follower_step(cell, inputs, state):
     return np.log(rectified + np.where(rectified > level, attack, release) * (level - rectified))
 
 
+def ladder_step(cell, inputs, state):
+    """ladder_cell's docstring, ladder by ladder, in float64."""
+    weights = {name: getattr(cell, name).astype(np.float64) for name in ladder_cell.WEIGHTS}
+    a1 = np.exp(-np.exp(weights["rate"]))
+    b0, b1 = (1 - a1) * weights["split"], (1 - a1) * (1 - weights["split"])
+    a_prev, b_prev, c_prev, d_prev, e_prev = state.reshape(5, -1)
+    dx = weights["input_gain"] * np.tanh(weights["input_drive"] * inputs[0] + weights["input_bias"])
+    a = dx - 4 * weights["resonance"] * (weights["feedback_gain"] * np.tanh(weights["feedback_drive"] * e_prev)
+                                         - weights["compensation"] * dx)
+    b = b1 * a_prev + a1 * b_prev + b0 * a
+    c = b1 * b_prev + a1 * c_prev + b0 * b
+    d = b1 * c_prev + a1 * d_prev + b0 * c
+    return np.concatenate([a, b, c, d, b1 * d_prev + a1 * e_prev + b0 * d])
+
+
 def state_space_step(cell, inputs, state):
     both = np.concatenate([inputs, state])
     return both @ cell.linear + np.tanh(both @ cell.kernel + cell.bias) @ cell.mix
 
 
-CELLS = ["gru", "state-space", "state-space-gain", "gru-gain", "follower"]
+CELLS = ["gru", "state-space", "state-space-gain", "gru-gain", "follower", "ladder"]
 FORMAT_6 = MODELS["state-space, format 6"]  # saved before the bounded transition, its L one free weight
 
 
@@ -298,12 +322,14 @@ def test_a_state_space_model_saved_in_format_6_loads_in_keras_free_and_predicts_
     ("unit", "tanh", "gru-gain"),  # the gain read-out after GRUs
     ("signed", "relu", "follower"),  # followers: the gain read-out reads their output, log(floor + level)
     ("unit", "tanh", "follower"),  # ... rectified about the network's centre, the offset folded out
+    ("signed", "tanh", "ladder"),  # ladders: 5 state values each
+    ("unit", "tanh", "ladder"),  # ... the offset folded into each ladder's input bias
 ])
 def test_a_saved_model_renders_as_keras_predicts(tmp_path, levels, activation, cell):
     from neural_filter.settings import TrainSettings
 
     spec = FilterSpec(mode="recurrent", window=64, levels=levels)
-    layers = 1 if cell == "follower" else 2
+    layers = 1 if cell in ("follower", "ladder") else 2
     keras_model = spec.kind.build(spec, TrainSettings(layers=layers, units=8, activation=activation, cell=cell))
     # seed 1 drew a state-space model whose dense layer amplifies rounding (Keras and NumPy 3e-5 of its peak apart)
     rng = np.random.default_rng(2)
@@ -313,11 +339,15 @@ def test_a_saved_model_renders_as_keras_predicts(tmp_path, levels, activation, c
     if cell == "follower":  # rates of coefficients 0.7-0.98 (exp(-exp(rate))): attacks and releases under 2 ms
         cell_layer = keras_model.get_layer("hidden_0")
         cell_layer.set_weights([rng.uniform(-4, -1, 8).astype(np.float32), rng.uniform(-7, -3, 8).astype(np.float32)])
+    if cell == "ladder":  # random_stack's ladders: resonant, stable
+        keras_model.get_layer("hidden_0").set_weights([weight.astype(np.float32) for weight in dataclasses.astuple(
+            random_stack(1, 1, 8, seed=2, cell="ladder").cells[0])])
     path = model_file.save_model(keras_model, tmp_path / "recurrent.keras",
                                  {"spec": {"mode": "recurrent", "window": 64, "align": "causal", "levels": levels,
                                            "rate": 44100}})
     network, loaded_spec, _ = model_file.load_network(path)
-    assert (loaded_spec, network.window, len(network.cells), network.units) == (spec, 64, layers, 8)
+    assert (loaded_spec, network.window, len(network.cells), network.units) == (spec, 64, layers,
+                                                                                 40 if cell == "ladder" else 8)
     saved_as = {"state-space-gain": recurrent.StateSpaceCell, "gru-gain": recurrent.GruCell}.get(
         cell, recurrent.CELL_TYPES[cell])
     assert all(type(loaded) is saved_as for loaded in network.cells)
@@ -361,6 +391,29 @@ def test_a_run_longer_than_the_readme_says_so_with_what_to_change():
     assert cost.estimate_line(3600) == ("training: about 60.0 min for 100 epochs of 19 batches, more than the "
                                         "README's 15 min on this machine: give fewer epochs (25 fit), fewer units or "
                                         "layers, or a shorter pair")
+
+
+@pytest.mark.parametrize("batches, said", [
+    (37, "training: about 3.7 min for 10 epochs of 37 batches"),  # timed over batches 3 to 6: 0.6 s each
+    (2, "training: about 1.7 min for 10 epochs of 2 batches"),  # a short epoch: its second batch alone
+    (1, None),  # an epoch of one batch, which compiles: nothing to time
+])
+def test_the_run_is_timed_after_the_batches_that_compile(monkeypatch, batches, said):
+    """The first three batches take 5 s each (compiling: with --carry-state the second and third compile again),
+    the others 0.6 s."""
+    from neural_filter import training_cost
+
+    now = [0.0]
+    monkeypatch.setattr(training_cost.time, "perf_counter", lambda: now[0])
+    lines = []
+    cost = training_cost.TrainingCost(examples=batches * 16, samples=4096, batch_size=16, epochs=10,
+                                      inform=lines.append)
+    cost.on_epoch_begin(0)
+    for batch in range(batches):
+        cost.on_train_batch_begin(batch)
+        now[0] += 5.0 if batch < 3 else 0.6
+        cost.on_train_batch_end(batch)
+    assert lines == ([said] if said else [])
 
 
 # --- fit.py and gen.py -----------------------------------------------------------------------------
@@ -433,6 +486,7 @@ def test_fit_trains_names_records_and_renders_a_recurrent_model_gen_renders_the_
     ("state-space-gain", 8, False),  # format 7 would render it without the gain
     ("gru-gain", 8, False),  # the same read-out after a GRU, no linear path
     ("follower", 9, False),  # format 8 would not know the cell
+    ("ladder", 10, False),  # nor would format 9 this one
 ])
 def test_each_cell_trains_is_saved_in_its_format_and_gen_renders_its_bytes(tmp_path, monkeypatch, capsys,
                                                                           keras_backend, cell, format, linear_path):
@@ -463,6 +517,8 @@ def test_each_cell_trains_is_saved_in_its_format_and_gen_renders_its_bytes(tmp_p
      "--cell gru"),
     (["2", "8", "16", "relu", "adam", "1", "64", "1", "--mode", "recurrent", "--cell", "follower"],
      "fit.py: layers 2: is not for --cell follower: its followers read the audio, one bank of UNITS of them; give 1"),
+    (["3", "2", "16", "tanh", "adam", "1", "64", "1", "--mode", "recurrent", "--cell", "ladder"],
+     "fit.py: layers 3: is not for --cell ladder: its ladders read the audio, one bank of UNITS of them; give 1"),
     (["6", "8", "16", "tanh", "adam", "1", "64", "1", "--mode", "sliding", "--cell", "gru"],
      "fit.py: --cell gru: is a recurrent model's cell, and this is a sliding model; drop it, or give --mode recurrent"),
     (["6", "8", "16", "tanh", "adam", "1", "64", "1", "--mode", "tcn", "--carry-state"],
@@ -498,7 +554,7 @@ def test_states_at_are_the_states_a_render_of_everything_before_reaches(cell):
         np.testing.assert_allclose(states[index], state, rtol=0, atol=1e-5)
 
 
-@pytest.mark.parametrize("cell, layers", [("state-space", 2), ("gru-gain", 2), ("follower", 1)])
+@pytest.mark.parametrize("cell, layers", [("state-space", 2), ("gru-gain", 2), ("follower", 1), ("ladder", 1)])
 def test_a_carried_segment_gives_what_the_whole_pair_run_in_one_sequence_gives_there(cell, layers):
     """Each segment starts from the state the model reaches at its first sample over the whole pair: the training
     model's outputs on the segments are the saved model's over the pair in one sequence."""
@@ -519,7 +575,8 @@ def test_a_carried_segment_gives_what_the_whole_pair_run_in_one_sequence_gives_t
     fitted, (segments,), validating, refresh = kind.carried(model, prepared, arrays, validation, spec, settings)
     assert (len(arrays[1]), len(segments), len(validating)) == (3, 1, 1)
     (inputs, *states), _targets = segments[0]
-    assert [state.shape for state in states] == [(3, 8)] * layers and not states[0][0].any() and states[-1][2].any()
+    width = 40 if cell == "ladder" else 8  # a ladder's state: 5 values each
+    assert [state.shape for state in states] == [(3, width)] * layers and not states[0][0].any() and states[-1][2].any()
     carried = np.asarray(fitted.predict([inputs, *states], verbose=0))[:, :, 0]
     whole = np.asarray(model.predict(spec.pad(np.concatenate([x, held_out]))[None, :, None], verbose=0))[0, :, 0]
     np.testing.assert_allclose(carried.ravel(), whole[: 3 * recurrent.SEGMENT], rtol=0,

@@ -29,6 +29,8 @@ cells (fit.py --cell, CELLS):
 - gru-gain: Keras's GRU with that gain read-out and no linear path beside it (GainedGruCell says why).
 - follower: peak followers of the input, each with its learned attack and release (follower_cell.py),
   read by the gain read-out alone: a compressor's own structure. Saved in format 9.
+- ladder: ladder filters side by side, every coefficient learned (ladder_cell.py), read out linearly:
+  the driven, resonant ladder's own structure. Saved in format 10.
 
 Training cuts the pair into segments of SEGMENT outputs, each with the window's past before it:
 the window is the burn-in plus one, as a sliding or tcn window is the samples each output reads.
@@ -39,8 +41,8 @@ ringing, a compressor's release. With fit.py --carry-state (carried_state.py) ea
 instead from the state the model reaches there over the whole pair, and the window is the burn-in after it.
 
 Rendering (RecurrentStack) runs the cells sample by sample in compiled code (recurrent_loop.py for
-GRUs, state_space_loop.py for state-space cells, follower_loop.py for followers, each loaded by
-activations.CompiledLoop), the state
+GRUs, state_space_loop.py for state-space cells, follower_loop.py for followers, ladder_loop.py for
+ladders, each loaded by activations.CompiledLoop), the state
 carried from block to block: gen.py streams a song of any length in bounded memory, and a render in
 blocks gives the bytes of a render in one pass. Like training's first segment, it starts at zero
 state with window - 1 samples of silence before the signal.
@@ -74,7 +76,7 @@ COMPILED_START_UP_NS = 50e6
 
 
 # fit.py --cell: the cells a recurrent model may have, the default first (measured: see the README's recurrent section)
-CELLS = ("state-space", "gru", "state-space-gain", "gru-gain", "follower")
+CELLS = ("state-space", "gru", "state-space-gain", "gru-gain", "follower", "ladder")
 # The state-space cell's linear map starts as one-pole low-passes at cutoffs spread over this range (Hz).
 START_CUTOFFS = (20.0, 5000.0)
 # A state-space cell's gradients are clipped to this global norm (Keras's MSE at the network's levels). Measured
@@ -112,7 +114,7 @@ class RecurrentKind(SlidingKind):
 
     def check_request(self, request) -> None:
         """Refuse what a recurrent model is not: centred, trained from zero, a cell's activation we cannot render,
-        or a stack of followers."""
+        or a stack of followers or ladders."""
         settings = request.settings
         gru = CELL_TYPES[settings.cell].linear_path
         refusals = (
@@ -125,8 +127,9 @@ class RecurrentKind(SlidingKind):
              f"is not for --cell {settings.cell}: it has no linear path beside it", "drop it"),
             ("linear_taps", settings.linear_taps, settings.linear_taps is not None and not gru,
              f"is not for --cell {settings.cell}: it has no linear path beside it", "drop it, or give --cell gru"),
-            ("layers", settings.layers, settings.cell == "follower" and settings.layers != 1,
-             "is not for --cell follower: its followers read the audio, one bank of UNITS of them", "give 1"))
+            ("layers", settings.layers, CELL_TYPES[settings.cell].bank is not None and settings.layers != 1,
+             f"is not for --cell {settings.cell}: its {CELL_TYPES[settings.cell].bank} read the audio, one bank of "
+             f"UNITS of them", "give 1"))
         for option, value, wrong, problem, remedy in refusals:
             if wrong:
                 raise ArgumentError(option, value, problem, remedy)
@@ -167,12 +170,15 @@ class RecurrentKind(SlidingKind):
         return [("cell", settings.cell, saved.get("cell", "gru"))]  # files saved before the state-space cell: GRUs
 
     def keras_objects(self) -> dict:
-        """The state-space and follower cells' classes and the gain read-out's layer, for Keras to load a model holding
-        them (model_file.load_for_resume)."""
+        """The state-space, follower and ladder cells' classes and the gain read-out's layer, for Keras to load a model
+        holding them (model_file.load_for_resume)."""
         from neural_filter.follower_cell import FollowerCell  # noqa: PLC0415 - imports Keras: resuming only
         from neural_filter.state_space_cell import Gained, StateSpaceCell  # noqa: PLC0415 - as above
 
-        return {"StateSpaceCell": StateSpaceCell, "Gained": Gained, "FollowerCell": FollowerCell}
+        from neural_filter.ladder_cell import LadderCell  # noqa: PLC0415 - as above
+
+        return {"StateSpaceCell": StateSpaceCell, "Gained": Gained, "FollowerCell": FollowerCell,
+                "LadderCell": LadderCell}
 
     def start(self, model, prepared, spec, settings: TrainSettings) -> None:
         """The cells' starts (each cell's `start`), and the read-out: at zero beside the linear path (sliding's
@@ -254,6 +260,8 @@ class GruCell:
     clip = None  # no gradient clipping
     gain = False  # its read-out is linear in its state
     readout_reads_state = True
+    bank = None  # cells of it stack (fit.py's layers)
+    state_per_unit = 1
     format = 5  # the model file's (model_file.FORMAT), as every other kind's
 
     @classmethod
@@ -340,6 +348,8 @@ class StateSpaceCell:
     clip = STATE_SPACE_CLIP
     gain = False  # its read-out is linear in its state (GainedStateSpaceCell's is not)
     readout_reads_state = True
+    bank = None  # cells of it stack (fit.py's layers)
+    state_per_unit = 1
 
     @classmethod
     def of(cls, saved) -> "StateSpaceCell":
@@ -515,7 +525,8 @@ def _network(spec, settings: TrainSettings, shared=None):
         return shared.get_layer(name) if shared is not None else make()
 
     inputs = keras.Input(shape=(None, 1))  # (batch, window - 1 + samples, 1)
-    states = [keras.Input(shape=(settings.units,), name=f"state_{index}") for index in range(settings.layers)
+    state_size = CELL_TYPES[settings.cell].state_per_unit * settings.units
+    states = [keras.Input(shape=(state_size,), name=f"state_{index}") for index in range(settings.layers)
               if shared is not None]
     hidden = inputs
     for index in range(settings.layers):  # (batch, window - 1 + samples, units)
@@ -629,6 +640,8 @@ class FollowerCell:
     # to the output, which a compressor's has none of (not measured alone: the first fit.py run had it, and the gain
     # read-out reading the state, not the output: -10.7 dB on the worst recording; trained by the prototype, -39.4)
     readout_reads_state = False
+    bank = "followers"  # one bank of `units` of them: fit.py refuses more layers
+    state_per_unit = 1
     format = 9  # a reader of format 8 would not know the cell
     activation = None  # the followers have none; the gain read-out's is the model's
 
@@ -704,8 +717,117 @@ class FollowerCell:
         previous[:] = np.log(rectified + coefficient * (level - rectified))
 
 
+# A new ladder cell's cutoffs (Hz), spread geometrically over its ladders, shuffled: the read-out mixes them, and
+# the ladder nearest the effect's cutoff takes over (measured in a prototype: one of four, started at 206 Hz,
+# moved to 151.7 Hz and resonance 0.939 for JUCE's 150 Hz and 0.95).
+LADDER_CUTOFFS = (50.0, 5000.0)
+# A ladder cell's gradients are clipped to this global norm (the prototype's): a step that takes a ladder's
+# resonance past self-oscillation at its cutoff is a large one.
+LADDER_CLIP = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class LadderCell:
+    """fit.py --cell ladder: `ladders` ladder filters side by side (ladder_cell.py), every coefficient learned, their
+    states read out linearly; no linear path (each ladder's stages are one). Each weight holds one value per
+    ladder, in ladder_cell.WEIGHTS's order; the state is 5 values per ladder (a, b, c, d, e of every ladder in
+    turn), so `units` is 5 ladders. Its fields are ladder_cell.WEIGHTS, in that order (the saved weights')."""
+
+    rate: np.ndarray
+    input_gain: np.ndarray
+    input_drive: np.ndarray
+    input_bias: np.ndarray
+    resonance: np.ndarray
+    feedback_gain: np.ndarray
+    feedback_drive: np.ndarray
+    compensation: np.ndarray
+    split: np.ndarray
+
+    LOOP = ("ladder_loop", "neural_filter_ladder")  # ladder_loop.FUNCTION_NAME
+    linear_path = False
+    clip = LADDER_CLIP
+    gain = False
+    readout_reads_state = True
+    bank = "ladders"  # one bank of `units` of them: fit.py refuses more layers
+    state_per_unit = 5
+    format = 10  # a reader of format 9 would not know the cell
+    activation = None  # its saturations are tanh, its own; the activator is not read
+
+    @classmethod
+    def of(cls, saved) -> "LadderCell":
+        """From model_file's reading of an RNN layer holding one (model_file.CellWeights)."""
+        return cls(*saved.arrays)
+
+    @staticmethod
+    def keras_layer(settings: TrainSettings, name: str, spec):
+        """An RNN of ladder_cell's cell, giving its state at every sample."""
+        import keras  # noqa: PLC0415 - 6-8 s: when a model is built, never when gen.py imports the kind
+
+        from neural_filter.ladder_cell import LadderCell as KerasCell  # noqa: PLC0415 - imports Keras, as above
+
+        return keras.layers.RNN(KerasCell(settings.units), return_sequences=True, name=name)
+
+    @staticmethod
+    def start(weights: list, level: float | None, rate: int, rng) -> list:
+        """Cutoffs spread over LADDER_CUTOFFS at the pair's rate, shuffled; each ladder JUCE's at resonance 1, drive 1:
+        gains and drives 1, no bias, compensation 0.5, and JUCE's split of each stage's zero and pole (0.769)."""
+        ladders = len(weights[0])
+        cutoffs = np.geomspace(*LADDER_CUTOFFS, ladders)[rng.permutation(ladders)]
+        values = {"rate": np.log(2 * np.pi * cutoffs / rate), "input_gain": 1.0, "input_drive": 1.0, "input_bias": 0.0,
+                  "resonance": 1.0, "feedback_gain": 1.0, "feedback_drive": 1.0, "compensation": 0.5,
+                  "split": 0.76923076923}
+        return [np.broadcast_to(np.float32(values[field.name]), (ladders,)).astype(np.float32)
+                for field in dataclasses.fields(LadderCell)]
+
+    @staticmethod
+    def readout_start(starts: list, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+        """The read-out at zero: training starts from silence, and each ladder's state moves it from the first step."""
+        return np.zeros(LadderCell.state_per_unit * len(starts[-1][0]), np.float32), 0.0
+
+    @property
+    def ladders(self) -> int:
+        return len(self.rate)
+
+    @property
+    def units(self) -> int:
+        return self.state_per_unit * self.ladders
+
+    def sizes(self, cells: int, gain: "GainReadout | None" = None) -> tuple:
+        """The loop's size arguments after the weights: ladders, layers, and two unused (the activation, the gain's)."""
+        return self.ladders, cells, 0, 0
+
+    def scratch(self, gain: "GainReadout | None" = None) -> int:
+        return 1
+
+    def folded(self, scale: np.float32, offset: np.float32) -> "LadderCell":
+        """This cell reading x * scale + offset where it read x: into its input's drive and bias."""
+        return dataclasses.replace(self, input_drive=(self.input_drive * scale).astype(np.float32),
+                                   input_bias=(self.input_bias + self.input_drive * offset).astype(np.float32))
+
+    def packed(self) -> list:
+        """Its weights in ladder_loop._run's order (ladder_loop.A1 .. COMPENSATION)."""
+        a1 = np.exp(-np.exp(self.rate.astype(np.float32)))
+        stage = np.float32(1) - a1
+        return [a1, stage * self.split, stage * (np.float32(1) - self.split), self.input_gain, self.input_drive,
+                self.input_bias, np.float32(4) * self.resonance, self.feedback_gain, self.feedback_drive,
+                self.compensation]
+
+    def step(self, inputs: np.ndarray, previous: np.ndarray) -> None:
+        """One sample in NumPy: `previous` (5 ladders,) becomes the new state."""
+        a1, b0, b1, gain, drive, bias, feedback, feedback_gain, feedback_drive, compensation = self.packed()
+        a_prev, b_prev, c_prev, d_prev, e_prev = previous.reshape(5, -1).copy()
+        dx = gain * np.tanh(drive * inputs[0] + bias)
+        a = dx - feedback * (feedback_gain * np.tanh(feedback_drive * e_prev) - compensation * dx)
+        b = b1 * a_prev + a1 * b_prev + b0 * a
+        c = b1 * b_prev + a1 * c_prev + b0 * b
+        d = b1 * c_prev + a1 * d_prev + b0 * c
+        e = b1 * d_prev + a1 * e_prev + b0 * d
+        previous[:] = numpy_activations.flushed(np.concatenate([a, b, c, d, e]))
+
+
+
 CELL_TYPES = {"state-space": StateSpaceCell, "gru": GruCell, "state-space-gain": GainedStateSpaceCell,  # fit.py --cell
-              "gru-gain": GainedGruCell, "follower": FollowerCell}
+              "gru-gain": GainedGruCell, "follower": FollowerCell, "ladder": LadderCell}
 
 
 def spec_levels(spec) -> tuple[np.float32, np.float32]:
@@ -715,12 +837,12 @@ def spec_levels(spec) -> tuple[np.float32, np.float32]:
 
 
 def cell_of(saved):
-    """The NumPy cell of a saved recurrent layer (model_file.CellWeights): a GRU, or an RNN of a state-space cell or
-    of followers."""
+    """The NumPy cell of a saved recurrent layer (model_file.CellWeights): a GRU, or an RNN of a state-space cell, of
+    followers or of ladders."""
     if "cell" not in saved.config:
         return GruCell.of(saved)
-    follower = saved.config["cell"].get("class_name") == "FollowerCell"
-    return (FollowerCell if follower else StateSpaceCell).of(saved)
+    name = saved.config["cell"].get("class_name")
+    return {"FollowerCell": FollowerCell, "LadderCell": LadderCell}.get(name, StateSpaceCell).of(saved)
 
 
 @dataclasses.dataclass
