@@ -68,7 +68,8 @@ def parse_arguments(argv=None):
                              "and no linear path; follower, UNITS peak followers of the input with learned attacks and "
                              "releases, read by that gain read-out alone (for a compressor; LAYERS 1); ladder, UNITS "
                              "ladder filters (four one-poles, a saturated feedback), every coefficient learned (for "
-                             "a driven or resonant ladder; LAYERS 1; the activator is not read) "
+                             "a driven or resonant ladder; LAYERS 1; the activator is not used, but must be one "
+                             "gen.py renders) "
                              f"(default {DEFAULTS.cell})")
     parser.add_argument("--carry-state", action="store_true",
                         help="recurrent mode: each training segment starts from the state the model reaches there "

@@ -2,6 +2,7 @@
 
 recurrent_loop.py's sibling: per sample, with the state s = log(w), w = 1 + e / FLOOR,
     v = 1 + |x - centre| * weight,  c = attack if v > w else release,  s' = log(v + c (w - v))
+                                                                   = s + log1p((1 - c)(v - w) / w)
 for each follower, then the read-out of the state and the input times a gain read off the state and the input
 (kinds/recurrent.py's GainReadout, activation_loop.gained). `weight` is 1 / FLOOR with the network's scale folded
 in, `centre` the full-scale sample the followers rectify about (0 at signed levels and at unit levels alike).
@@ -36,7 +37,7 @@ def _run(samples, count, outputs, state, weights, units, layers, kind, gain_unit
         for k in range(units):
             level = exp(state[k])
             coefficient = weights[2 + k] if rectified > level else weights[2 + units + k]
-            state[k] = np.log(rectified + coefficient * (level - rectified))
+            state[k] += np.log1p((ONE - coefficient) * (rectified - level) / level)  # follower_cell.py says why
         total = read_out(state, 0, weights, at, units)
         if gain_units:
             total += weights[at + units + 1] * gained(x, state, 0, weights, at + units + 2, units, gain_units, kind,

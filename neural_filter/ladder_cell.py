@@ -30,8 +30,8 @@ STAGES = 5  # the state values per ladder: the input stage a and the four one-po
 
 @keras.saving.register_keras_serializable(package="neural_filter")
 class LadderCell(keras.layers.Layer):
-    """One step: the input (batch, 1) and the state (batch, 5 units: a, b, c, d, e of every ladder in turn) -> the
-    new state, also the output."""
+    """One step: the input (batch, 1) and the state (batch, 5 units, stage by stage: every ladder's a, then every
+    ladder's b, ... e) -> the new state, also the output."""
 
     def __init__(self, units: int, **kwargs):
         super().__init__(**kwargs)

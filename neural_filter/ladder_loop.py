@@ -1,8 +1,8 @@
 """The recurrent kind's per-sample loop for the ladder cell (ladder_cell.py) for Numba to compile.
 
-recurrent_loop.py's sibling: per sample and ladder, with its state a, b, c, d, e,
-    dx = g tanh(drive x + bias),  a = dx - feedback (g2 tanh(drive2 e) - compensation dx),
-    b = b1 a + a1 b + b0 a',  c = b1 b + a1 c + b0 b',  ... up to e
+recurrent_loop.py's sibling: per sample and ladder, with its state a, b, c, d, e from the sample before,
+    dx = g tanh(drive x + bias),  a' = dx - feedback (g2 tanh(drive2 e) - compensation dx),
+    b' = b1 a + a1 b + b0 a',  c' = b1 b + a1 c + b0 b',  ... up to e'
 (primes: this sample's values; `feedback` is 4 resonance), then the linear read-out of every ladder's state.
 
 Like activation_loop, only compiling imports this module; `activations.CompiledLoop` keeps its
@@ -20,8 +20,8 @@ A1, B0, B1, GAIN, DRIVE, BIAS, FEEDBACK, FEEDBACK_GAIN, FEEDBACK_DRIVE, COMPENSA
 
 
 def _run(samples, count, outputs, state, weights, units, layers, kind, gain_units, scratch):
-    """outputs[n] for samples[0..count), the state (5 units: a, b, c, d, e of every ladder in turn) carried in
-    `state` and left there for the next call.
+    """outputs[n] for samples[0..count), the state (5 units, stage by stage: every ladder's a, then every ladder's
+    b, ... e) carried in `state` and left there for the next call.
 
     `weights` is LadderCell.packed's layout: ten arrays of `units` values (A1 .. COMPENSATION above), then the
     read-out's kernel (5 units) and bias. `layers` is 1 (fit.py refuses more); `kind`, `gain_units` and `scratch`

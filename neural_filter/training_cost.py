@@ -14,7 +14,8 @@ import keras
 README_MINUTES = 15  # the README's time for a recurrent run on its 2-core machine
 # The batches left out, then the batches whose time makes the estimate. Measured 2026-12-06 (--cell ladder 1x4,
 # --carry-state, 37 batches an epoch of 1.5 s): timed from the second batch, the estimate said 55.8 minutes for a
-# run of 4: with carried states the second and third batches compile again.
+# run of about 5, so with carried states the batches after the first were still slow (compiling again, we take it;
+# not timed batch by batch); timed from the fourth, the same command's estimate said 5.0 minutes.
 SKIPPED_BATCHES, TIMED_BATCHES = 3, 4
 
 

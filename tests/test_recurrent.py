@@ -360,6 +360,30 @@ def test_a_saved_model_renders_as_keras_predicts(tmp_path, levels, activation, c
         np.testing.assert_allclose(rendered, predicted, rtol=0, atol=1e-5 * np.abs(predicted).max())
 
 
+def test_slow_followers_render_as_keras_predicts_them_over_level_steps(tmp_path):
+    """A follower's release of thousands of samples carries every step's rounding on: the cell adds each step's
+    small change to its state (log1p), so that Keras and the render stay within 1e-4 of the peak over a minute-long
+    signal stepping over 25 dB (measured 2026-12-06 on TensorFlow: 3.6e-5; with a log of the whole level, 1.6e-4)."""
+    from neural_filter.settings import TrainSettings
+
+    spec = FilterSpec(mode="recurrent", window=64, levels="signed")
+    keras_model = spec.kind.build(spec, TrainSettings(layers=1, units=8, activation="relu", cell="follower"))
+    rng = np.random.default_rng(2)
+    weights = [rng.normal(0, 0.25, weight.shape).astype(np.float32) for weight in keras_model.get_weights()]
+    weights[:2] = recurrent.FollowerCell.start(weights[:2], None, 44100, rng)  # releases of 20 ms to a second
+    keras_model.set_weights(weights)
+    path = model_file.save_model(keras_model, tmp_path / "follower.keras",
+                                 {"spec": {"mode": "recurrent", "window": 64, "align": "causal", "levels": "signed",
+                                           "rate": 44100}})
+    network, _, _ = model_file.load_network(path)
+    samples = (rng.uniform(-1, 1, 60000) * np.repeat(10 ** rng.uniform(-2.5, 0, 60), 1000)).astype(np.float32)
+    predicted = spec.from_network(np.asarray(keras_model.predict(spec.to_network(spec.pad(samples))[None, :, None],
+                                                                 verbose=0)).ravel())
+    for engine in ("numpy", "compiled"):
+        rendered = render.render(network.with_engine(engine), spec, samples)
+        np.testing.assert_allclose(rendered, predicted, rtol=0, atol=1e-4 * np.abs(predicted).max())
+
+
 # --- training ------------------------------------------------------------------------------------
 
 
@@ -399,8 +423,8 @@ def test_a_run_longer_than_the_readme_says_so_with_what_to_change():
     (1, None),  # an epoch of one batch, which compiles: nothing to time
 ])
 def test_the_run_is_timed_after_the_batches_that_compile(monkeypatch, batches, said):
-    """The first three batches take 5 s each (compiling: with --carry-state the second and third compile again),
-    the others 0.6 s."""
+    """The first three batches take 5 s each (the first compiles; with --carry-state the next two were slow too:
+    training_cost.SKIPPED_BATCHES), the others 0.6 s."""
     from neural_filter import training_cost
 
     now = [0.0]

@@ -4,8 +4,8 @@ memory.
 A window of samples holds no state: a drive inside a filter's feedback loop (a driven ladder)
 rings on with what came before, and a compressor's gain follows the level of the last tenth of a
 second. A recurrent cell keeps that in its state. The network is `layers` stacked cells of `units`
-state each (hidden_0, hidden_1, ...) and a linear read-out of the last cell's state (output). The
-cells (fit.py --cell, CELLS):
+state each (hidden_0, hidden_1, ...) and a linear read-out of the last cell's state (output; of the
+input times a gain, for followers). The cells (fit.py --cell, CELLS):
 
 - state-space (the default; state_space_cell.py, after Parker et al., DAFx 2019): the state moves
   by a linear map of the state and the input plus a dense layer of both, s' = [x; s] L + h M with
@@ -173,9 +173,8 @@ class RecurrentKind(SlidingKind):
         """The state-space, follower and ladder cells' classes and the gain read-out's layer, for Keras to load a model
         holding them (model_file.load_for_resume)."""
         from neural_filter.follower_cell import FollowerCell  # noqa: PLC0415 - imports Keras: resuming only
-        from neural_filter.state_space_cell import Gained, StateSpaceCell  # noqa: PLC0415 - as above
-
         from neural_filter.ladder_cell import LadderCell  # noqa: PLC0415 - as above
+        from neural_filter.state_space_cell import Gained, StateSpaceCell  # noqa: PLC0415 - as above
 
         return {"StateSpaceCell": StateSpaceCell, "Gained": Gained, "FollowerCell": FollowerCell,
                 "LadderCell": LadderCell}
@@ -183,7 +182,8 @@ class RecurrentKind(SlidingKind):
     def start(self, model, prepared, spec, settings: TrainSettings) -> None:
         """The cells' starts (each cell's `start`), and the read-out: at zero beside the linear path (sliding's
         start: training starts from the best linear filter), or the cell's own (`readout_start`): after state-space
-        cells, the least-squares read-out of their linear start; after GRUs with the gain, the input's best scale."""
+        cells, the least-squares read-out of their linear start; after GRUs with the gain and after followers, the
+        input's best scale; after ladders, zero."""
         rng = np.random.default_rng(settings.seed)
         level = float(np.std(spec.to_network(prepared.train_x))) or 1.0
         cell = CELL_TYPES[settings.cell]
@@ -212,6 +212,8 @@ class RecurrentKind(SlidingKind):
         cells = [cell_of(cell) for cell in cells]
         output = layers["output"]
         if isinstance(cells[-1], FollowerCell):
+            if gain is None:
+                raise ValueError("a follower model without its gain read-out (the layers gain_hidden and gain)")
             gain = cells[-1].read_by(gain)
         if gain is not None and len(output.kernel) == 1:  # a read-out of x * gain alone (follower): the state's at 0
             output = Dense(np.concatenate([np.zeros((cells[-1].units, 1), np.float32), output.kernel]), output.bias,
@@ -714,7 +716,7 @@ class FollowerCell:
         level = np.exp(previous)
         rectified = np.float32(1) + np.abs(inputs[0] - self.centre) * self.weight
         coefficient = np.where(rectified > level, attack, release)
-        previous[:] = np.log(rectified + coefficient * (level - rectified))
+        previous += np.log1p((np.float32(1) - coefficient) * (rectified - level) / level)  # follower_cell.py says why
 
 
 # A new ladder cell's cutoffs (Hz), spread geometrically over its ladders, shuffled: the read-out mixes them, and
@@ -730,8 +732,9 @@ LADDER_CLIP = 1.0
 class LadderCell:
     """fit.py --cell ladder: `ladders` ladder filters side by side (ladder_cell.py), every coefficient learned, their
     states read out linearly; no linear path (each ladder's stages are one). Each weight holds one value per
-    ladder, in ladder_cell.WEIGHTS's order; the state is 5 values per ladder (a, b, c, d, e of every ladder in
-    turn), so `units` is 5 ladders. Its fields are ladder_cell.WEIGHTS, in that order (the saved weights')."""
+    ladder, in ladder_cell.WEIGHTS's order; the state is 5 values per ladder, stage by stage (every ladder's a,
+    then every ladder's b, ... e), so `units` is 5 x ladders. Its fields are ladder_cell.WEIGHTS, in that order
+    (the saved weights')."""
 
     rate: np.ndarray
     input_gain: np.ndarray
@@ -858,7 +861,7 @@ class RecurrentStack:
     window: int  # the burn-in plus one: silence the render starts with is window - 1 samples
     long_path: object = None  # a linear_path.LinearPath, full scale: render.py adds its output
     engine: str = "compiled"
-    gain: GainReadout | None = None  # --cell state-space-gain's or gru-gain's: output then reads units + 1 values
+    gain: GainReadout | None = None  # state-space-gain's, gru-gain's or follower's: output reads units + 1 values
 
     @property
     def layers(self) -> list:
