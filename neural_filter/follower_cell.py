@@ -39,7 +39,7 @@ import keras
 class FollowerCell(keras.layers.Layer):
     """One step: the input (batch, 1) and the state (batch, units) -> the new state and the output, log(floor + e)."""
 
-    def __init__(self, units: int, centre: float = 0.0, floor: float = 1e-5, **kwargs):
+    def __init__(self, units: int, centre: float, floor: float, **kwargs):
         super().__init__(**kwargs)
         self.units, self.centre, self.floor = units, centre, floor
         self.state_size = units

@@ -384,6 +384,17 @@ def test_slow_followers_render_as_keras_predicts_them_over_level_steps(tmp_path)
         np.testing.assert_allclose(rendered, predicted, rtol=0, atol=1e-4 * np.abs(predicted).max())
 
 
+def test_a_follower_model_without_its_gain_read_out_is_refused_as_damaged():
+    """model_file turns the ValueError into one line naming the file (a damaged model)."""
+    import types
+
+    saved = types.SimpleNamespace(arrays=[np.zeros(4, np.float32)] * 2,
+                                  config={"cell": {"class_name": "FollowerCell", "config": {"floor": 1e-5}}})
+    output = Dense(np.ones((1, 1), np.float32), np.zeros(1, np.float32))
+    with pytest.raises(ValueError, match="^a follower model without its gain read-out"):
+        recurrent.RecurrentKind().network_of({"hidden_0": saved, "output": output}, {"spec": {"window": 8}})
+
+
 # --- training ------------------------------------------------------------------------------------
 
 

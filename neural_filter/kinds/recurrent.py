@@ -211,13 +211,8 @@ class RecurrentKind(SlidingKind):
         gain = GainReadout(layers["gain_hidden"], layers["gain"]) if "gain" in layers else None
         cells = [cell_of(cell) for cell in cells]
         output = layers["output"]
-        if isinstance(cells[-1], FollowerCell):
-            if gain is None:
-                raise ValueError("a follower model without its gain read-out (the layers gain_hidden and gain)")
-            gain = cells[-1].read_by(gain)
-        if gain is not None and len(output.kernel) == 1:  # a read-out of x * gain alone (follower): the state's at 0
-            output = Dense(np.concatenate([np.zeros((cells[-1].units, 1), np.float32), output.kernel]), output.bias,
-                           output.activation)
+        if not cells[-1].readout_reads_state:  # followers: their read-outs as the stack reads a state's
+            gain, output = cells[-1].read_by(gain, output)
         return RecurrentStack(cells, output, record["spec"]["window"], layers.get("linear_path"), gain=gain)
 
     def name_suffix(self, spec, knob=None) -> str:
@@ -695,24 +690,30 @@ class FollowerCell:
         return dataclasses.replace(self, centre=np.float32((self.centre - offset) / scale),
                                    weight=np.float32(self.weight * abs(scale)))
 
-    def read_by(self, gain: "GainReadout") -> "GainReadout":
-        """The gain read-out of the state, where the Keras model's reads the cell's output, state + log(floor): that
-        offset folded into its hidden bias."""
+    def read_by(self, gain: "GainReadout | None", output: Dense) -> tuple["GainReadout", Dense]:
+        """The saved gain read-out and read-out as the stack reads them (RecurrentKind.network_of): the gain's reading
+        the state, where the Keras model's reads the cell's output, state + log(floor) (that offset folded into its
+        hidden bias), and the read-out of x * gain alone with a weight of 0 for each state value."""
+        if gain is None:
+            raise ValueError("a follower model without its gain read-out (the layers gain_hidden and gain)")
         kernel, bias = gain.hidden.kernel, gain.hidden.bias
         bias = (bias + np.float32(np.log(self.floor)) * kernel[: self.units].sum(0)).astype(np.float32)
-        return dataclasses.replace(gain, hidden=dataclasses.replace(gain.hidden, bias=bias))
+        gain = dataclasses.replace(gain, hidden=dataclasses.replace(gain.hidden, bias=bias))
+        readout = np.concatenate([np.zeros((self.units, 1), np.float32), output.kernel])
+        return gain, Dense(readout, output.bias, output.activation)
 
+    @functools.cached_property
     def coefficients(self) -> tuple[np.ndarray, np.ndarray]:
-        """The attack's and the release's one-pole coefficients, float32."""
+        """The attack's and the release's one-pole coefficients, float32 (once a cell: step runs every sample)."""
         return tuple(np.exp(-np.exp(rate.astype(np.float32))) for rate in (self.attack, self.release))
 
     def packed(self) -> list:
         """Its weights in follower_loop._run's order."""
-        return [np.float32([self.weight, self.centre]), *self.coefficients()]
+        return [np.float32([self.weight, self.centre]), *self.coefficients]
 
     def step(self, inputs: np.ndarray, previous: np.ndarray) -> None:
         """One sample in NumPy: `previous` (units,) becomes the new state."""
-        attack, release = self.coefficients()
+        attack, release = self.coefficients
         level = np.exp(previous)
         rectified = np.float32(1) + np.abs(inputs[0] - self.centre) * self.weight
         coefficient = np.where(rectified > level, attack, release)
@@ -809,15 +810,20 @@ class LadderCell:
 
     def packed(self) -> list:
         """Its weights in ladder_loop._run's order (ladder_loop.A1 .. COMPENSATION)."""
+        return list(self._coefficients)
+
+    @functools.cached_property
+    def _coefficients(self) -> tuple:
+        """packed's arrays, computed once a cell (step runs every sample)."""
         a1 = np.exp(-np.exp(self.rate.astype(np.float32)))
         stage = np.float32(1) - a1
-        return [a1, stage * self.split, stage * (np.float32(1) - self.split), self.input_gain, self.input_drive,
+        return (a1, stage * self.split, stage * (np.float32(1) - self.split), self.input_gain, self.input_drive,
                 self.input_bias, np.float32(4) * self.resonance, self.feedback_gain, self.feedback_drive,
-                self.compensation]
+                self.compensation)
 
     def step(self, inputs: np.ndarray, previous: np.ndarray) -> None:
         """One sample in NumPy: `previous` (5 ladders,) becomes the new state."""
-        a1, b0, b1, gain, drive, bias, feedback, feedback_gain, feedback_drive, compensation = self.packed()
+        a1, b0, b1, gain, drive, bias, feedback, feedback_gain, feedback_drive, compensation = self._coefficients
         a_prev, b_prev, c_prev, d_prev, e_prev = previous.reshape(5, -1).copy()
         dx = gain * np.tanh(drive * inputs[0] + bias)
         a = dx - feedback * (feedback_gain * np.tanh(feedback_drive * e_prev) - compensation * dx)
